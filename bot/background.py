@@ -1,0 +1,76 @@
+"""Slow work handed off after the ack: tracked asyncio tasks that log their failures.
+
+Handlers acknowledge Slack inline (§11) and give everything else — Web API calls,
+providers, database writes the reply does not need — to `BackgroundTasks.spawn`. Tasks are
+kept referenced until done (asyncio keeps only weak references), failures are logged with a
+correlation id instead of vanishing, and `drain()` lets the console and tests wait until the
+work a command started has finished, without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from bot.errors import new_correlation_id
+
+log = logging.getLogger(__name__)
+
+FailureHook = Callable[[BaseException, str], Awaitable[None]]
+
+
+class BackgroundTasks:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.failures = 0
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str,
+              on_failure: FailureHook | None = None) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(self._run(coro, name, on_failure), name=name)
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._forget)
+        return task
+
+    async def _run(self, coro: Coroutine[Any, Any, Any], name: str, on_failure: FailureHook | None) -> Any:
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.failures += 1
+            correlation_id = new_correlation_id()
+            log.exception("background task failed", extra={"task": name, "correlation_id": correlation_id})
+            if on_failure is not None:
+                try:
+                    await on_failure(exc, correlation_id)
+                except Exception:
+                    log.exception("failure hook failed", extra={"task": name, "correlation_id": correlation_id})
+            return None
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, within: float | None = 30.0) -> None:
+        """Wait until no task is running, including tasks spawned by tasks."""
+        async with asyncio.timeout(within):
+            while self._tasks:
+                await self._idle.wait()
+                # A finishing task may spawn another before we look again.
+                await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,205 @@
+"""The typed shape of switchman.yml (§9): providers, services and their environments, rotations.
+
+Validation happens here; locating a problem in the file happens in `loader.py`. Secrets are
+never values in this file, only the names of environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from bot.config.durations import Duration
+from bot.config.gates import CHECK_KINDS, GATE_KINDS, Check, Gate, Strict, normalise_entry
+
+SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
+SLACK_USER_OR_GROUP = r"^([UW][A-Z0-9]{2,}|@[\w.-]+|S[A-Z0-9]{6,})$"
+CHANNEL = r"^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{2,})$"
+NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin, America/Chicago, UTC)") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+GateEntry = Annotated[Gate, BeforeValidator(lambda v: normalise_entry(v, GATE_KINDS))]
+CheckEntry = Annotated[Check, BeforeValidator(lambda v: normalise_entry(v, CHECK_KINDS))]
+
+
+class Provider(Strict):
+    kind: Literal["github_actions", "gitlab", "jenkins", "argocd", "sandbox"]
+    api_url: str | None = Field(default=None, pattern=r"^https?://")
+    token_env: str | None = Field(default=None, pattern=ENV_VAR)
+    user_env: str | None = Field(default=None, pattern=ENV_VAR, description="Jenkins: user for the API token")
+    timeout: Duration = timedelta(seconds=10)
+    retries: int = Field(default=3, ge=0, le=10)
+    # sandbox only: how its simulated pipeline behaves
+    run_duration: Duration = timedelta(seconds=3)
+    outcome: Literal["success", "failure"] = "success"
+
+    @model_validator(mode="after")
+    def _needs(self) -> Provider:
+        if self.kind != "sandbox":
+            if self.api_url is None:
+                raise ValueError(f"a {self.kind} provider needs api_url")
+            if self.token_env is None:
+                raise ValueError(f"a {self.kind} provider needs token_env: "
+                                 "the environment variable that holds its token")
+        return self
+
+
+class Environment(Strict):
+    branch: str = "main"
+    strategy: Literal["rolling", "canary", "blue-green"] = "rolling"
+    stages: list[Annotated[int, Field(ge=1, le=100)]] = Field(default_factory=lambda: [100])
+    bake: Duration = timedelta(0)
+    gates: list[GateEntry] = Field(default_factory=list)
+    verify: list[CheckEntry] = Field(default_factory=list)
+    auto_rollback: bool = False
+    inconclusive_timeout: Duration = timedelta(minutes=30)
+    deployers: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+    overriders: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _stages(self) -> Environment:
+        if any(b <= a for a, b in zip(self.stages, self.stages[1:], strict=False)):
+            raise ValueError(f"stages must increase, e.g. [10, 50, 100]; got {self.stages}")
+        if self.stages[-1] != 100:
+            raise ValueError(f"the last stage must be 100 (all traffic); got {self.stages}")
+        if self.strategy != "canary" and self.stages != [100]:
+            raise ValueError(f"stages are for the canary strategy; {self.strategy} rolls out in one stage")
+        return self
+
+
+class Service(Strict):
+    channel: str = Field(pattern=CHANNEL)
+    provider: str
+    repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w./-]+$")
+    workflow: str | None = None
+    rollback_workflow: str | None = None
+    runbook: str | None = Field(default=None, pattern=r"^https?://")
+    rollback_plan: str | None = Field(default=None, pattern=r"^https?://")
+    rotation: str | None = None
+    environments: dict[Annotated[str, Field(pattern=NAME)], Environment] = Field(min_length=1)
+
+
+class Handoff(Strict):
+    every: Literal["hour", "day", "week", "month"]
+    day: str | int | None = None
+    at: str = Field(default="00:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+    interval: int = Field(default=1, ge=1, le=52)
+
+    @model_validator(mode="after")
+    def _day(self) -> Handoff:
+        if self.every == "week":
+            if not isinstance(self.day, str) or self.day.lower() not in WEEKDAYS:
+                raise ValueError(f"a weekly handoff needs day: one of {', '.join(WEEKDAYS)}")
+        elif self.every == "month":
+            if not isinstance(self.day, int) or not 1 <= self.day <= 31:
+                raise ValueError("a monthly handoff needs day: a day of the month, 1 to 31")
+        elif self.day is not None:
+            raise ValueError(f"day does not apply to a handoff every {self.every}")
+        return self
+
+
+class Escalation(Strict):
+    ack_within: Duration = timedelta(minutes=5)
+    then: list[Annotated[str, Field(pattern=SLACK_USER)]] = Field(default_factory=list)
+
+
+class Graduation(Strict):
+    shadow_shifts: int = Field(default=2, ge=1)
+    pages_seen: int = Field(default=3, ge=0)
+
+
+class UserGroups(Strict):
+    primary: str | None = Field(default=None, pattern=r"^@[\w.-]+$|^S[A-Z0-9]{6,}$")
+    shadow: str | None = Field(default=None, pattern=r"^@[\w.-]+$|^S[A-Z0-9]{6,}$")
+
+
+class Rotation(Strict):
+    channel: str = Field(pattern=CHANNEL)
+    timezone: TimeZoneName
+    handoff: Handoff
+    primaries: list[Annotated[str, Field(pattern=SLACK_USER)]] = Field(min_length=1)
+    shadows: list[Annotated[str, Field(pattern=SLACK_USER)]] = Field(default_factory=list)
+    shadow_hours: Literal["business", "always"] = "always"
+    usergroups: UserGroups = Field(default_factory=UserGroups)
+    escalation: Escalation = Field(default_factory=Escalation)
+    graduation: Graduation = Field(default_factory=Graduation)
+    reminder_before: Duration = timedelta(hours=1)
+    services: list[str] = Field(default_factory=list)
+    routing_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,64}$")]] = Field(default_factory=list)
+
+
+class SwitchmanConfig(Strict):
+    providers: dict[Annotated[str, Field(pattern=NAME)], Provider] = Field(default_factory=dict)
+    services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(default_factory=dict)
+    rotations: dict[Annotated[str, Field(pattern=NAME)], Rotation] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> SwitchmanConfig:
+        problems: list[str] = []
+        for name, service in self.services.items():
+            if service.provider not in self.providers:
+                problems.append(f"services.{name}.provider: {service.provider!r} is not a provider "
+                                f"(defined: {', '.join(sorted(self.providers)) or 'none'})")
+            if service.rotation is not None and service.rotation not in self.rotations:
+                problems.append(f"services.{name}.rotation: {service.rotation!r} is not a rotation")
+            for env_name, env in service.environments.items():
+                for gate in env.gates:
+                    where = f"services.{name}.environments.{env_name}.gates"
+                    if gate.kind == "promoted_from" and gate.environment not in service.environments:
+                        problems.append(f"{where}: promoted_from names {gate.environment!r}, "
+                                        f"not an environment of {name}")
+                    if gate.kind == "oncall_present" and gate.rotation and gate.rotation not in self.rotations:
+                        problems.append(f"{where}: oncall_present names {gate.rotation!r}, not a rotation")
+        keys: dict[str, str] = {}
+        for name, rotation in self.rotations.items():
+            for service_name in rotation.services:
+                if service_name not in self.services:
+                    problems.append(f"rotations.{name}.services: {service_name!r} is not a service")
+            both = set(rotation.primaries) & set(rotation.shadows)
+            if both and len(rotation.primaries) + len(rotation.shadows) - len(both) < 2:
+                problems.append(f"rotations.{name}: a person can never be primary and shadow at once, "
+                                f"so the rotation needs at least two different people")
+            for key in rotation.routing_keys:
+                if key in keys:
+                    problems.append(f"rotations.{name}.routing_keys: {key[:4]}… is also used by {keys[key]}")
+                keys[key] = name
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def rotations_for_service(self, service: str) -> list[str]:
+        named = self.services[service].rotation if service in self.services else None
+        found = [name for name, r in self.rotations.items() if service in r.services]
+        return [named] + [n for n in found if n != named] if named else found
+
+
+def cross_reference_paths(message: str) -> list[tuple[str, str]]:
+    """Split the reference validator's message into (dotted key, message) pairs."""
+    out = []
+    for part in message.split("; "):
+        match = re.match(r"^([\w.-]+): (.*)$", part, re.S)
+        out.append((match.group(1), match.group(2)) if match else ("", part))
+    return out
+
+
+def summarise(config: SwitchmanConfig) -> dict[str, Any]:
+    return {
+        "providers": sorted(config.providers),
+        "services": {n: sorted(s.environments) for n, s in config.services.items()},
+        "rotations": sorted(config.rotations),
+    }

@@ -1,0 +1,206 @@
+"""`switchman console`: chat with the real app as any user, in a terminal or from a script (§10).
+
+Lines starting with `/deploy`, `/rollback` or `/oncall` are sent as slash commands; console
+directives steer who you are and where you type:
+
+    /as @bob           be somebody else        /in #api-oncall    type in another channel
+    press 3            press button 3           3                 the same
+    fill 5 some text   fill input 5 of a modal  submit            submit the open modal
+    /who               list people              /wait             wait for background work
+    /help              this text                /quit             leave
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.console.transcript import Transcript
+from bot.slack.ids import Command
+from bot.slack_sim.stack import Stack
+from bot.slack_sim.workspace import SimEvent
+
+CONSOLE_HELP = __doc__.split("\n\n", 1)[1].rstrip() if __doc__ else ""
+SLASH_COMMANDS = {c.value for c in Command}
+
+
+@dataclass
+class ConsoleSession:
+    stack: Stack
+    out: Callable[[str], None] = print
+    user: str = "U0ALICE"
+    channel: str = ""
+    transcript: Transcript = field(init=False)
+    filled: dict[int, str] = field(default_factory=dict)
+    problems: int = 0
+
+    def __post_init__(self) -> None:
+        self.transcript = Transcript(self.stack.workspace)
+        if not self.channel:
+            first = next(iter(self.stack.ctx.config.services.values()), None)
+            self.channel = (self.stack.workspace.resolve_channel(first.channel).id  # type: ignore[union-attr]
+                            if first else self.stack.workspace.add_channel("#general").id)
+        self.stack.workspace.subscribers.append(self._show)
+
+    def _show(self, event: SimEvent) -> None:
+        for line in self.transcript.render(event):
+            self.out(line)
+
+    @property
+    def prompt(self) -> str:
+        channel = self.stack.workspace.channels[self.channel].name
+        return f"{self.transcript.user_name(self.user)} in #{channel}> "
+
+    def banner(self) -> list[str]:
+        people = ", ".join("@" + u.name for u in self.stack.workspace.users.values() if not u.is_bot)
+        return [f"Switchman console — you are @{self.transcript.user_name(self.user)}; people: {people}.",
+                "Type /deploy help, /oncall help or /rollback help; /help for console commands; /quit to leave."]
+
+    async def handle(self, line: str) -> bool:
+        """Run one input line; False when the session should end."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        word, _, rest = line.partition(" ")
+        if word in SLASH_COMMANDS:
+            delivery = await self.stack.slack.slash_command(self.user, word, rest, channel=self.channel)
+            if delivery.status != 200:
+                self.problems += 1
+                self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
+            await self.stack.settle()
+            return True
+        if word.isdigit() or word == "press":
+            await self._press(rest if word == "press" else word)
+            return True
+        handlers = {"/as": self._as, "/in": self._in, "fill": self._fill, "submit": self._submit,
+                    "/who": self._who, "/wait": self._wait, "/help": self._help}
+        if word in ("/quit", "/exit"):
+            return False
+        if word in handlers:
+            await handlers[word](rest)
+        else:
+            self.out(f"?? {word!r} is neither a slash command ({', '.join(sorted(SLASH_COMMANDS))}) nor a console "
+                     "command; /help lists them")
+        return True
+
+    async def _as(self, rest: str) -> None:
+        user = self.stack.workspace.user_by_name(rest.strip())
+        if user is None or user.is_bot:
+            self.out(f"?? nobody called {rest.strip()!r}; /who lists people")
+            return
+        self.user = user.id
+        self.out(f"(you are now @{user.name}, {user.tz})")
+
+    async def _in(self, rest: str) -> None:
+        channel = self.stack.workspace.channel_by_name(rest.strip())
+        if channel is None:
+            names = ", ".join("#" + c.name for c in self.stack.workspace.channels.values() if not c.is_im)
+            self.out(f"?? no channel {rest.strip()!r}; channels: {names}")
+            return
+        self.channel = channel.id
+        self.out(f"(typing in #{channel.name})")
+
+    async def _press(self, rest: str) -> None:
+        number = int(rest) if rest.strip().isdigit() else -1
+        target = self.transcript.targets.get(number)
+        if target is None:
+            self.out(f"?? there is no button {rest.strip()!r} on screen")
+            return
+        item = target.interactive
+        if item.url:
+            self.out(f"(opens {item.url})")
+            return
+        if target.message is None:
+            self.out("?? buttons inside modals are not pressable from the console yet; use fill and submit")
+            return
+        delivery = await self.stack.slack.block_action(
+            self.user, target.message, action_id=item.action_id, block_id=item.block_id, value=item.value,
+            element_type=item.kind)
+        if delivery.status != 200:
+            self.problems += 1
+            self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
+        await self.stack.settle()
+
+    async def _fill(self, rest: str) -> None:
+        number, _, value = rest.strip().partition(" ")
+        if not number.isdigit() or int(number) not in self.transcript.inputs:
+            self.out(f"?? there is no input {number!r} on screen")
+            return
+        self.filled[int(number)] = value.strip()
+        self.out(f"(input {number} = {value.strip()!r})")
+
+    async def _submit(self, _: str) -> None:
+        if not self.filled:
+            self.out("?? fill an input first: fill N value")
+            return
+        view_id = self.transcript.inputs[next(iter(self.filled))]
+        values: dict[str, dict[str, Any]] = {}
+        for number, value in self.filled.items():
+            field_ = self.transcript.numbering.get_input(number)
+            if field_ is None or self.transcript.inputs.get(number) != view_id:
+                continue
+            state: dict[str, Any] = {"type": field_.kind}
+            if field_.kind in ("static_select", "external_select"):
+                state["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
+            else:
+                state["value"] = value
+            values.setdefault(field_.block_id or "", {})[field_.action_id] = state
+        self.filled.clear()
+        delivery = await self.stack.slack.view_submission(self.user, view_id, values)
+        if delivery.status != 200:
+            self.problems += 1
+            self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
+        elif delivery.body:
+            self.out(f"(the form answered: {delivery.body[:300]})")
+        await self.stack.settle()
+
+    async def _who(self, _: str) -> None:
+        for user in self.stack.workspace.users.values():
+            if not user.is_bot:
+                self.out(f"  @{user.name:<10} {user.id:<12} {user.tz}")
+
+    async def _wait(self, _: str) -> None:
+        await self.stack.settle()
+
+    async def _help(self, _: str) -> None:
+        self.out(CONSOLE_HELP)
+
+
+async def script_lines(path: str) -> AsyncIterator[str]:
+    text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+    for line in text.splitlines():
+        yield line
+
+
+async def terminal_lines(prompt: Callable[[], str]) -> AsyncIterator[str]:
+    while True:
+        try:
+            line = await asyncio.to_thread(input, prompt())
+        except EOFError:
+            return
+        yield line
+
+
+async def run_session(session: ConsoleSession, lines: AsyncIterator[str], *, echo: bool) -> int:
+    """Feed lines to the session; returns the exit status (non-zero if the app failed somewhere)."""
+    for line in session.banner():
+        session.out(line)
+    async for line in lines:
+        if echo and line.strip():
+            session.out(f"{session.prompt}{line}")
+        if not await session.handle(line):
+            break
+    await session.stack.settle()
+    failures = session.stack.ctx.background.failures + len(session.stack.api.violations)
+    for violation in session.stack.api.violations:
+        session.out(f"!! Slack would have rejected: {violation}")
+    return 1 if failures or session.problems else 0
+
+
+def stdout_writer(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""On-call: shadow rotations, shifts, handoffs, pages and escalation (§6)."""

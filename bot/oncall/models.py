@@ -1,0 +1,66 @@
+"""Tables of the on-call domain: rotations as configured, generated shifts, and pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UTCDateTime
+
+
+class PageStatus(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class RotationRecord(SQLModel, table=True):
+    __tablename__ = "rotations"
+
+    name: str = Field(primary_key=True, max_length=64)
+    timezone: str = Field(max_length=64)
+    config_digest: str = Field(max_length=64)
+    calendar_secret: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ShiftRecord(SQLModel, table=True):
+    __tablename__ = "shifts"
+    __table_args__ = (UniqueConstraint("rotation", "start", name="uq_shifts_rotation_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation: str = Field(foreign_key="rotations.name", max_length=64)
+    start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    primary: str | None = Field(default=None, max_length=32)
+    shadow: str | None = Field(default=None, max_length=32)
+    dst_change: bool = False
+    handed_off_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Page(SQLModel, table=True):
+    __tablename__ = "pages"
+    __table_args__ = (Index("ix_pages_rotation_dedup", "rotation", "dedup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation: str = Field(max_length=64)
+    source: str = Field(max_length=32)
+    dedup_key: str = Field(max_length=255)
+    title: str = Field(max_length=1000)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=PageStatus.TRIGGERED, max_length=16)
+    service: str | None = Field(default=None, max_length=64)
+    primary: str | None = Field(default=None, max_length=32)
+    shadow: str | None = Field(default=None, max_length=32)
+    escalation_level: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    acked_by: str | None = Field(default=None, max_length=32)
+    acked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    seen_by: str | None = Field(default=None, max_length=32)
+    seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    next_escalation_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -1,0 +1,1 @@
+"""Releases: the deploy and rollback domain."""

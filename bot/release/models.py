@@ -1,0 +1,128 @@
+"""Tables of the release domain: releases, their gate results, environment state and locks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UTCDateTime
+
+
+class ReleaseKind(StrEnum):
+    DEPLOY = "deploy"
+    ROLLBACK = "rollback"
+
+
+class ReleaseState(StrEnum):
+    REQUESTED = "requested"
+    QUEUED = "queued"
+    GATING = "gating"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ROLLING_OUT = "rolling_out"
+    VERIFYING = "verifying"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    ROLLED_BACK = "rolled_back"
+
+    @property
+    def in_flight(self) -> bool:
+        return self in IN_FLIGHT
+
+
+IN_FLIGHT = frozenset({ReleaseState.REQUESTED, ReleaseState.GATING, ReleaseState.AWAITING_APPROVAL,
+                       ReleaseState.ROLLING_OUT, ReleaseState.VERIFYING, ReleaseState.PAUSED})
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class Release(SQLModel, table=True):
+    __tablename__ = "releases"
+    __table_args__ = (
+        Index("ix_releases_service_env_state", "service", "environment", "state"),
+        UniqueConstraint("request_key", name="uq_releases_request_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default=ReleaseKind.DEPLOY, max_length=16)
+    service: str = Field(max_length=64)
+    environment: str = Field(max_length=64)
+    ref: str = Field(max_length=255)
+    sha: str | None = Field(default=None, max_length=64)
+    strategy: str = Field(default="rolling", max_length=16)
+    state: str = Field(default=ReleaseState.REQUESTED, max_length=32)
+    requested_by: str = Field(max_length=32)
+    reason: str | None = Field(default=None, max_length=2000)
+    # Identifies the Slack request that created the release, so a retried delivery creates nothing new.
+    request_key: str | None = Field(default=None, max_length=128)
+    rollback_of: int | None = Field(default=None, foreign_key="releases.id")
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    provider_run_id: str | None = Field(default=None, max_length=255)
+    provider_run_url: str | None = Field(default=None, max_length=2000)
+    stage_index: int = 0
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    detected_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    rolled_back_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class GateResult(SQLModel, table=True):
+    __tablename__ = "gate_results"
+    __table_args__ = (UniqueConstraint("release_id", "gate", "attempt", name="uq_gate_results_release_gate"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    gate: str = Field(max_length=64)
+    attempt: int = 1
+    verdict: str = Field(max_length=8)
+    evidence: str = Field(default="", max_length=3000)
+    link: str | None = Field(default=None, max_length=2000)
+    overridable: bool = False
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class EnvironmentState(SQLModel, table=True):
+    """What runs in each configured environment now, and which commit is quarantined there."""
+
+    __tablename__ = "environment_states"
+
+    service: str = Field(primary_key=True, max_length=64)
+    environment: str = Field(primary_key=True, max_length=64)
+    current_sha: str | None = Field(default=None, max_length=64)
+    current_ref: str | None = Field(default=None, max_length=255)
+    current_release_id: int | None = Field(default=None, foreign_key="releases.id")
+    quarantined_sha: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Lock(SQLModel, table=True):
+    __tablename__ = "locks"
+    __table_args__ = (Index("ix_locks_service_env", "service", "environment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=64)
+    environment: str = Field(max_length=64)
+    holder: str = Field(max_length=32)
+    reason: str = Field(max_length=2000)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    released_by: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,70 @@
+"""Process settings read from the environment: where things are, and every secret (§9).
+
+Secrets never come from switchman.yml; they are read here, registered with the log
+scrubber, and kept out of `repr()` so they cannot leak through a log line or a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.structured_log import scrubber
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "switchman.yml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    database_url: str
+    slack_api_url: str
+    bot_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        settings = cls(
+            config_path=resolve_config_path(env),
+            database_url=env.get("SWITCHMAN_DATABASE_URL") or default_database_url(),
+            slack_api_url=_with_trailing_slash(env.get("SWITCHMAN_SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            app_token=env.get("SLACK_APP_TOKEN") or None,
+            webhook_secret=env.get("SWITCHMAN_WEBHOOK_SECRET") or None,
+            environ=env,
+            log_level=env.get("SWITCHMAN_LOG_LEVEL", "INFO"),
+        )
+        scrubber.register([settings.bot_token, settings.signing_secret, settings.app_token, settings.webhook_secret])
+        return settings
+
+    def secret(self, name: str) -> str | None:
+        """A provider token named by `token_env` in the config; registered with the scrubber."""
+        value = self.environ.get(name) or None
+        scrubber.register([value])
+        return value
+
+
+def resolve_config_path(env: Mapping[str, str]) -> Path:
+    """SWITCHMAN_CONFIG, else ./switchman.yml, else the shipped example (§9, issue #2)."""
+    explicit = env.get("SWITCHMAN_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("switchman.yml")
+    return local if local.exists() else EXAMPLE_CONFIG
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path('switchman.db').resolve()}"
+
+
+def _with_trailing_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,333 @@
+"""The simulated Slack Web API: `POST /api/<method>` and the `response_url` endpoint, on loopback.
+
+Every call is handed to an optional contract checker first (the tests plug in one built from
+../shared/contracts/slack); a call it rejects is answered `invalid_arguments`, as Slack would,
+and recorded in `violations` so the test that caused it fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, Workspace
+
+log = logging.getLogger(__name__)
+WORKSPACE_URL = "https://switchman-sim.slack.com/"
+
+
+class ContractChecker(Protocol):
+    def check_request(self, method: str, params: dict[str, Any], *, token: str | None) -> list[str]: ...
+    def check_response(self, method: str, body: dict[str, Any]) -> list[str]: ...
+    def check_message_payload(self, payload: dict[str, Any]) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class ResponseTarget:
+    """Where a response_url posts land: the channel and user of the interaction that made it."""
+
+    channel: str
+    user: str
+    message_ts: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class InjectedFailure:
+    error: str | None = None  # answer ok:false with this error
+    status: int = 200  # or an HTTP status, e.g. 429 with retry_after
+    retry_after: int | None = None
+
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class SlackWebApi:
+    def __init__(self, workspace: Workspace, *, token: str, checker: ContractChecker | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.workspace = workspace
+        self.token = token
+        self.checker = checker
+        self.calls: list[ApiCall] = []
+        self.violations: list[str] = []
+        self.failures: dict[str, deque[InjectedFailure]] = {}
+        self.response_targets: dict[str, ResponseTarget] = {}
+        self.trigger_users: dict[str, str] = {}
+        self.base_url = ""
+        self._clock = clock
+        self._runner: web.AppRunner | None = None
+        self._handlers: dict[str, Handler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._permalink,
+            "conversations.open": self._conversations_open,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroup_users,
+            "usergroups.users.update": self._usergroup_update,
+            "reactions.add": self._reactions_add,
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.root_url = f"http://{host}:{bound}/"
+        self.base_url = f"{self.root_url}api/"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def inject_failure(self, method: str, failure: InjectedFailure) -> None:
+        """The next call of `method` fails this way (for testing retries and error replies)."""
+        self.failures.setdefault(method, deque()).append(failure)
+
+    def new_response_url(self, target: ResponseTarget) -> str:
+        key = secrets.token_urlsafe(12)
+        self.response_targets[key] = target
+        return f"{self.root_url}response/{key}"
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    # --- the wire -------------------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = dict(parse_qsl(request.query_string))
+        if request.body_exists:
+            raw = await request.text()
+            if request.content_type == "application/json":
+                params.update(json.loads(raw or "{}"))
+            else:
+                params.update(parse_qsl(raw))
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else params.pop("token", None)
+        self.calls.append(ApiCall(method, params))
+        failure = self._next_failure(method)
+        if failure is not None:
+            if failure.status != 200:
+                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+                return web.json_response({"ok": False, "error": failure.error or "ratelimited"},
+                                         status=failure.status, headers=headers)
+            return web.json_response({"ok": False, "error": failure.error})
+        if self.checker is not None:
+            problems = self.checker.check_request(method, params, token=token)
+            if problems:
+                self.violations.extend(f"{method}: {p}" for p in problems)
+                return web.json_response({"ok": False, "error": "invalid_arguments",
+                                          "response_metadata": {"messages": problems}})
+        if token != self.token:
+            return web.json_response({"ok": False, "error": "invalid_auth" if token else "not_authed"})
+        handler = self._handlers.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+        body = handler(_decode_json_fields(params))
+        if self.checker is not None:
+            problems = self.checker.check_response(method, body)
+            if problems:
+                self.violations.extend(f"{method} (fake's own response): {p}" for p in problems)
+        return web.json_response(body)
+
+    def _next_failure(self, method: str) -> InjectedFailure | None:
+        queue = self.failures.get(method)
+        return queue.popleft() if queue else None
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        target = self.response_targets.get(request.match_info["key"])
+        if target is None:
+            return web.Response(status=404, text="no_such_response_url")
+        payload = await request.json()
+        if self.checker is not None:
+            problems = self.checker.check_message_payload(payload)
+            if problems:
+                self.violations.extend(f"response_url: {p}" for p in problems)
+                return web.Response(status=400, text="invalid_blocks")
+        self.record_reply(target, payload)
+        return web.Response(text="ok")
+
+    def record_reply(self, target: ResponseTarget, payload: dict[str, Any]) -> None:
+        """Show a slash-command ack body or a response_url post as Slack would."""
+        text, blocks = payload.get("text", ""), payload.get("blocks") or []
+        if payload.get("delete_original") and target.message_ts:
+            self.workspace.update(target.channel, target.message_ts, "(deleted)", [])
+        elif payload.get("replace_original") and target.message_ts:
+            self.workspace.update(target.channel, target.message_ts, text, blocks)
+        elif payload.get("response_type") == "in_channel":
+            self.workspace.post(target.channel, text, blocks, BOT_USER_ID, target.thread_ts)
+        elif text or blocks:
+            self.workspace.ephemeral(target.channel, target.user, text, blocks, target.thread_ts)
+
+    # --- methods ------------------------------------------------------------------------------
+    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": WORKSPACE_URL, "team": "Switchman Sim", "user": "switchman",
+                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p.get("channel"))
+        if channel is None:
+            return _error("channel_not_found")
+        message = self.workspace.post(channel, p.get("text", ""), p.get("blocks") or [], BOT_USER_ID,
+                                      p.get("thread_ts"))
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": _message_json(message.ts, p)}
+
+    def _update(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p.get("channel"))
+        if channel is None:
+            return _error("channel_not_found")
+        if self.workspace.update(channel, p.get("ts", ""), p.get("text", ""), p.get("blocks") or []) is None:
+            return _error("message_not_found")
+        return {"ok": True, "channel": channel, "ts": p["ts"], "text": p.get("text", ""),
+                "message": _message_json(p["ts"], p)}
+
+    def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p.get("channel"))
+        if channel is None:
+            return _error("channel_not_found")
+        if p.get("user") not in self.workspace.users:
+            return _error("user_not_in_channel")
+        ts = self.workspace.ephemeral(channel, p["user"], p.get("text", ""), p.get("blocks") or [], p.get("thread_ts"))
+        return {"ok": True, "message_ts": ts}
+
+    def _permalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p.get("channel"))
+        ts = str(p.get("message_ts", ""))
+        if channel is None or (channel, ts) not in self.workspace.messages:
+            return _error("message_not_found")
+        message = self.workspace.messages[(channel, ts)]
+        link = f"{WORKSPACE_URL}archives/{channel}/p{ts.replace('.', '')}"
+        if message.thread_ts:
+            link += f"?thread_ts={message.thread_ts}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(p.get("users", "")).split(",") if u]
+        if len(users) != 1 or users[0] not in self.workspace.users:
+            return _error("user_not_found")
+        return {"ok": True, "channel": {"id": self.workspace.im_with(users[0]).id}}
+
+    def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.workspace_trigger_user(p.get("trigger_id"))
+        if user is None:
+            return _error("invalid_trigger_id")
+        return {"ok": True, "view": self.workspace.open_view(user, p["view"])}
+
+    def _views_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = self.workspace.update_view(str(p.get("view_id", "")), p["view"])
+        return {"ok": True, "view": view} if view is not None else _error("not_found")
+
+    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("user_id") not in self.workspace.users:
+            return _error("user_not_found")
+        return {"ok": True, "view": self.workspace.publish_home(p["user_id"], p["view"])}
+
+    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.workspace.users.get(str(p.get("user", "")))
+        now = self._clock() if self._clock else datetime.now(UTC)
+        return {"ok": True, "user": _user_json(user, now)} if user else _error("user_not_found")
+
+    def _usergroups_list(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "usergroups": [
+            {"id": g.id, "team_id": TEAM_ID, "handle": g.handle, "name": g.name, "is_usergroup": True,
+             "user_count": len(g.users)} for g in self.workspace.usergroups.values()]}
+
+    def _usergroup_users(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = self.workspace.usergroups.get(str(p.get("usergroup", "")))
+        return {"ok": True, "users": list(group.users)} if group else _error("no_such_subteam")
+
+    def _usergroup_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(p.get("users", "")).split(",") if u]
+        group = self.workspace.set_usergroup_users(str(p.get("usergroup", "")), users)
+        if group is None:
+            return _error("no_such_subteam")
+        return {"ok": True, "usergroup": {"id": group.id, "team_id": TEAM_ID, "handle": group.handle,
+                                          "name": group.name, "users": list(group.users),
+                                          "user_count": len(group.users)}}
+
+    def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p.get("channel"))
+        if channel is None:
+            return _error("channel_not_found")
+        self.workspace.react(channel, str(p.get("timestamp")), str(p.get("name")))
+        return {"ok": True}
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _channel(self, ref: Any) -> str | None:
+        channel = self.workspace.resolve_channel(str(ref or ""))
+        return channel.id if channel else None
+
+    def workspace_trigger_user(self, trigger_id: Any) -> str | None:
+        return self.trigger_users.get(str(trigger_id))
+
+    def register_trigger(self, trigger_id: str, user: str) -> None:
+        """Slack hands a trigger_id with each interaction; views.open must name one it issued."""
+        self.trigger_users[trigger_id] = user
+
+
+def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
+    out = dict(params)
+    for key in ("blocks", "view", "attachments"):
+        if isinstance(out.get(key), str):
+            with contextlib.suppress(json.JSONDecodeError):
+                out[key] = json.loads(out[key])
+    return out
+
+
+def _error(code: str) -> dict[str, Any]:
+    return {"ok": False, "error": code}
+
+
+def _message_json(ts: str, p: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "message", "text": p.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID,
+                               "ts": ts, "team": TEAM_ID}
+    if p.get("blocks"):
+        message["blocks"] = p["blocks"]
+    if p.get("thread_ts"):
+        message["thread_ts"] = p["thread_ts"]
+    return message
+
+
+def _user_json(user: SimUser, now: datetime) -> dict[str, Any]:
+    offset = int(now.astimezone(ZoneInfo(user.tz)).utcoffset().total_seconds())  # type: ignore[union-attr]
+    return {
+        "id": user.id, "team_id": TEAM_ID, "name": user.name, "deleted": False, "real_name": user.real_name,
+        "tz": user.tz, "tz_label": user.tz, "tz_offset": offset, "is_bot": user.is_bot, "is_admin": False,
+        "is_owner": False, "is_primary_owner": False, "is_restricted": False, "is_ultra_restricted": False,
+        "is_app_user": False, "updated": 1_700_000_000, "color": "9f69e7",
+        "profile": {"real_name": user.real_name, "display_name": user.name, "avatar_hash": "g0000000000",
+                    "real_name_normalized": user.real_name, "display_name_normalized": user.name,
+                    "team": TEAM_ID, "title": "", "phone": "", "skype": "", "status_text": "", "status_emoji": "",
+                    "image_24": "https://example.invalid/24.png", "image_32": "https://example.invalid/32.png",
+                    "image_48": "https://example.invalid/48.png", "image_72": "https://example.invalid/72.png",
+                    "image_192": "https://example.invalid/192.png", "image_512": "https://example.invalid/512.png"},
+    }

@@ -1,0 +1,206 @@
+"""The state of a simulated workspace: people, channels, user groups, messages, views, and an event log."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TEAM_ID = "T0SWITCH"
+BOT_USER_ID = "U0SWITCHBOT"
+BOT_ID = "B0SWITCHBOT"
+
+
+@dataclass
+class SimUser:
+    id: str
+    name: str
+    real_name: str
+    tz: str = "UTC"
+    is_bot: bool = False
+
+
+@dataclass
+class SimChannel:
+    id: str
+    name: str
+    is_im: bool = False
+    im_user: str | None = None
+
+
+@dataclass
+class SimUsergroup:
+    id: str
+    handle: str
+    name: str
+    users: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SimMessage:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    user: str
+    thread_ts: str | None = None
+    edits: int = 0
+
+
+@dataclass(frozen=True)
+class SimEvent:
+    """One thing that became visible in the workspace, in the order it happened.
+
+    kind: message | update | ephemeral | view_open | view_update | home | usergroup | reaction
+    """
+
+    seq: int
+    kind: str
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    user: str | None = None  # who sees it (ephemerals, views) or who posted it (messages)
+    text: str = ""
+    blocks: tuple[dict[str, Any], ...] = ()
+    view: dict[str, Any] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Workspace:
+    def __init__(self) -> None:
+        self.users: dict[str, SimUser] = {BOT_USER_ID: SimUser(BOT_USER_ID, "switchman", "Switchman", is_bot=True)}
+        self.channels: dict[str, SimChannel] = {}
+        self.usergroups: dict[str, SimUsergroup] = {}
+        self.messages: dict[tuple[str, str], SimMessage] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.view_owner: dict[str, str] = {}
+        self.events: list[SimEvent] = []
+        self.subscribers: list[Callable[[SimEvent], None]] = []
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+
+    # --- directory -----------------------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "UTC") -> SimUser:
+        user = SimUser(user_id, name, real_name or name.title(), tz)
+        self.users[user_id] = user
+        return user
+
+    def user_by_name(self, name: str) -> SimUser | None:
+        name = name.lstrip("@").lower()
+        return next((u for u in self.users.values() if u.name.lower() == name or u.id == name.upper()), None)
+
+    def add_channel(self, name: str) -> SimChannel:
+        name = name.lstrip("#")
+        existing = self.channel_by_name(name)
+        if existing:
+            return existing
+        channel = SimChannel(f"C{next(self._ids):08d}", name)
+        self.channels[channel.id] = channel
+        return channel
+
+    def channel_by_name(self, name: str) -> SimChannel | None:
+        name = name.lstrip("#")
+        return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
+
+    def resolve_channel(self, ref: str) -> SimChannel | None:
+        """A channel by id, or by `#name` / `name` as chat.postMessage accepts."""
+        return self.channels.get(ref) or self.channel_by_name(ref)
+
+    def im_with(self, user_id: str) -> SimChannel:
+        found = next((c for c in self.channels.values() if c.is_im and c.im_user == user_id), None)
+        if found:
+            return found
+        channel = SimChannel(f"D{next(self._ids):08d}", f"dm-{user_id}", is_im=True, im_user=user_id)
+        self.channels[channel.id] = channel
+        return channel
+
+    def add_usergroup(self, handle: str, users: list[str]) -> SimUsergroup:
+        handle = handle.lstrip("@")
+        group = SimUsergroup(f"S{next(self._ids):08d}", handle, handle.replace("-", " ").title(), list(users))
+        self.usergroups[group.id] = group
+        return group
+
+    def usergroup(self, ref: str) -> SimUsergroup | None:
+        return self.usergroups.get(ref) or next(
+            (g for g in self.usergroups.values() if g.handle == ref.lstrip("@")), None)
+
+    # --- messages -----------------------------------------------------------------------------
+    def next_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1_700_000_000 + n}.{n:06d}"
+
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]], user: str,
+             thread_ts: str | None = None) -> SimMessage:
+        message = SimMessage(channel, self.next_ts(), text, blocks, user, thread_ts)
+        self.messages[(channel, message.ts)] = message
+        self._log("message", channel=channel, ts=message.ts, thread_ts=thread_ts, user=user, text=text,
+                  blocks=tuple(blocks))
+        return message
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> SimMessage | None:
+        message = self.messages.get((channel, ts))
+        if message is None:
+            return None
+        message.text, message.blocks, message.edits = text, blocks, message.edits + 1
+        self._log("update", channel=channel, ts=ts, thread_ts=message.thread_ts, user=message.user, text=text,
+                  blocks=tuple(blocks))
+        return message
+
+    def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict[str, Any]],
+                  thread_ts: str | None = None) -> str:
+        ts = self.next_ts()
+        self._log("ephemeral", channel=channel, ts=ts, thread_ts=thread_ts, user=user, text=text, blocks=tuple(blocks))
+        return ts
+
+    def thread(self, channel: str, ts: str) -> list[SimMessage]:
+        return [m for m in self.messages.values() if m.channel == channel and m.thread_ts == ts]
+
+    def react(self, channel: str, ts: str, name: str) -> None:
+        self._log("reaction", channel=channel, ts=ts, detail={"name": name})
+
+    # --- views --------------------------------------------------------------------------------
+    def open_view(self, user: str, view: dict[str, Any]) -> dict[str, Any]:
+        view_id = f"V{next(self._ids):08d}"
+        stored = {**view, "id": view_id, "team_id": TEAM_ID, "hash": f"{view_id}-1", "app_id": "A0SWITCH",
+                  "bot_id": BOT_ID, "state": {"values": {}}}
+        self.views[view_id] = stored
+        self.view_owner[view_id] = user
+        self._log("view_open", user=user, view=stored)
+        return stored
+
+    def update_view(self, view_id: str, view: dict[str, Any]) -> dict[str, Any] | None:
+        if view_id not in self.views:
+            return None
+        version = int(self.views[view_id]["hash"].rsplit("-", 1)[1]) + 1
+        stored = {**self.views[view_id], **view, "id": view_id, "hash": f"{view_id}-{version}"}
+        self.views[view_id] = stored
+        self._log("view_update", user=self.view_owner[view_id], view=stored)
+        return stored
+
+    def publish_home(self, user: str, view: dict[str, Any]) -> dict[str, Any]:
+        view_id = next((v for v, owner in self.view_owner.items()
+                        if owner == user and self.views[v].get("type") == "home"), None)
+        stored = {**view, "id": view_id or f"V{next(self._ids):08d}", "team_id": TEAM_ID, "hash": "home",
+                  "app_id": "A0SWITCH", "bot_id": BOT_ID, "state": {"values": {}}}
+        self.views[stored["id"]] = stored
+        self.view_owner[stored["id"]] = user
+        self._log("home", user=user, view=stored)
+        return stored
+
+    def set_usergroup_users(self, group_id: str, users: list[str]) -> SimUsergroup | None:
+        group = self.usergroups.get(group_id)
+        if group is None:
+            return None
+        group.users = list(users)
+        self._log("usergroup", detail={"usergroup": group.id, "handle": group.handle, "users": list(users)})
+        return group
+
+    def _log(self, kind: str, **fields: Any) -> None:
+        event = SimEvent(seq=len(self.events) + 1, kind=kind, **fields)
+        self.events.append(event)
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    def events_since(self, seq: int) -> list[SimEvent]:
+        return self.events[seq:]

@@ -1,0 +1,1 @@
+"""Storage: the database connection, column types and Alembic migrations. Tables live with their domain."""

@@ -1,0 +1,10 @@
+"""Imports every table so `SQLModel.metadata` is complete (for Alembic and tests)."""
+
+from sqlmodel import SQLModel
+
+from bot.ledger import models as ledger_models
+from bot.oncall import models as oncall_models
+from bot.release import models as release_models
+
+metadata = SQLModel.metadata
+__all__ = ["ledger_models", "metadata", "oncall_models", "release_models"]

@@ -1,0 +1,1 @@
+"""The HTTP surface of `switchman serve`: Slack events, health, readiness, metrics, webhooks."""

@@ -1,0 +1,86 @@
+"""The aiohttp application of `switchman serve` (and of the console, which uses it on loopback).
+
+Routes: `/slack/events` (HTTP mode only), `/healthz` (the process answers), `/readyz` (the
+database answers), `/metrics` (Prometheus text format). Signature checks are Bolt's: a bad
+or stale signature gets 401 and reaches no listener.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.context import AppContext
+from bot.web.metrics import CONTENT_TYPE, Metrics
+
+log = logging.getLogger(__name__)
+SLACK_EVENTS_PATH = "/slack/events"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> web.Application:
+    """`bolt` is None in Socket Mode: Slack then reaches us over the socket, not over HTTP."""
+    app = web.Application(middlewares=[_count_requests(metrics)])
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        assert bolt is not None
+        started = time.perf_counter()
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        response = await to_aiohttp_response(bolt_response)
+        metrics.slack_ack_seconds.observe(time.perf_counter() - started)
+        return response
+
+    async def healthz(_: web.Request) -> web.StreamResponse:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.StreamResponse:
+        try:
+            await ctx.db.ping()
+        except Exception as exc:
+            log.warning("not ready: database does not answer", extra={"error": type(exc).__name__})
+            return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+        return web.json_response({"status": "ok", "database": "ok"})
+
+    async def metrics_endpoint(_: web.Request) -> web.StreamResponse:
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    if bolt is not None:
+        app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
+
+
+def _count_requests(metrics: Metrics) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            metrics.http_requests.labels(route, str(exc.status)).inc()
+            raise
+        metrics.http_requests.labels(route, str(response.status)).inc()
+        return response
+
+    return middleware
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start serving; returns the runner and the bound port (useful when port is 0)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, bound

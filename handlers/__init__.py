@@ -1,0 +1,13 @@
+"""Slack listeners only: one module per command or surface, each exposing `register(app, ctx)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.context import AppContext
+from handlers import deploy, home, oncall, rollback
+
+
+def register_listeners(app: AsyncApp, ctx: AppContext) -> None:
+    for module in (deploy, rollback, oncall, home):
+        module.register(app, ctx)

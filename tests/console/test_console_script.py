@@ -1,0 +1,51 @@
+"""`switchman console --script` runs the real app against the simulated Slack and prints a transcript."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.commands import deploy, oncall, rollback
+
+SWITCHMAN = Path(sys.executable).with_name("switchman")
+
+
+def run_console(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "script.txt"
+    path.write_text(script)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no Slack tokens, no config: the example is used
+    return subprocess.run([str(SWITCHMAN), "console", "--script", str(path), *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_three_usages_print_and_the_console_exits_zero(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/deploy help\n/oncall help\n/rollback help\n")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for usage in (deploy.USAGE, oncall.USAGE, rollback.USAGE):
+        first_line = usage.splitlines()[0]
+        assert first_line in result.stdout
+    assert result.stdout.count("only visible to @alice") == 3
+    assert (tmp_path / "switchman.db").exists()  # SQLite by default, in the working directory
+
+
+def test_directives_switch_user_and_channel_and_mistakes_are_explained(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/as @bob\n/in #api-oncall\n/oncall help\n/as @nobody\npress 99\nfrobnicate\n")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "(you are now @bob, America/Chicago)" in out
+    assert "bob in #api-oncall> /oncall help" in out
+    assert "── #api-oncall · only visible to @bob:" in out
+    assert "nobody called '@nobody'" in out
+    assert "there is no button '99' on screen" in out
+    assert "'frobnicate' is neither a slash command" in out
+
+
+def test_bad_command_input_shows_the_usage(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/deploy api\n")
+
+    assert result.returncode == 0
+    assert "needs an environment" in result.stdout
+    assert deploy.USAGE.splitlines()[1].split("—")[0].strip() in result.stdout

@@ -1,0 +1,62 @@
+"""Every command answers help and bad input with its usage, through signed HTTP to the real app."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import deploy, oncall, rollback
+from bot.slack_sim.stack import Stack
+
+USAGES = {"/deploy": deploy.USAGE, "/rollback": rollback.USAGE, "/oncall": oncall.USAGE}
+
+
+@pytest.mark.parametrize("command", sorted(USAGES))
+async def test_help_answers_with_the_usage_in_the_ack(stack: Stack, command: str) -> None:
+    delivery = await stack.slack.slash_command("U0ALICE", command, "help", channel="#api-releases")
+
+    assert delivery.status == 200
+    body = delivery.json()
+    assert body["response_type"] == "ephemeral"
+    assert body["text"] == USAGES[command]
+    # The usage is the reply itself: nothing was posted to the channel or sent through the Web API.
+    assert [e.kind for e in stack.workspace.events] == ["ephemeral"]
+    assert stack.api.calls_of("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(("command", "text", "complaint"), [
+    ("/deploy", "api", "needs an environment"),
+    ("/deploy", "api v1 to", "expected `/deploy SERVICE [REF] to ENV`"),
+    ("/deploy", "lock api production", "a lock needs a reason"),
+    ("/deploy", "api to staging --strategy yolo", "--strategy must be one of"),
+    ("/deploy", "cancel banana", "not a release id"),
+    ("/deploy", "api to staging --reason \"unbalanced", "quote"),
+    ("/rollback", "api", "expected `/rollback SERVICE ENV"),
+    ("/oncall", "schedule", "expected `/oncall schedule ROTATION"),
+    ("/oncall", "swap api-oncall bob tomorrow", "not a Slack user"),
+    ("/oncall", "frobnicate the pager", "is not a sub-command"),
+])
+async def test_bad_input_says_what_was_wrong_and_shows_usage(stack: Stack, command: str, text: str,
+                                                              complaint: str) -> None:
+    delivery = await stack.slack.slash_command("U0BOB", command, text, channel="#api-releases")
+
+    assert delivery.status == 200
+    body = delivery.json()
+    assert body["response_type"] == "ephemeral"
+    assert complaint in body["text"]
+    assert USAGES[command] in [b["text"]["text"] for b in body["blocks"]]
+
+
+async def test_a_wrongly_signed_request_is_refused_and_reaches_no_listener(stack: Stack) -> None:
+    delivery = await stack.slack.slash_command("U0ALICE", "/deploy", "help", channel="#api-releases",
+                                               signature="v0=" + "0" * 64)
+
+    assert delivery.status == 401
+    assert stack.workspace.events == []
+
+
+async def test_a_valid_command_that_is_not_built_yet_says_so_and_changes_nothing(stack: Stack) -> None:
+    delivery = await stack.slack.slash_command("U0ALICE", "/deploy", "status", channel="#api-releases")
+
+    assert delivery.status == 200
+    assert "not available in this Switchman build yet" in delivery.json()["text"]
+    assert stack.api.calls_of("chat.postMessage") == []

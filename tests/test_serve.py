@@ -126,3 +126,37 @@ async def test_serve_refuses_to_start_without_its_secrets(tmp_path: Path) -> Non
     assert process.returncode == 2
     assert "SLACK_SIGNING_SECRET" in err.decode()
     assert BOT_TOKEN not in err.decode()
+
+
+async def test_socket_mode_answers_commands_over_the_socket_and_keeps_http_for_health(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    app_token = "xapp-1-A0SWITCH-1-sockettestsecret"
+    api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract, app_token=app_token)
+    base_url = await api.start()
+    assert api.socket_mode is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHMAN_"))}
+    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": app_token, "SWITCHMAN_SLACK_API_URL": base_url,
+                "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG), "SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    process = await asyncio.create_subprocess_exec(
+        str(SWITCHMAN), "serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    lines: list[str] = []
+    try:
+        port = await asyncio.wait_for(_read_until_serving(process, lines), timeout=60)
+        await asyncio.wait_for(api.socket_mode.connected.wait(), timeout=30)
+
+        form = "command=%2Fdeploy&text=help&user_id=U0ALICE&channel_id=C0TEST&team_id=T0SWITCH" \
+               "&response_url=http%3A%2F%2F127.0.0.1%2Fnone&trigger_id=1.2.3"
+        ack = await api.socket_mode.send_form("slash_commands", form)
+
+        assert ack["text"] == deploy.USAGE
+        assert json.loads(next(line for line in lines if '"serving"' in line))["mode"] == "socket"
+        assert (await _get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+        async with aiohttp.ClientSession() as session, session.post(f"http://127.0.0.1:{port}/slack/events") as r:
+            assert r.status == 404  # Slack reaches the app over the socket, not over HTTP
+        assert api.violations == []
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+        await api.stop()
+    assert app_token not in "\n".join(lines) + (await process.stderr.read()).decode()  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ blocks: unknown block types show as `[unsupported block: TYPE]`.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,19 +112,27 @@ class Rendered:
         return "\n".join(self.lines)
 
 
+_NUMBER_TAG = re.compile(r"(\[\d+\]) ")
+_GLUE = "\x00"
+
+
 def wrap(line: str, width: int, indent: str | None = None) -> list[str]:
-    """Wrap at spaces only: URLs and other long words are never split, they overflow instead."""
+    """Wrap at spaces only: URLs and other long words are never split, they overflow instead.
+
+    A `[3] ` tag stays on the same line as the label it numbers.
+    """
     if len(line) <= width:
         return [line]
     lead = line[: len(line) - len(line.lstrip(" "))] if indent is None else indent
+    glued = _NUMBER_TAG.sub(lambda m: m.group(1) + _GLUE, line.replace(_GLUE, " "))
     wrapped = textwrap.wrap(
-        line,
+        glued,
         width=width,
         subsequent_indent=lead[: width // 2],
         break_long_words=False,
         break_on_hyphens=False,
     )
-    return wrapped or [line]
+    return [part.replace(_GLUE, " ") for part in wrapped] or [line]
 
 
 def pack(chunks: Iterable[str], width: int, sep: str = "  ") -> list[str]:

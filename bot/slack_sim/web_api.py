@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.slack_sim.socket_mode import SocketModeEndpoint
 from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, Workspace
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 class SlackWebApi:
     def __init__(self, workspace: Workspace, *, token: str, checker: ContractChecker | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, app_token: str | None = None) -> None:
         self.workspace = workspace
         self.token = token
         self.checker = checker
@@ -72,6 +73,7 @@ class SlackWebApi:
         self.trigger_users: dict[str, str] = {}
         self.base_url = ""
         self._clock = clock
+        self.socket_mode = SocketModeEndpoint(app_token) if app_token else None
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
@@ -96,6 +98,8 @@ class SlackWebApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        if self.socket_mode is not None:
+            self.socket_mode.attach(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -103,9 +107,13 @@ class SlackWebApi:
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.root_url = f"http://{host}:{bound}/"
         self.base_url = f"{self.root_url}api/"
+        if self.socket_mode is not None:
+            self.socket_mode.root_url = self.root_url
         return self.base_url
 
     async def stop(self) -> None:
+        if self.socket_mode is not None:
+            await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -147,6 +155,8 @@ class SlackWebApi:
                 self.violations.extend(f"{method}: {p}" for p in problems)
                 return web.json_response({"ok": False, "error": "invalid_arguments",
                                           "response_metadata": {"messages": problems}})
+        if method == "apps.connections.open" and self.socket_mode is not None:
+            return web.json_response(self.socket_mode.open_connection(token))
         if token != self.token:
             return web.json_response({"ok": False, "error": "invalid_auth" if token else "not_authed"})
         handler = self._handlers.get(method)

@@ -277,6 +277,12 @@ def test_actions_wrap_between_elements() -> None:
     ]
 
 
+def test_number_tags_stay_with_their_labels_when_wrapping() -> None:
+    block = {"type": "section", "accessory": button("b", "A rather long button label")}
+    rendered = render_blocks([block], numbering=Numbering(), width=10)  # clamped to 20
+    assert rendered.lines == ["  [1] A rather long", "  button label"]
+
+
 def test_unknown_and_malformed_blocks_do_not_crash() -> None:
     blocks: list[Any] = [
         {"type": "carousel"},

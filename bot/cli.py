@@ -1,4 +1,4 @@
-"""The `switchman` command: serve, console, migrate, check-config (§10)."""
+"""The `switchman` command: serve, console, migrate, check-config, audit verify, export (§10)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
 
 from bot.config.loader import load_config
 from bot.config.models import summarise
@@ -29,13 +32,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database schema up to date")
     check = sub.add_parser("check-config", help="validate a switchman.yml and exit non-zero if it is invalid")
     check.add_argument("path", nargs="?", help="the file (default: SWITCHMAN_CONFIG, ./switchman.yml, the example)")
+    audit = sub.add_parser("audit", help="check the decision ledger")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser("verify", help="walk the hash chain; exit 1 and list every edited, deleted or unlinked row")
+    export = sub.add_parser("export", help="write the decision ledger as JSON lines or CSV")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="default jsonl")
+    export.add_argument("--since", type=_instant, metavar="ISO", help="from this instant on (UTC if no offset)")
+    export.add_argument("--until", type=_instant, metavar="ISO", help="before this instant (UTC if no offset)")
+    export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 date or instant: {text!r}") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
-    quiet = args.command in ("console", "check-config")
+    quiet = args.command in ("console", "check-config", "audit", "export")
     configure_logging("WARNING" if quiet and settings.log_level.upper() == "INFO" else settings.log_level)
     try:
         return _dispatch(args, settings)
@@ -74,7 +93,68 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         asyncio.run(serve(settings, host=args.host, port=args.port))
         return 0
+    if args.command == "audit":
+        from bot.storage.migrate import upgrade
+
+        upgrade(settings.database_url)
+        return asyncio.run(_audit_verify(settings))
+    if args.command == "export":
+        from bot.storage.migrate import upgrade
+
+        upgrade(settings.database_url)
+        return asyncio.run(_export(settings, args))
     raise AssertionError(args.command)
+
+
+async def _audit_verify(settings: Settings) -> int:
+    from bot.ledger.service import verify
+    from bot.storage.database import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            report = await verify(session)
+    finally:
+        await db.dispose()
+    if report.ok:
+        print(f"ledger OK: {report.checked} decisions, chain intact")
+        if report.head_seq is not None:
+            print(f"head: seq {report.head_seq}, hash {report.head_hash}")
+        return 0
+    for problem in report.problems:
+        print(problem)
+    print(f"ledger BROKEN: {len(report.problems)} problem(s) in {report.checked} decisions")
+    return 1
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ledger.export import ExportFormat, export_decisions
+    from bot.storage.database import Database
+
+    db = Database(settings.database_url)
+
+    async def write(out: TextIO) -> int:
+        async with db.session() as session:
+            return await export_decisions(session, out, fmt=ExportFormat(args.format),
+                                          since=args.since, until=args.until)
+
+    try:
+        if args.output is None:
+            await write(sys.stdout)
+            return 0
+        # Written aside and renamed, so a failed export never leaves a file that looks complete.
+        target = Path(args.output)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                count = await write(out)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    finally:
+        await db.dispose()
+    print(f"exported {count} decision(s) to {target}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

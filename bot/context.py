@@ -1,20 +1,27 @@
 """`AppContext`: everything a handler or job needs, built once per process and passed explicitly.
 
 There is no module-level app or global state; `create_app` receives this, and so do the
-HTTP server, the console and the scheduler.
+HTTP server, the console and the background work.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.models import SwitchmanConfig
+from bot.providers.base import Provider
 from bot.settings import Settings
+from bot.slack.directory import Directory
 from bot.storage.database import Database
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -25,3 +32,11 @@ class AppContext:
     slack: AsyncWebClient
     clock: Clock = field(default_factory=SystemClock)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    http: httpx.AsyncClient | None = None
+    providers: dict[str, Provider] = field(default_factory=dict)
+    # Waiting between polls goes through here, so tests and the console decide how long a wait is.
+    sleep: Sleep = asyncio.sleep
+    directory: Directory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.directory = Directory(self.slack, self.clock)

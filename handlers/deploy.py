@@ -1,4 +1,4 @@
-"""`/deploy` listener: parse, ack inline, hand release work to the background."""
+"""`/deploy` listener: parse, validate what the config alone can tell, ack, then work in the background."""
 
 from __future__ import annotations
 
@@ -9,15 +9,75 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import deploy as grammar
 from bot.context import AppContext
+from bot.release import actions, reports
+from bot.release.requests import check_target
 from bot.slack import replies
+from bot.slack.deploy_requests import submit_request
 from bot.slack.ids import Command
+from bot.slack.release_modals import deploy_modal
+from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.command(Command.DEPLOY)
     async def on_deploy(ack: AsyncAck, command: dict[str, Any]) -> None:
         parsed = grammar.parse(command.get("text", ""))
-        if isinstance(parsed, grammar.DeployHelp):
-            await ack(**replies.usage(grammar.USAGE))
-            return
-        await ack(**replies.not_built(Command.DEPLOY, command.get("text", "").strip() or "(form)"))
+        user = command["user_id"]
+        responder = ResponseUrlResponder(command["response_url"])
+
+        def later(work: Any, name: str) -> None:
+            ctx.background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))
+
+        match parsed:
+            case grammar.DeployHelp():
+                await ack(**replies.usage(grammar.USAGE))
+            case grammar.DeployModal():
+                await ack()
+                ctx.background.spawn(ctx.slack.views_open(trigger_id=command["trigger_id"],
+                                                          view=deploy_modal(ctx.config)), name="deploy-modal")
+            case grammar.DeployRequest():
+                check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
+                await ack(**replies.ephemeral(f":hourglass_flowing_sand: Requesting {parsed.service} "
+                                              f"`{parsed.ref or 'the branch head'}` → {parsed.environment}…"))
+                key = f"{command.get('team_id')}:{command.get('trigger_id')}"
+                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder), "deploy-request")
+            case grammar.DeployStatus():
+                if parsed.service:
+                    _known_service(ctx, parsed.service)
+                await ack()
+                later(_say(responder, reports.status(ctx, parsed.service)), "deploy-status")
+            case grammar.DeployWhy():
+                check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
+                await ack()
+                later(_say(responder, reports.why(ctx, parsed.service, parsed.environment)), "deploy-why")
+            case grammar.DeployHistory():
+                _known_service(ctx, parsed.service)
+                if parsed.environment:
+                    check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
+                await ack()
+                later(_say(responder, reports.history(ctx, parsed.service, parsed.environment)), "deploy-history")
+            case grammar.DeployLock():
+                check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
+                await ack()
+                later(_say(responder, actions.lock(ctx, service=parsed.service, environment=parsed.environment,
+                                                   user=user, reason=parsed.reason, duration=parsed.duration)),
+                      "deploy-lock")
+            case grammar.DeployUnlock():
+                check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
+                await ack()
+                later(_say(responder, actions.unlock(ctx, service=parsed.service, environment=parsed.environment,
+                                                     user=user)), "deploy-unlock")
+            case grammar.DeployCancel():
+                await ack()
+                later(_say(responder, actions.cancel(ctx, parsed.release_id, user=user)), "deploy-cancel")
+            case grammar.DeployMetrics():
+                await ack(**replies.not_built(Command.DEPLOY, "metrics"))
+
+
+def _known_service(ctx: AppContext, service: str) -> None:
+    if service not in ctx.config.services:
+        check_target(ctx.config, service, "", grammar.USAGE)
+
+
+async def _say(responder: ResponseUrlResponder, text: Any) -> None:
+    await tell(responder, await text)

@@ -59,7 +59,7 @@ async def stack(settings: Settings, slack_contract: SlackContract) -> AsyncItera
     async with simulated_stack(settings, checker=slack_contract) as running:
         yield running
         await running.settle()
-        assert running.api.violations == [], "calls Slack would have rejected"
+        assert running.api.violations == [], f"calls Slack would have rejected: {running.api.violations}"
         assert running.ctx.background.failures == 0, "a background task failed"
 
 

@@ -145,7 +145,7 @@ async def test_socket_mode_answers_commands_over_the_socket_and_keeps_http_for_h
         port = await asyncio.wait_for(_read_until_serving(process, lines), timeout=60)
         await asyncio.wait_for(api.socket_mode.connected.wait(), timeout=30)
 
-        form = "command=%2Fdeploy&text=help&user_id=U0ALICE&channel_id=C0TEST&team_id=T0SWITCH" \
+        form = "command=%2Fdeploy&text=help&user_id=U0ALICE&channel_id=C0TEST&team_id=T0SWITCHSIM" \
                "&response_url=http%3A%2F%2F127.0.0.1%2Fnone&trigger_id=1.2.3"
         ack = await api.socket_mode.send_form("slash_commands", form)
 

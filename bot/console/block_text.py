@@ -103,6 +103,8 @@ class Numbering:
 
 @dataclass(frozen=True)
 class Rendered:
+    """Terminal lines plus what in them can be pressed (`interactives`) or filled (`inputs`)."""
+
     lines: list[str]
     interactives: list[Interactive]
     inputs: list[InputField] = field(default_factory=list)
@@ -152,9 +154,7 @@ def pack(chunks: Iterable[str], width: int, sep: str = "  ") -> list[str]:
 
 
 class _Renderer:
-    def __init__(
-        self, numbering: Numbering, user_name: UserName, width: int, ansi: bool, in_view: bool
-    ) -> None:
+    def __init__(self, numbering: Numbering, user_name: UserName, width: int, ansi: bool, in_view: bool) -> None:
         self.numbering = numbering
         self.user_name = user_name
         self.width = max(width, MIN_WIDTH)
@@ -196,8 +196,8 @@ class _Renderer:
         return f"[{item.number}] {info.detail}"
 
     def block(self, block: Any) -> None:
-        kind = get_str(block, "type")
-        handler = _HANDLERS.get(kind or "") if isinstance(block, Mapping) else None
+        kind = get_str(block, "type")  # None unless block is a mapping with a string type
+        handler = _HANDLERS.get(kind or "")
         if handler is None or not isinstance(block, Mapping):
             self.lines.append(f"[unsupported block: {kind or '?'}]")
         else:
@@ -266,9 +266,7 @@ class _Renderer:
         optional = block.get("optional") is True
         if self.in_view:
             number = self.numbering.next()
-            item = InputField(
-                number, block_id, action_id, label, info.kind, info.options, optional, info.initial
-            )
+            item = InputField(number, block_id, action_id, label, info.kind, info.options, optional, info.initial)
             self.numbering.remember_input(item)
             self.inputs.append(item)
             head = f"(input {number}: {block_id or '-'}/{action_id or '-'} — {label})"

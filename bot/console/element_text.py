@@ -341,16 +341,14 @@ def describe_element(element: Any, user_name: UserName = same_name) -> ElementIn
         chosen = {value for _, value in _chosen(element, user_name)}
         on, off = ("[x]", "[ ]") if kind == "checkboxes" else ("(•)", "( )")
         marks = [f"{on if value in chosen else off} {label}" for label, value in options[:MAX_SHOWN_OPTIONS]]
-        detail = " ".join(marks) + (
-            f" … +{len(options) - MAX_SHOWN_OPTIONS} more" if len(marks) < len(options) else ""
-        )
+        detail = " ".join(marks) + (f" … +{len(options) - MAX_SHOWN_OPTIONS} more" if len(marks) < len(options) else "")
         label = _summary(options)
         return ElementInfo(kind, action_id, label, detail or kind, True, options=options, initial=initial)
     if kind in _PICKERS:
         default, noun, key = _PICKERS[kind]
         label = placeholder or default
-        raw = element.get(key)
-        initial = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+        stamp = get_int(element, key, -(10**12), 10**12)  # datetimepicker: unix seconds
+        initial = get_str(element, key) or (str(stamp) if stamp != -(10**12) else None)
         detail = f"{label} ({noun}" + (f", now {initial})" if initial else ")")
         return ElementInfo(kind, action_id, label, detail, True, initial=initial)
     if kind in _TEXT_INPUTS:

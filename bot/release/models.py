@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -29,6 +29,7 @@ class ReleaseState(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
+    REJECTED = "rejected"
     ROLLED_BACK = "rolled_back"
 
     @property
@@ -45,6 +46,14 @@ class Verdict(StrEnum):
     FAIL = "fail"
     WARN = "warn"
     ERROR = "error"
+    WAITING = "waiting"  # an approval gate that has not yet got its approvals
+
+    @property
+    def blocks(self) -> bool:
+        return self in (Verdict.FAIL, Verdict.ERROR)
+
+
+ACTIVE_STATES_SQL = "state IN ('requested', 'gating', 'awaiting_approval', 'rolling_out', 'verifying', 'paused')"
 
 
 class Release(SQLModel, table=True):
@@ -52,6 +61,10 @@ class Release(SQLModel, table=True):
     __table_args__ = (
         Index("ix_releases_service_env_state", "service", "environment", "state"),
         UniqueConstraint("request_key", name="uq_releases_request_key"),
+        # At most one release in flight per environment, whatever the number of replicas:
+        # a second one fails to insert and queues instead.
+        Index("uq_releases_one_active", "service", "environment", unique=True,
+              sqlite_where=text(ACTIVE_STATES_SQL), postgresql_where=text(ACTIVE_STATES_SQL)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -126,3 +139,31 @@ class Lock(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     released_by: str | None = Field(default=None, max_length=32)
+
+
+class Approval(SQLModel, table=True):
+    """One approval (or rejection) per person per release; a double click cannot count twice."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("release_id", "approver", name="uq_approvals_release_approver"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    approver: str = Field(max_length=32)
+    approved: bool = True
+    comment: str | None = Field(default=None, max_length=2000)
+    decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class GateOverride(SQLModel, table=True):
+    """A gate let through by a permitted person with a reason: special handling (§4)."""
+
+    __tablename__ = "gate_overrides"
+    __table_args__ = (UniqueConstraint("release_id", "gate", name="uq_gate_overrides_release_gate"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    gate: str = Field(max_length=64)
+    actor: str = Field(max_length=32)
+    reason: str = Field(max_length=2000)
+    decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -49,9 +49,17 @@ class SlackSide:
         self.signing_secret = signing_secret
         self._now = now  # Bolt checks signatures against the real clock, so this is the real clock by default
         self._ids = itertools.count(1)
+        self.sent: list[tuple[str, str]] = []  # (body, content type) of every delivery, for replays
+
+    async def replay(self, index: int = -1, *, retry_num: int = 1) -> Delivery:
+        """Deliver an earlier request again, byte for byte, as Slack does when it retries."""
+        body, content_type = self.sent[index]
+        return await self.post(body, content_type, retry_num=retry_num, record=False)
 
     async def post(self, body: str, content_type: str, *, retry_num: int | None = None,
-                   signature: str | None = None) -> Delivery:
+                   signature: str | None = None, record: bool = True) -> Delivery:
+        if record:
+            self.sent.append((body, content_type))
         timestamp = int(self._now())
         headers = {
             "Content-Type": content_type,

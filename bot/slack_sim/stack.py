@@ -15,7 +15,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock
-from bot.context import AppContext
+from bot.context import AppContext, Sleep
 from bot.runtime import build_context, close_context
 from bot.settings import Settings
 from bot.slack.app_factory import create_app
@@ -44,7 +44,8 @@ class Stack:
 
 @asynccontextmanager
 async def simulated_stack(settings: Settings, *, checker: ContractChecker | None = None,
-                          clock: Clock | None = None, workspace: Workspace | None = None) -> AsyncIterator[Stack]:
+                          clock: Clock | None = None, workspace: Workspace | None = None,
+                          sleep: Sleep | None = None) -> AsyncIterator[Stack]:
     bot_token = "xoxb-sim-" + secrets.token_hex(12)
     signing_secret = secrets.token_hex(16)
     scrubber.register([bot_token, signing_secret])
@@ -56,7 +57,7 @@ async def simulated_stack(settings: Settings, *, checker: ContractChecker | None
     try:
         settings = replace(settings, bot_token=bot_token, signing_secret=signing_secret, slack_api_url=base_url,
                            app_token=None)
-        ctx = await build_context(settings, clock=clock)
+        ctx = await build_context(settings, clock=clock, sleep=sleep)
         seed_workspace(workspace, ctx.config)
         bolt = create_app(ctx)
         runner, port = await start_site(build_web_app(ctx, bolt, Metrics(ctx.background)), "127.0.0.1", 0)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.slack_sim.socket_mode import SocketModeEndpoint
-from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, Workspace
+from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, SimUsergroup, Workspace
 
 log = logging.getLogger(__name__)
 WORKSPACE_URL = "https://switchman-sim.slack.com/"
@@ -267,9 +267,7 @@ class SlackWebApi:
         return {"ok": True, "user": _user_json(user, now)} if user else _error("user_not_found")
 
     def _usergroups_list(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "usergroups": [
-            {"id": g.id, "team_id": TEAM_ID, "handle": g.handle, "name": g.name, "is_usergroup": True,
-             "user_count": len(g.users)} for g in self.workspace.usergroups.values()]}
+        return {"ok": True, "usergroups": [_usergroup_json(g) for g in self.workspace.usergroups.values()]}
 
     def _usergroup_users(self, p: dict[str, Any]) -> dict[str, Any]:
         group = self.workspace.usergroups.get(str(p.get("usergroup", "")))
@@ -280,9 +278,7 @@ class SlackWebApi:
         group = self.workspace.set_usergroup_users(str(p.get("usergroup", "")), users)
         if group is None:
             return _error("no_such_subteam")
-        return {"ok": True, "usergroup": {"id": group.id, "team_id": TEAM_ID, "handle": group.handle,
-                                          "name": group.name, "users": list(group.users),
-                                          "user_count": len(group.users)}}
+        return {"ok": True, "usergroup": {**_usergroup_json(group), "users": list(group.users)}}
 
     def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p.get("channel"))
@@ -311,6 +307,14 @@ def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(json.JSONDecodeError):
                 out[key] = json.loads(out[key])
     return out
+
+
+def _usergroup_json(group: SimUsergroup) -> dict[str, Any]:
+    return {"id": group.id, "team_id": TEAM_ID, "is_usergroup": True, "name": group.name,
+            "description": f"{group.name} (simulated)", "handle": group.handle, "is_external": False,
+            "date_create": 1_700_000_000, "date_update": 1_700_000_000, "date_delete": 0, "auto_type": None,
+            "created_by": "U0SWITCHBOT", "updated_by": "U0SWITCHBOT", "deleted_by": None,
+            "prefs": {"channels": [], "groups": []}, "user_count": len(group.users)}
 
 
 def _error(code: str) -> dict[str, Any]:

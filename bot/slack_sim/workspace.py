@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-TEAM_ID = "T0SWITCH"
+TEAM_ID = "T0SWITCHSIM"
 BOT_USER_ID = "U0SWITCHBOT"
 BOT_ID = "B0SWITCHBOT"
 

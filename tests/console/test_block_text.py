@@ -495,6 +495,7 @@ element = _obj(
     initial_user=texts,
     initial_users=st.lists(texts, max_size=2),
     initial_date=texts,
+    initial_date_time=st.integers(),
     initial_value=texts,
     url=texts,
     style=st.sampled_from(["primary", "danger"]),
@@ -542,7 +543,7 @@ def _checked_resolver(user_id: str) -> str:
     return f"name-of-{user_id}"
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(first=blocks_strategy, second=blocks_strategy, width=st.integers(-5, 120))
 def test_render_blocks_never_raises_and_numbers_are_unique(first: Any, second: Any, width: int) -> None:
     numbering = Numbering()
@@ -562,7 +563,7 @@ def test_render_blocks_never_raises_and_numbers_are_unique(first: Any, second: A
             assert re.search(rf"\[{item.number}\] ", rendered.text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(view=junk | st.fixed_dictionaries({"type": texts, "title": text_obj, "blocks": blocks_strategy}))
 def test_render_view_never_raises_on_arbitrary_views(view: Any) -> None:
     view = view if isinstance(view, dict) else {"blocks": view}

@@ -1,0 +1,107 @@
+"""The one interface every CI/CD provider implements, and the values it speaks in (§7).
+
+Switchman asks a provider five things: which commit a ref names, whether CI passed for it,
+what changed between two commits, to start the deploy pipeline for one stage, and how that
+pipeline run is doing. Implementations take an injected `httpx.AsyncClient`, so tests hand them
+a local server; every call has a timeout, retries 5xx and 429 with backoff (honouring
+Retry-After) and raises `ProviderError` with a message fit for the release thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+
+
+class CiVerdict(StrEnum):
+    PASS = "pass"  # every check for the commit concluded successfully
+    FAIL = "fail"  # at least one check failed
+    PENDING = "pending"  # checks exist and some have not finished
+    NONE = "none"  # no checks at all for the commit
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    title: str  # first line of the message
+    author: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    base_sha: str | None
+    head_sha: str
+    commits: list[Commit]
+    total_commits: int
+    files: list[str] = field(default_factory=list)
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class CiStatus:
+    verdict: CiVerdict
+    summary: str  # e.g. "12 checks passed" or "lint failed, test failed"
+    url: str | None = None
+    failing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """Where and what to deploy: one stage of one release."""
+
+    repo: str | None
+    workflow: str | None
+    service: str
+    environment: str
+    ref: str
+    sha: str
+    strategy: str
+    stage: int  # percent of traffic for this stage, 100 for a one-stage rollout
+    release_id: int
+    rollback: bool = False
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    id: str
+    state: RunState
+    url: str | None = None
+    detail: str = ""  # what the provider says about the run, for the thread
+
+
+class Provider(Protocol):
+    kind: str
+
+    async def resolve_ref(self, repo: str | None, ref: str) -> str:
+        """The full commit SHA `ref` names; raises ProviderError when it names nothing."""
+        ...
+
+    async def ci_status(self, repo: str | None, sha: str) -> CiStatus: ...
+
+    async def compare(self, repo: str | None, base: str | None, head: str) -> ChangePreview: ...
+
+    async def dispatch(self, target: DeployTarget) -> PipelineRun:
+        """Start the pipeline for one stage and return the run it started (found, not guessed)."""
+        ...
+
+    async def poll(self, target: DeployTarget, run: PipelineRun) -> PipelineRun: ...
+
+    async def cancel(self, target: DeployTarget, run: PipelineRun) -> None: ...
+
+    async def report(self, target: DeployTarget, run: PipelineRun | None, state: str, description: str) -> None:
+        """Mirror the release's state into the provider's own deployment history, where it has one."""
+        ...

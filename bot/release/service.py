@@ -1,0 +1,139 @@
+"""Release records: creating one per request, the per-environment queue, state changes, queries.
+
+Exclusivity is enforced by the database (`uq_releases_one_active`): a new release is inserted as
+in flight and, if another is already in flight to that environment, inserted as queued instead.
+That holds across processes and replicas without an application lock. A Slack request's
+`request_key` is unique too, so a retried delivery finds the release it already created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.release.models import IN_FLIGHT, GateResult, Release, ReleaseKind, ReleaseState
+
+
+@dataclass(frozen=True)
+class Created:
+    release: Release
+    duplicate: bool  # the same Slack request was seen before; nothing new was created
+    ahead: list[Release]  # releases that go before it (the one in flight first); empty when it starts now
+
+    @property
+    def queued(self) -> bool:
+        return self.release.state == ReleaseState.QUEUED
+
+
+async def create_release(session: AsyncSession, *, service: str, environment: str, ref: str, sha: str,
+                         strategy: str, requested_by: str, reason: str | None, request_key: str | None,
+                         now: datetime, kind: ReleaseKind = ReleaseKind.DEPLOY, rollback_of: int | None = None,
+                         channel_id: str | None = None) -> Created:
+    if request_key is not None:
+        existing = (await session.exec(select(Release).where(Release.request_key == request_key))).first()
+        if existing is not None:
+            return Created(existing, duplicate=True, ahead=[])
+    fields: dict[str, object] = dict(
+        kind=kind, service=service, environment=environment, ref=ref, sha=sha, strategy=strategy,
+        requested_by=requested_by, reason=reason, request_key=request_key, rollback_of=rollback_of,
+        channel_id=channel_id, created_at=now, updated_at=now, detail={})
+    release = Release(state=ReleaseState.GATING, started_at=now, **fields)  # type: ignore[arg-type]
+    try:
+        async with session.begin_nested():
+            session.add(release)
+    except IntegrityError:
+        if release in session:
+            session.expunge(release)
+        if request_key is not None:
+            again = (await session.exec(select(Release).where(Release.request_key == request_key))).first()
+            if again is not None:  # the same request raced itself
+                return Created(again, duplicate=True, ahead=[])
+        release = Release(state=ReleaseState.QUEUED, **fields)  # type: ignore[arg-type]
+        session.add(release)
+        await session.flush()
+        ahead = await releases_ahead(session, release)
+        if ahead:
+            release.detail = {"queued_behind": ahead[-1].id}
+            session.add(release)
+        return Created(release, duplicate=False, ahead=ahead)
+    await session.flush()
+    return Created(release, duplicate=False, ahead=[])
+
+
+async def releases_ahead(session: AsyncSession, release: Release) -> list[Release]:
+    """What goes before a queued release: the one in flight, then older queued ones, in order."""
+    active = await active_release(session, service=release.service, environment=release.environment)
+    queued = (await session.exec(
+        select(Release).where(Release.service == release.service, Release.environment == release.environment,
+                              Release.state == ReleaseState.QUEUED, col(Release.id) < release.id)
+        .order_by(col(Release.id)))).all()
+    return ([active] if active else []) + list(queued)
+
+
+async def active_release(session: AsyncSession, *, service: str, environment: str) -> Release | None:
+    query = select(Release).where(Release.service == service, Release.environment == environment,
+                                  col(Release.state).in_([s.value for s in IN_FLIGHT]))
+    return (await session.exec(query)).first()
+
+
+async def queued_releases(session: AsyncSession, *, service: str, environment: str) -> list[Release]:
+    query = (select(Release).where(Release.service == service, Release.environment == environment,
+                                   Release.state == ReleaseState.QUEUED).order_by(col(Release.id)))
+    return list((await session.exec(query)).all())
+
+
+async def promote_next(session: AsyncSession, *, service: str, environment: str, now: datetime) -> Release | None:
+    """Start the oldest queued release of an environment that has nothing in flight."""
+    for candidate in await queued_releases(session, service=service, environment=environment):
+        blocker = await active_release(session, service=service, environment=environment)
+        if blocker is not None:
+            return None
+        try:
+            async with session.begin_nested():
+                candidate.state, candidate.started_at, candidate.updated_at = ReleaseState.GATING, now, now
+                session.add(candidate)
+        except IntegrityError:
+            return None  # another process promoted one first
+        return candidate
+    return None
+
+
+async def set_state(session: AsyncSession, release: Release, state: ReleaseState, now: datetime,
+                    **changes: object) -> Release:
+    release.state = state
+    release.updated_at = now
+    if state not in IN_FLIGHT and state != ReleaseState.QUEUED and release.finished_at is None:
+        release.finished_at = now
+    for name, value in changes.items():
+        setattr(release, name, value)
+    session.add(release)
+    await session.flush()
+    return release
+
+
+async def recent_releases(session: AsyncSession, *, service: str | None = None, environment: str | None = None,
+                          limit: int = 10) -> list[Release]:
+    query = select(Release)
+    if service is not None:
+        query = query.where(Release.service == service)
+    if environment is not None:
+        query = query.where(Release.environment == environment)
+    return list((await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all())
+
+
+async def last_verified(session: AsyncSession, *, service: str, environment: str) -> Release | None:
+    query = (select(Release).where(Release.service == service, Release.environment == environment,
+                                   col(Release.verified_at).is_not(None))
+             .order_by(col(Release.verified_at).desc()))
+    return (await session.exec(query)).first()
+
+
+async def next_gate_attempt(session: AsyncSession, release_id: int, gate: str) -> int:
+    """Gate results are appended, never overwritten: each re-evaluation is the next attempt."""
+    rows = (await session.exec(select(GateResult).where(GateResult.release_id == release_id,
+                                                        GateResult.gate == gate))).all()
+    return len(rows) + 1

@@ -1,0 +1,22 @@
+"""Submitting a deploy request from Slack and telling the requester what became of it."""
+
+from __future__ import annotations
+
+from bot.commands import deploy as grammar
+from bot.context import AppContext
+from bot.release.requests import request_release
+from bot.slack.responder import Responder, tell
+
+
+async def submit_request(ctx: AppContext, request: grammar.DeployRequest, *, user: str, request_key: str,
+                         responder: Responder) -> None:
+    accepted = await request_release(ctx, request, user=user, request_key=request_key, usage=grammar.USAGE)
+    if accepted.duplicate:
+        return  # a retried delivery of a request we already acted on
+    if accepted.position is not None:
+        behind = ", ".join(f"<@{u}>" for u in accepted.ahead_by)
+        await tell(responder, f":clock3: {request.environment} is busy: release #{accepted.release_id} is "
+                              f"#{accepted.position} in line, behind {behind}. It starts by itself when its turn "
+                              "comes.")
+    else:
+        await tell(responder, f":rocket: Release #{accepted.release_id} started; follow it in its thread.")

@@ -1,0 +1,63 @@
+"""Answering the person who asked, after the ack: via the request's response_url, or by DM.
+
+Background work raises `UserFacingError`s like listeners do; `answer_errors` turns them into
+ephemeral answers, and an unexpected failure into an apology quoting its correlation id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.errors import UserFacingError
+from bot.slack import replies
+from bot.slack.errors import reply_for
+
+
+class Responder(Protocol):
+    async def send(self, payload: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ResponseUrlResponder:
+    url: str
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        await AsyncWebhookClient(self.url).send_dict({"response_type": "ephemeral", **payload})
+
+
+@dataclass(frozen=True)
+class DirectMessageResponder:
+    client: AsyncWebClient
+    user: str
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        opened = await self.client.conversations_open(users=self.user)
+        await self.client.chat_postMessage(channel=opened["channel"]["id"], text=payload.get("text", ""),
+                                           blocks=payload.get("blocks"))
+
+
+async def tell(responder: Responder, text: str) -> None:
+    await responder.send(replies.ephemeral(text))
+
+
+async def answer_errors(work: Coroutine[Any, Any, Any], responder: Responder) -> Any:
+    """Run `work`; a user-facing error becomes an ephemeral answer instead of a failure."""
+    try:
+        return await work
+    except UserFacingError as exc:
+        reply, _ = reply_for(exc)
+        await responder.send(reply)
+        return None
+
+
+def apologise_via(responder: Responder) -> Callable[[BaseException, str], Awaitable[None]]:
+    """A BackgroundTasks failure hook: tell the person something broke, quoting the correlation id."""
+    async def hook(_: BaseException, correlation_id: str) -> None:
+        await responder.send(replies.apology(correlation_id))
+
+    return hook

@@ -1,0 +1,103 @@
+"""Release buttons and modals: Approve, Reject, Override (and its form), and the `/deploy` form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.commands import deploy as grammar
+from bot.context import AppContext
+from bot.errors import BadInput
+from bot.release import actions
+from bot.release.flow import ReleaseFlow
+from bot.release.requests import check_target
+from bot.slack.deploy_requests import submit_request
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.release_modals import override_modal, read_deploy_modal, read_override_modal
+from bot.slack.responder import (
+    DirectMessageResponder,
+    ResponseUrlResponder,
+    answer_errors,
+    apologise_via,
+    tell,
+)
+
+
+def register(app: AsyncApp, ctx: AppContext) -> None:
+    def later(work: Any, responder: Any, name: str) -> None:
+        ctx.background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))
+
+    async def _vote(body: dict[str, Any], approve: bool) -> None:
+        responder = ResponseUrlResponder(body["response_url"])
+        release_id = _release_id(body)
+        user = body["user"]["id"]
+
+        async def work() -> None:
+            await tell(responder, await actions.vote(ctx, release_id, user=user, approve=approve))
+
+        later(work(), responder, "release-vote")
+
+    @app.action(ActionId.APPROVE)
+    async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _vote(body, True)
+
+    @app.action(ActionId.REJECT)
+    async def on_reject(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _vote(body, False)
+
+    @app.action(ActionId.OVERRIDE)
+    async def on_override(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        release_id = _release_id(body)
+        responder = ResponseUrlResponder(body["response_url"])
+
+        async def work() -> None:
+            standings = await ReleaseFlow(ctx).standings(release_id)
+            gates = [s.gate for s in standings if s.verdict.blocks and s.overridable and not s.overridden]
+            if not gates:
+                raise BadInput(f"release #{release_id} has no failing gate that may be overridden")
+            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=override_modal(release_id, gates))
+
+        later(work(), responder, "override-modal")
+
+    @app.view(CallbackId.OVERRIDE_MODAL)
+    async def on_override_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = read_override_modal(view)
+        if isinstance(form, dict):
+            await ack(response_action="errors", errors=form)
+            return
+        await ack()
+        user = body["user"]["id"]
+        responder = DirectMessageResponder(ctx.slack, user)
+
+        async def work() -> None:
+            await tell(responder, await actions.override(ctx, form.release_id, user=user, gates=form.gates,
+                                                         reason=form.reason))
+
+        later(work(), responder, "override")
+
+    @app.view(CallbackId.DEPLOY_MODAL)
+    async def on_deploy_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        request = read_deploy_modal(view.get("state", {}).get("values", {}))
+        if isinstance(request, dict):
+            await ack(response_action="errors", errors=request)
+            return
+        try:
+            check_target(ctx.config, request.service, request.environment, grammar.USAGE)
+        except BadInput as exc:
+            await ack(response_action="errors", errors={"target": exc.message})
+            return
+        await ack()
+        user = body["user"]["id"]
+        responder = DirectMessageResponder(ctx.slack, user)
+        key = f"{body.get('team', {}).get('id')}:{view.get('id')}"
+        later(submit_request(ctx, request, user=user, request_key=key, responder=responder), responder,
+              "deploy-form")
+
+
+def _release_id(body: dict[str, Any]) -> int:
+    return int(body["actions"][0]["value"])

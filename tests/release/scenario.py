@@ -1,0 +1,152 @@
+"""A release-flow test bed: the full stack on simulated time, with helpers to read the thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.clock import ManualClock
+from bot.ledger.models import Decision
+from bot.release.models import Release
+from bot.settings import Settings
+from bot.slack_sim.interactions import Delivery
+from bot.slack_sim.stack import Stack, simulated_stack
+from bot.slack_sim.workspace import SimMessage
+from tests.contracts.slack_contract import SlackContract
+
+PRODUCTION_GATES = """
+          - ci_green
+          - {not_locked: {overridable: true}}
+          - no_concurrent_deploy
+          - {promoted_from: staging}
+          - {approval: {count: 1, group: "@sre"}}
+          - {freeze_window: ["Fri 16:00-Mon 08:00 Europe/Berlin"], overridable: true}
+          - oncall_present
+"""
+
+
+def release_config(provider_block: str, provider: str = "sandbox") -> str:
+    return f"""
+providers:
+{provider_block}
+services:
+  api:
+    channel: "#api-releases"
+    provider: {provider}
+    repo: acme/api
+    workflow: deploy.yml
+    runbook: https://wiki.example.com/runbooks/api
+    rotation: api-oncall
+    environments:
+      staging:
+        gates: [ci_green, not_locked, no_concurrent_deploy]
+      production:
+        gates:{PRODUCTION_GATES}
+        deployers: ["@api-devs"]
+        overriders: ["@sre"]
+rotations:
+  api-oncall:
+    channel: "#api-oncall"
+    timezone: Europe/Berlin
+    handoff: {{every: week, day: monday, at: "10:00"}}
+    primaries: [U01OPS1, U01OPS2]
+    shadows: [U01DEV1]
+    services: [api]
+"""
+
+
+SANDBOX = "  sandbox: {kind: sandbox, run_duration: 30s}"
+
+
+@dataclass
+class Scenario:
+    stack: Stack
+    clock: ManualClock
+
+    async def command(self, user: str, text: str, *, command: str = "/deploy") -> Delivery:
+        delivery = await self.stack.slack.slash_command(user, command, text, channel="#api-releases")
+        await self.stack.settle()
+        return delivery
+
+    def ephemerals(self, user: str) -> list[str]:
+        return [e.text for e in self.stack.workspace.events if e.kind == "ephemeral" and e.user == user]
+
+    async def release(self, release_id: int) -> Release:
+        async with self.stack.ctx.db.session() as session:
+            found = await session.get(Release, release_id)
+        assert found is not None
+        return found
+
+    async def releases(self) -> list[Release]:
+        async with self.stack.ctx.db.session() as session:
+            return list((await session.exec(select(Release).order_by(col(Release.id)))).all())
+
+    async def ledger(self, release_id: int | None = None) -> list[Decision]:
+        async with self.stack.ctx.db.session() as session:
+            query = select(Decision).order_by(col(Decision.seq))
+            if release_id is not None:
+                query = query.where(Decision.release_id == release_id)
+            return list((await session.exec(query)).all())
+
+    def thread(self, release: Release) -> list[SimMessage]:
+        assert release.channel_id and release.message_ts
+        return sorted(self.stack.workspace.thread(release.channel_id, release.message_ts), key=lambda m: m.ts)
+
+    def thread_text(self, release: Release) -> str:
+        return "\n".join(_all_text(m) for m in self.thread(release))
+
+    def parent(self, release: Release) -> SimMessage:
+        assert release.channel_id and release.message_ts
+        return self.stack.workspace.messages[(release.channel_id, release.message_ts)]
+
+    async def press(self, user: str, release: Release, action_id: str) -> Delivery:
+        for message in reversed(self.thread(release)):
+            for block in message.blocks:
+                for element in block.get("elements", []):
+                    if element.get("action_id") == action_id:
+                        delivery = await self.stack.slack.block_action(
+                            user, message, action_id=action_id, block_id=block.get("block_id"),
+                            value=element.get("value"))
+                        await self.stack.settle()
+                        return delivery
+        raise AssertionError(f"no {action_id} button in the thread of release #{release.id}")
+
+
+def _all_text(message: SimMessage) -> str:
+    parts = [message.text]
+    for block in message.blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(text.get("text", ""))
+    return "\n".join(parts)
+
+
+@asynccontextmanager
+async def scenario(tmp_path: Path, contract: SlackContract, *, config: str, start: datetime,
+                   environ: dict[str, str] | None = None) -> AsyncIterator[Scenario]:
+    path = tmp_path / "switchman.yml"
+    path.write_text(config)
+    settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
+                                  "SWITCHMAN_CONFIG": str(path), **(environ or {})})
+    clock = ManualClock(start)
+
+    async def simulated_sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+    async with simulated_stack(settings, checker=contract, clock=clock, sleep=simulated_sleep) as stack:
+        yield Scenario(stack, clock)
+        await stack.settle()
+        assert stack.api.violations == [], f"calls Slack would have rejected: {stack.api.violations}"
+        assert stack.ctx.background.failures == 0, "a background task failed"
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    return "\n".join(b["text"]["text"] for b in blocks if isinstance(b.get("text"), dict))

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with Switchman in the terminal against a simulated Slack")
     console.add_argument("--script", metavar="FILE", help="read input lines from FILE and print the transcript")
     console.add_argument("--as", dest="as_user", metavar="USER", help="start as this person (default alice)")
+    console.add_argument("--at", type=_instant, metavar="ISO-8601",
+                         help="run on simulated time from this instant (e.g. 2026-11-18T10:00Z): waits take no "
+                              "real time and a script prints the same transcript every time")
     sub.add_parser("migrate", help="bring the database schema up to date")
     check = sub.add_parser("check-config", help="validate a switchman.yml and exit non-zero if it is invalid")
     check.add_argument("path", nargs="?", help="the file (default: SWITCHMAN_CONFIG, ./switchman.yml, the example)")
@@ -37,18 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub.add_parser("verify", help="walk the hash chain; exit 1 and list every edited, deleted or unlinked row")
     export = sub.add_parser("export", help="write the decision ledger as JSON lines or CSV")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="default jsonl")
-    export.add_argument("--since", type=_instant, metavar="ISO", help="from this instant on (UTC if no offset)")
-    export.add_argument("--until", type=_instant, metavar="ISO", help="before this instant (UTC if no offset)")
+    export.add_argument("--since", type=_export_bound, metavar="ISO", help="from this instant on (UTC if no offset)")
+    export.add_argument("--until", type=_export_bound, metavar="ISO", help="before this instant (UTC if no offset)")
     export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     return parser
 
 
-def _instant(text: str) -> datetime:
+def _export_bound(text: str) -> datetime:
+    """A date or instant for --since/--until; without an offset it is UTC (a ledger is read in UTC)."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date or instant: {text!r}") from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 instant, e.g. 2026-11-18T10:00Z") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or an offset like +01:00")
+    return value.astimezone(UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,7 +101,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "console":
         from bot.console.run import run_console
 
-        return asyncio.run(run_console(settings, script=args.script, as_user=args.as_user))
+        return asyncio.run(run_console(settings, script=args.script, as_user=args.as_user, at=args.at))
     if args.command == "serve":
         from bot.serve import serve
 

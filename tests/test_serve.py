@@ -47,22 +47,33 @@ async def _read_until_serving(process: asyncio.subprocess.Process, lines: list[s
             return int(entry["port"])
 
 
+def serve_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHMAN_"))}
+    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SWITCHMAN_SLACK_API_URL": base_url,
+                "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG), "SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+                **extra})
+    return env
+
+
+async def start_serve(tmp_path: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, int, list[str]]:
+    """`switchman serve` on a free port; returns the process, its port and the log lines read so far."""
+    process = await asyncio.create_subprocess_exec(
+        str(SWITCHMAN), "serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    lines: list[str] = []
+    port = await asyncio.wait_for(_read_until_serving(process, lines), timeout=60)
+    return process, port, lines
+
+
 @pytest.fixture
 async def served(tmp_path: Path, slack_contract: SlackContract) -> AsyncIterator[Served]:
     workspace = Workspace()
     workspace.add_user("U0ALICE", "alice")
     api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract)
     base_url = await api.start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHMAN_"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SWITCHMAN_SLACK_API_URL": base_url, "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG),
-                "SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"})
-    process = await asyncio.create_subprocess_exec(
-        str(SWITCHMAN), "serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    lines: list[str] = []
+    process, port, lines = await start_serve(tmp_path, serve_env(tmp_path, base_url,
+                                                                  SLACK_SIGNING_SECRET=SIGNING_SECRET))
     try:
-        port = await asyncio.wait_for(_read_until_serving(process, lines), timeout=60)
         yield Served(f"http://127.0.0.1:{port}", process, api, lines)
     finally:
         if process.returncode is None:
@@ -134,15 +145,8 @@ async def test_socket_mode_answers_commands_over_the_socket_and_keeps_http_for_h
     api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract, app_token=app_token)
     base_url = await api.start()
     assert api.socket_mode is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHMAN_"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": app_token, "SWITCHMAN_SLACK_API_URL": base_url,
-                "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG), "SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"})
-    process = await asyncio.create_subprocess_exec(
-        str(SWITCHMAN), "serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    lines: list[str] = []
+    process, port, lines = await start_serve(tmp_path, serve_env(tmp_path, base_url, SLACK_APP_TOKEN=app_token))
     try:
-        port = await asyncio.wait_for(_read_until_serving(process, lines), timeout=60)
         await asyncio.wait_for(api.socket_mode.connected.wait(), timeout=30)
 
         form = "command=%2Fdeploy&text=help&user_id=U0ALICE&channel_id=C0TEST&team_id=T0SWITCHSIM" \

@@ -4,7 +4,7 @@ Lines starting with `/deploy`, `/rollback` or `/oncall` are sent as slash comman
 directives steer who you are and where you type:
 
     /as @bob           be somebody else        /in #api-oncall    type in another channel
-    press 3            press button 3           3                 the same
+    press 3            press button 3           press Approve     the latest button labelled so
     fill 5 some text   fill input 5 of a modal  submit            submit the open modal
     /who               list people              /wait             wait for background work
     /help              this text                /quit             leave
@@ -105,10 +105,14 @@ class ConsoleSession:
         self.out(f"(typing in #{channel.name})")
 
     async def _press(self, rest: str) -> None:
-        number = int(rest) if rest.strip().isdigit() else -1
-        target = self.transcript.targets.get(number)
+        wanted = rest.strip()
+        if wanted.isdigit():
+            target = self.transcript.targets.get(int(wanted))
+        else:  # by label: the most recent button that reads so
+            target = next((t for _, t in sorted(self.transcript.targets.items(), reverse=True)
+                           if t.interactive.label.lower().rstrip("…") == wanted.lower().rstrip("…")), None)
         if target is None:
-            self.out(f"?? there is no button {rest.strip()!r} on screen")
+            self.out(f"?? there is no button {wanted!r} on screen")
             return
         item = target.interactive
         if item.url:

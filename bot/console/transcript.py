@@ -43,6 +43,9 @@ class Transcript:
             return [f"[user group @{event.detail.get('handle')}] now: {names}"]
         if event.kind == "reaction":
             return [f"{heading} reacted :{event.detail.get('name')}:"]
+        if event.kind == "update" and event.text:
+            # An edited message was shown in full when posted; its fallback text says what changed.
+            return [f"{heading} {event.text}"]
         if event.view is not None:
             rendered = render_view(event.view, numbering=self.numbering, user_name=self.user_name)
             for item in rendered.interactives:
@@ -78,7 +81,7 @@ class Transcript:
                     label = f" [thread #{self._thread_label(event.channel, event.ts)}]"
                 return f"── {where}{thread}{label} · {who}:"
             case "update":
-                return f"── {where}{thread} · {who} (message updated in place):"
+                return f"── {where}{thread} · {who} updated its message:"
             case "ephemeral":
                 return f"── {where}{thread} · only visible to @{who}:"
             case "view_open" | "view_update":

@@ -73,6 +73,14 @@ class DeployTarget:
     stage: int  # percent of traffic for this stage, 100 for a one-stage rollout
     release_id: int
     rollback: bool = False
+    # The branch or tag the pipeline runs from. workflow_dispatch and pipeline triggers take a branch
+    # or tag, not a commit; when a commit was asked for, this is the environment's branch and the
+    # pipeline receives the exact commit as its `sha` input.
+    dispatch_ref: str | None = None
+
+    @property
+    def run_from(self) -> str:
+        return self.dispatch_ref or self.ref
 
 
 @dataclass(frozen=True)

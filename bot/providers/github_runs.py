@@ -44,6 +44,7 @@ def dispatch_inputs(target: DeployTarget) -> dict[str, str]:
         "stage": str(target.stage),
         "release_id": str(target.release_id),
         "rollback": "true" if target.rollback else "false",
+        "sha": target.sha,
     }
 
 
@@ -85,7 +86,8 @@ class WorkflowRuns:
         workflow = _workflow(target)
         path = f"{repo_path(target.repo)}/actions/workflows/{segment(workflow)}/dispatches"
         operation = f"start workflow {workflow} on {target.repo} at {target.ref}"
-        body: dict[str, Any] = {"ref": target.ref, "inputs": dispatch_inputs(target), "return_run_details": True}
+        body: dict[str, Any] = {"ref": target.run_from, "inputs": dispatch_inputs(target),
+                                "return_run_details": True}
         response = await self.http.request("POST", path, operation=operation, json=body, allow=(422,))
         if response.status_code == 422 and "return_run_details" in response.text:
             # A GitHub Enterprise Server that predates the flag rejects it; it never started anything.
@@ -105,7 +107,7 @@ class WorkflowRuns:
         """The run a 204 dispatch started, found by its title (see the module docstring)."""
         workflow = _workflow(target)
         path = f"{repo_path(target.repo)}/actions/workflows/{segment(workflow)}/runs"
-        params = {"event": "workflow_dispatch", "branch": target.ref, "per_page": 20}
+        params = {"event": "workflow_dispatch", "branch": target.run_from, "per_page": 20}
         operation = f"list runs of workflow {workflow} on {target.repo}"
         for attempt in range(len(self.search_delays) + 1):
             if attempt:
@@ -192,5 +194,5 @@ def _moved_note(data: Mapping[str, Any], target: DeployTarget) -> str:
     """workflow_dispatch runs the ref's tip; say so when that is no longer the release's commit."""
     head = data.get("head_sha")
     if head and target.sha and head != target.sha:
-        return f" (ran on {short(str(head))}, not {short(target.sha)}: {target.ref} moved since the release)"
+        return f" (ran on {short(str(head))}, not {short(target.sha)}: {target.run_from} moved since the release)"
     return ""

@@ -9,6 +9,7 @@ processes cannot both start the same rollout.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,10 +226,13 @@ class ReleaseFlow:
     # --- helpers ------------------------------------------------------------------------------------
     def _target(self, release: Release, stage: int) -> DeployTarget:
         service = self.ctx.config.services[release.service]
+        sha = release.sha or release.ref
+        names_commit = re.fullmatch(r"[0-9a-f]{7,40}", release.ref) is not None and sha.startswith(release.ref)
+        branch = service.environments[release.environment].branch
         return DeployTarget(repo=service.repo, workflow=service.workflow, service=release.service,
-                            environment=release.environment, ref=release.ref, sha=release.sha or release.ref,
+                            environment=release.environment, ref=release.ref, sha=sha,
                             strategy=release.strategy, stage=stage, release_id=release.id or 0,
-                            rollback=release.kind == "rollback")
+                            rollback=release.kind == "rollback", dispatch_ref=branch if names_commit else None)
 
     async def _load(self, release_id: int) -> Release:
         async with self.ctx.db.session() as session:

@@ -45,11 +45,22 @@ def is_memory_sqlite(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver opens transactions lazily, at the first write, which leaves SAVEPOINTs
+    # outermost (they then commit on their own). Take transactions out of its hands; `_sqlite_begin`
+    # starts each one explicitly (SQLAlchemy's documented recipe for pysqlite/aiosqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a transaction that reads then writes can never fail
+    # with SQLITE_BUSY on upgrading, it waits its turn (busy_timeout) instead. Switchman's
+    # transactions are short, and several processes need PostgreSQL anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -61,6 +72,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @property

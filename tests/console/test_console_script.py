@@ -49,3 +49,28 @@ def test_bad_command_input_shows_the_usage(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "needs an environment" in result.stdout
     assert deploy.USAGE.splitlines()[1].split("—")[0].strip() in result.stdout
+
+
+def test_a_release_end_to_end_on_simulated_time_with_the_sandbox(tmp_path: Path) -> None:
+    script = (Path(__file__).resolve().parents[2] / "docs" / "console-deploy-demo.txt").read_text()
+
+    first = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
+    (tmp_path / "switchman.db").unlink()
+    second = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = first.stdout
+    assert "*WAITING* — needs 1 more approval from @sre" in out
+    assert "you requested release #2, so you cannot approve it" in out  # alice pressed Approve on her own
+    assert ":thumbsup: @carol approved release #2" in out
+    assert "Stage 3/3 (100%): pipeline run succeeded" in out
+    assert "Release #2: api v1.4.2 → production — :white_check_mark: succeeded" in out
+    # Simulated time: the same transcript every run, but for the order of the gate replies, which
+    # is the order the concurrently evaluated gates happen to finish in.
+    assert sorted(first.stdout.splitlines()) == sorted(second.stdout.splitlines())
+
+
+def test_simulated_time_needs_a_zone(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/deploy help\n", "--at", "2026-11-18T10:00")
+    assert result.returncode == 2
+    assert "has no time zone" in result.stderr

@@ -126,7 +126,7 @@ async def test_dispatch_sends_ref_and_inputs_and_takes_the_run_id(github: FakeGi
     assert github.dispatches == [{
         "ref": "main", "return_run_details": True,
         "inputs": {"environment": "production", "strategy": "canary", "stage": "10", "release_id": "42",
-                   "rollback": "true"},
+                   "rollback": "true", "sha": "a" * 40},
     }]
     assert run.state is RunState.QUEUED
     assert int(run.id) in github.runs and run.url == github.runs[int(run.id)]["html_url"]

@@ -129,20 +129,24 @@ def _all_text(message: SimMessage) -> str:
 
 
 @asynccontextmanager
-async def scenario(tmp_path: Path, contract: SlackContract, *, config: str, start: datetime,
-                   environ: dict[str, str] | None = None) -> AsyncIterator[Scenario]:
+async def scenario(tmp_path: Path, contract: SlackContract, *, config: str, start: datetime | None = None,
+                   environ: dict[str, str] | None = None, clock: ManualClock | None = None
+                   ) -> AsyncIterator[Scenario]:
     path = tmp_path / "switchman.yml"
     path.write_text(config)
     settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
                                   "SWITCHMAN_CONFIG": str(path), **(environ or {})})
-    clock = ManualClock(start)
+    if clock is None:
+        assert start is not None
+        clock = ManualClock(start)
+    manual = clock
 
     async def simulated_sleep(seconds: float) -> None:
-        clock.advance(timedelta(seconds=seconds))
+        manual.advance(timedelta(seconds=seconds))
         await asyncio.sleep(0)
 
     async with simulated_stack(settings, checker=contract, clock=clock, sleep=simulated_sleep) as stack:
-        yield Scenario(stack, clock)
+        yield Scenario(stack, manual)
         await stack.settle()
         assert stack.api.violations == [], f"calls Slack would have rejected: {stack.api.violations}"
         assert stack.ctx.background.failures == 0, "a background task failed"

@@ -131,8 +131,8 @@ async def cancel(ctx: AppContext, release_id: int, *, user: str) -> str:
     env = ctx.config.services[release.service].environments[release.environment]
     allowed = user == release.requested_by or await ctx.directory.is_in_any(user, env.deployers + env.overriders)
     if not allowed:
-        raise NotAllowed(f"only the requester (<@{release.requested_by}>) or {release.environment}'s deployers can "
-                         f"cancel release #{release_id}")
+        raise NotAllowed(f"only the requester (<@{release.requested_by}>) or {release.environment}'s deployers and "
+                         f"overriders can cancel release #{release_id}")
     state = ReleaseState(release.state)
     if state not in IN_FLIGHT and state != ReleaseState.QUEUED:
         raise Blocked(f"release #{release_id} already ended: {blocks.state_text(state)}")

@@ -17,6 +17,7 @@ from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.models import SwitchmanConfig
 from bot.providers.base import Provider
+from bot.scheduler import ApsScheduler, Scheduler
 from bot.settings import Settings
 from bot.slack.directory import Directory
 from bot.storage.database import Database
@@ -36,6 +37,7 @@ class AppContext:
     providers: dict[str, Provider] = field(default_factory=dict)
     # Waiting between polls goes through here, so tests and the console decide how long a wait is.
     sleep: Sleep = asyncio.sleep
+    scheduler: Scheduler = field(default_factory=ApsScheduler)
     directory: Directory = field(init=False)
 
     def __post_init__(self) -> None:

@@ -13,9 +13,11 @@ import httpx
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.loader import load_config
-from bot.context import AppContext, Sleep
+from bot.context import AppContext
 from bot.providers.registry import build_providers
+from bot.scheduler import ApsScheduler, Scheduler
 from bot.settings import Settings
+from bot.simulated_time import SimulatedTime
 from bot.slack.app_factory import web_client
 from bot.storage.database import Database
 from bot.storage.migrate import upgrade
@@ -23,24 +25,28 @@ from bot.storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 
-async def build_context(settings: Settings, *, clock: Clock | None = None, migrate: bool = True,
-                        sleep: Sleep | None = None) -> AppContext:
+async def build_context(settings: Settings, *, migrate: bool = True, time: SimulatedTime | None = None
+                        ) -> AppContext:
+    """The process's context on real time, or on `time` when simulated (tests, `console --at`)."""
     config = load_config(settings.config_path)
     if migrate:
         # Alembic is synchronous; keep the event loop free while it runs.
         await asyncio.to_thread(upgrade, settings.database_url)
     db = Database(settings.database_url)
     slack = web_client(settings.bot_token, settings.slack_api_url)
-    clock = clock or SystemClock()
+    clock: Clock = time.clock if time else SystemClock()
+    scheduler: Scheduler = time.scheduler if time else ApsScheduler()
     http = httpx.AsyncClient(follow_redirects=False)
     log.info("switchman ready", extra={"config": str(settings.config_path), "database": db.dialect,
                                         "services": len(config.services), "rotations": len(config.rotations)})
     return AppContext(settings=settings, config=config, db=db, slack=slack, clock=clock,
                       background=BackgroundTasks(), http=http,
-                      providers=build_providers(config, settings, http, clock), sleep=sleep or asyncio.sleep)
+                      providers=build_providers(config, settings, http, clock),
+                      sleep=time.sleep if time else asyncio.sleep, scheduler=scheduler)
 
 
 async def close_context(ctx: AppContext) -> None:
+    await ctx.scheduler.shutdown()
     await ctx.background.close()
     if ctx.http is not None:
         await ctx.http.aclose()

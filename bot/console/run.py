@@ -7,30 +7,17 @@ same transcript every time, whatever day it runs.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot.clock import Clock, ManualClock
 from bot.console.session import ConsoleSession, run_session, script_lines, stdout_writer, terminal_lines
-from bot.context import Sleep
 from bot.settings import Settings
+from bot.simulated_time import SimulatedTime
 from bot.slack_sim.stack import simulated_stack
-
-
-def simulated_time(start: datetime) -> tuple[Clock, Sleep]:
-    clock = ManualClock(start)
-
-    async def sleep(seconds: float) -> None:
-        clock.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
-    return clock, sleep
 
 
 async def run_console(settings: Settings, *, script: str | None, as_user: str | None,
                       at: datetime | None = None) -> int:
-    clock, sleep = simulated_time(at) if at is not None else (None, None)
-    async with simulated_stack(settings, clock=clock, sleep=sleep) as stack:
+    async with simulated_stack(settings, time=SimulatedTime(at) if at is not None else None) as stack:
         session = ConsoleSession(stack, out=stdout_writer)
         if as_user:
             await session.handle(f"/as {as_user}")

@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot.clock import Clock
-from bot.context import AppContext, Sleep
+from bot.context import AppContext
+from bot.jobs import start_jobs
 from bot.runtime import build_context, close_context
 from bot.settings import Settings
+from bot.simulated_time import SimulatedTime
 from bot.slack.app_factory import create_app
 from bot.slack_sim.interactions import SlackSide
 from bot.slack_sim.seed import seed_workspace
@@ -44,20 +45,21 @@ class Stack:
 
 @asynccontextmanager
 async def simulated_stack(settings: Settings, *, checker: ContractChecker | None = None,
-                          clock: Clock | None = None, workspace: Workspace | None = None,
-                          sleep: Sleep | None = None) -> AsyncIterator[Stack]:
+                          time: SimulatedTime | None = None, workspace: Workspace | None = None
+                          ) -> AsyncIterator[Stack]:
     bot_token = "xoxb-sim-" + secrets.token_hex(12)
     signing_secret = secrets.token_hex(16)
     scrubber.register([bot_token, signing_secret])
     workspace = workspace or Workspace()
-    api = SlackWebApi(workspace, token=bot_token, checker=checker, clock=clock.now if clock else None)
+    api = SlackWebApi(workspace, token=bot_token, checker=checker, clock=time.now if time else None)
     base_url = await api.start()
     runner: web.AppRunner | None = None
     ctx: AppContext | None = None
     try:
         settings = replace(settings, bot_token=bot_token, signing_secret=signing_secret, slack_api_url=base_url,
                            app_token=None)
-        ctx = await build_context(settings, clock=clock, sleep=sleep)
+        ctx = await build_context(settings, time=time)
+        await start_jobs(ctx)
         seed_workspace(workspace, ctx.config)
         bolt = create_app(ctx)
         runner, port = await start_site(build_web_app(ctx, bolt, Metrics(ctx.background)), "127.0.0.1", 0)

@@ -30,19 +30,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
     log.info("database migrated", extra={"revision": current_revision(url)})
 
 
 def current_revision(url: str) -> str | None:
+    """The applied revision(s), comma-separated when branches are applied side by side."""
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
     finally:
         engine.dispose()
+    return ",".join(sorted(heads)) if heads else None
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    return ",".join(sorted(heads)) if heads else None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.clock import ManualClock
 from bot.ledger.models import Decision
 from bot.release.models import Release
 from bot.settings import Settings
+from bot.simulated_time import SimulatedTime
 from bot.slack_sim.interactions import Delivery
 from bot.slack_sim.stack import Stack, simulated_stack
 from bot.slack_sim.workspace import SimMessage
@@ -69,6 +69,7 @@ SANDBOX = "  sandbox: {kind: sandbox, run_duration: 30s}"
 class Scenario:
     stack: Stack
     clock: ManualClock
+    time: SimulatedTime
 
     async def command(self, user: str, text: str, *, command: str = "/deploy") -> Delivery:
         delivery = await self.stack.slack.slash_command(user, command, text, channel="#api-releases")
@@ -130,23 +131,18 @@ def _all_text(message: SimMessage) -> str:
 
 @asynccontextmanager
 async def scenario(tmp_path: Path, contract: SlackContract, *, config: str, start: datetime | None = None,
-                   environ: dict[str, str] | None = None, clock: ManualClock | None = None
+                   environ: dict[str, str] | None = None, time: SimulatedTime | None = None
                    ) -> AsyncIterator[Scenario]:
+    """The stack on simulated time starting at `start` (or on the given `time`)."""
     path = tmp_path / "switchman.yml"
     path.write_text(config)
     settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
                                   "SWITCHMAN_CONFIG": str(path), **(environ or {})})
-    if clock is None:
-        assert start is not None
-        clock = ManualClock(start)
-    manual = clock
-
-    async def simulated_sleep(seconds: float) -> None:
-        manual.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
-    async with simulated_stack(settings, checker=contract, clock=clock, sleep=simulated_sleep) as stack:
-        yield Scenario(stack, manual)
+    if time is None:
+        assert start is not None, "give start or time"
+        time = SimulatedTime(start)
+    async with simulated_stack(settings, checker=contract, time=time) as stack:
+        yield Scenario(stack, time.clock, time)
         await stack.settle()
         assert stack.api.violations == [], f"calls Slack would have rejected: {stack.api.violations}"
         assert stack.ctx.background.failures == 0, "a background task failed"

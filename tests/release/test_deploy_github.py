@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.release.models import ReleaseState
+from bot.simulated_time import SimulatedTime
 from bot.slack.ids import ActionId
 from tests.contracts.github_contract import GitHubContract
 from tests.contracts.slack_contract import SlackContract
@@ -22,13 +22,13 @@ ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 11, 18, 10, 0, tzinfo=UTC))  # a Wednesday: no freeze
+def time() -> SimulatedTime:
+    return SimulatedTime(datetime(2026, 11, 18, 10, 0, tzinfo=UTC))  # a Wednesday: no freeze
 
 
 @pytest.fixture
-async def github(clock: ManualClock) -> AsyncIterator[FakeGitHub]:
-    fake = await FakeGitHub(GitHubContract.load(), clock=clock.now, token=TOKEN).start()
+async def github(time: SimulatedTime) -> AsyncIterator[FakeGitHub]:
+    fake = await FakeGitHub(GitHubContract.load(), clock=time.now, token=TOKEN).start()
     runs_polled: list[tuple[int, str]] = []
     answer_run = fake._get_workflow_run
 
@@ -51,14 +51,14 @@ async def github(clock: ManualClock) -> AsyncIterator[FakeGitHub]:
 
 
 async def test_deploy_to_production_through_github_actions(tmp_path: Path, slack_contract: SlackContract,
-                                                           github: FakeGitHub, clock: ManualClock) -> None:
+                                                           github: FakeGitHub, time: SimulatedTime) -> None:
     sha = github.add_ref("v1.4.2", "9f" * 20)
     for check in ("build", "unit-tests", "lint"):
         github.add_check_run(sha, check)
     github.add_status(sha, "ci/legacy", "success")
     provider = f'  gh: {{kind: github_actions, api_url: "{github.url}", token_env: GITHUB_TOKEN}}'
     config = release_config(provider, provider="gh")
-    async with scenario(tmp_path, slack_contract, config=config, clock=clock, environ={"GITHUB_TOKEN": TOKEN}) as s:
+    async with scenario(tmp_path, slack_contract, config=config, time=time, environ={"GITHUB_TOKEN": TOKEN}) as s:
         await s.command(ALICE, f"api {sha} to staging")
         staging = (await s.releases())[-1]
         assert staging.state == ReleaseState.SUCCEEDED

@@ -1,0 +1,23 @@
+"""Every kind of timed job Switchman runs, registered with the scheduler and planned at start.
+
+Each module listed in `JOB_MODULES` offers `register_jobs(ctx)` (name → job function) and
+`async plan_jobs(ctx)` (schedule what the database says is due: the next handoff of each
+rotation, the escalation of each open page, the end of each bake). Planning is idempotent, so a
+restart, or a second replica taking over, re-plans without doing anything twice.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from bot.context import AppContext
+
+JOB_MODULES: list[ModuleType] = []
+
+
+async def start_jobs(ctx: AppContext) -> None:
+    for module in JOB_MODULES:
+        module.register_jobs(ctx)
+    for module in JOB_MODULES:
+        await module.plan_jobs(ctx)
+    await ctx.scheduler.start()

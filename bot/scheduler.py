@@ -1,0 +1,130 @@
+"""Timed jobs — escalations, handoffs, reminders, bake ends — at UTC instants (STYLE #7).
+
+A job is a registered async function called with plain keyword arguments (ids, never ORM
+objects); it opens its own session and must be idempotent, because a job may run twice (a
+restart, a second replica). Scheduling the same job id again replaces it. Nothing here is the
+record of truth: whoever schedules jobs rebuilds them from the database on start.
+
+Two implementations share the interface: `ApsScheduler` (APScheduler 3, one-shot date triggers,
+never a local-time cron) for real time, and `ManualScheduler` for simulated time, where jobs run
+when the clock is moved past them (tests, `switchman console --at`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.clock import Clock
+from bot.errors import new_correlation_id
+
+log = logging.getLogger(__name__)
+JobFunction = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    at: datetime
+    name: str
+    kwargs: dict[str, Any]
+
+
+class Scheduler(Protocol):
+    def register(self, name: str, func: JobFunction) -> None: ...
+    def schedule(self, job_id: str, at: datetime, name: str, **kwargs: Any) -> None: ...
+    def cancel(self, job_id: str) -> None: ...
+    def jobs(self) -> list[ScheduledJob]: ...
+    async def start(self) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._functions: dict[str, JobFunction] = {}
+
+    def register(self, name: str, func: JobFunction) -> None:
+        self._functions[name] = func
+
+    async def run(self, job_id: str, name: str, kwargs: dict[str, Any]) -> None:
+        """Run one job; a failure is logged with a correlation id and never stops the scheduler."""
+        try:
+            await self._functions[name](**kwargs)
+        except Exception:
+            log.exception("scheduled job failed", extra={"job": job_id, "job_name": name,
+                                                         "correlation_id": new_correlation_id()})
+
+
+class ApsScheduler(_Registry):
+    def __init__(self) -> None:
+        super().__init__()
+        # A job that comes due while the process is busy or paused still runs, late, exactly once.
+        self._aps = AsyncIOScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True})
+        self._meta: dict[str, ScheduledJob] = {}
+
+    def schedule(self, job_id: str, at: datetime, name: str, **kwargs: Any) -> None:
+        self._meta[job_id] = ScheduledJob(job_id, at.astimezone(UTC), name, kwargs)
+        self._aps.add_job(self._fire, DateTrigger(run_date=at.astimezone(UTC), timezone=UTC), id=job_id,
+                          args=[job_id, name, kwargs], replace_existing=True)
+
+    async def _fire(self, job_id: str, name: str, kwargs: dict[str, Any]) -> None:
+        self._meta.pop(job_id, None)
+        await self.run(job_id, name, kwargs)
+
+    def cancel(self, job_id: str) -> None:
+        self._meta.pop(job_id, None)
+        if self._aps.get_job(job_id) is not None:
+            self._aps.remove_job(job_id)
+
+    def jobs(self) -> list[ScheduledJob]:
+        return sorted(self._meta.values(), key=lambda j: j.at)
+
+    async def start(self) -> None:
+        if not self._aps.running:
+            self._aps.start()
+
+    async def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+
+
+class ManualScheduler(_Registry):
+    """Runs due jobs when told the time has moved on; never by itself."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+        self._jobs: dict[str, ScheduledJob] = {}
+
+    def schedule(self, job_id: str, at: datetime, name: str, **kwargs: Any) -> None:
+        self._jobs[job_id] = ScheduledJob(job_id, at.astimezone(UTC), name, kwargs)
+
+    def cancel(self, job_id: str) -> None:
+        self._jobs.pop(job_id, None)
+
+    def jobs(self) -> list[ScheduledJob]:
+        return sorted(self._jobs.values(), key=lambda j: j.at)
+
+    async def run_due(self) -> int:
+        """Run every job due at the clock's now, earliest first, including jobs those jobs schedule."""
+        ran = 0
+        while True:
+            due = [j for j in self.jobs() if j.at <= self.clock.now()]
+            if not due:
+                return ran
+            job = due[0]
+            del self._jobs[job.id]
+            await self.run(job.id, job.name, job.kwargs)
+            ran += 1
+
+    async def start(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        self._jobs.clear()

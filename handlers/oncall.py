@@ -1,4 +1,4 @@
-"""`/oncall` listener: parse, ack inline, hand on-call work to the background."""
+"""`/oncall` listener: parse, ack inline, hand the work to the on-call domain in the background."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import oncall as grammar
 from bot.context import AppContext
+from bot.oncall import commands, paging_commands
 from bot.slack import replies
 from bot.slack.ids import Command
+from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -20,4 +22,15 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         if isinstance(parsed, grammar.OncallHelp):
             await ack(**replies.usage(grammar.USAGE))
             return
-        await ack(**replies.not_built(Command.ONCALL, command.get("text", "").strip() or "(now)"))
+        await ack()
+        responder = ResponseUrlResponder(command["response_url"])
+        user, channel = command["user_id"], command.get("channel_id", "")
+
+        async def work() -> None:
+            if isinstance(parsed, grammar.OncallPage | grammar.OncallAck | grammar.OncallResolve):
+                answer = await paging_commands.run(ctx, parsed, user=user, channel=channel)
+            else:
+                answer = await commands.run(ctx, parsed, user=user, channel=channel)
+            await tell(responder, answer)
+
+        ctx.background.spawn(answer_errors(work(), responder), name="oncall", on_failure=apologise_via(responder))

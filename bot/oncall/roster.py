@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.config.models import Rotation
+from bot.context import AppContext
 from bot.oncall.handoff_rule import HandoffRule
 from bot.oncall.shifts import Shift, generate_shifts
 
@@ -29,3 +30,8 @@ def shift_at(rotation: Rotation, instant: datetime) -> Shift | None:
 
 def upcoming_shifts(rotation: Rotation, start: datetime, end: datetime) -> list[Shift]:
     return generate_shifts(handoff_rule(rotation), rotation.primaries, rotation.shadows, start, end)
+
+
+async def current_shift(ctx: AppContext, rotation: str, at: datetime) -> Shift | None:
+    """Who holds the pager in `rotation` at `at`: the one question every other domain asks."""
+    return shift_at(ctx.config.rotations[rotation], at)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.context import AppContext
+from bot.oncall import escalation, handoffs
+from bot.release import resume
 
-JOB_MODULES: list[ModuleType] = []
+JOB_MODULES: list[ModuleType] = [resume, handoffs, escalation]
 
 
 async def start_jobs(ctx: AppContext) -> None:

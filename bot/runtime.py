@@ -45,8 +45,17 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
                       sleep=time.sleep if time else asyncio.sleep, scheduler=scheduler)
 
 
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
 async def close_context(ctx: AppContext) -> None:
+    """Stop taking new jobs, let work in flight finish (within a grace period), then let go."""
     await ctx.scheduler.shutdown()
+    try:
+        await ctx.background.drain(within=SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("shutting down with background work unfinished; it resumes on the next start",
+                    extra={"pending": ctx.background.pending})
     await ctx.background.close()
     if ctx.http is not None:
         await ctx.http.aclose()

@@ -12,6 +12,7 @@ when the clock is moved past them (tests, `switchman console --at`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class ApsScheduler(_Registry):
         # A job that comes due while the process is busy or paused still runs, late, exactly once.
         self._aps = AsyncIOScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True})
         self._meta: dict[str, ScheduledJob] = {}
+        self._running: set[asyncio.Task[Any]] = set()
 
     def schedule(self, job_id: str, at: datetime, name: str, **kwargs: Any) -> None:
         self._meta[job_id] = ScheduledJob(job_id, at.astimezone(UTC), name, kwargs)
@@ -75,7 +77,14 @@ class ApsScheduler(_Registry):
 
     async def _fire(self, job_id: str, name: str, kwargs: dict[str, Any]) -> None:
         self._meta.pop(job_id, None)
-        await self.run(job_id, name, kwargs)
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self.run(job_id, name, kwargs)
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
     def cancel(self, job_id: str) -> None:
         self._meta.pop(job_id, None)
@@ -89,9 +98,14 @@ class ApsScheduler(_Registry):
         if not self._aps.running:
             self._aps.start()
 
-    async def shutdown(self) -> None:
-        if self._aps.running:
-            self._aps.shutdown(wait=False)
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Take no new jobs; let the ones running finish (a job cut short is re-planned at the next start)."""
+        if not self._aps.running:
+            return
+        self._aps.pause()  # shutting APScheduler down would cancel the jobs still running
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=grace)
+        self._aps.shutdown(wait=False)
 
 
 class ManualScheduler(_Registry):

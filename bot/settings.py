@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.structured_log import scrubber
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PUBLIC_URL = "http://localhost:3000"
 EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "switchman.yml"
 
 
@@ -28,6 +29,8 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     log_level: str = "INFO"
+    # Where people reach this Switchman from outside (calendar feed URLs): SWITCHMAN_PUBLIC_URL.
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +45,7 @@ class Settings:
             webhook_secret=env.get("SWITCHMAN_WEBHOOK_SECRET") or None,
             environ=env,
             log_level=env.get("SWITCHMAN_LOG_LEVEL", "INFO"),
+            public_url=(env.get("SWITCHMAN_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
         )
         scrubber.register([settings.bot_token, settings.signing_secret, settings.app_token, settings.webhook_secret])
         return settings

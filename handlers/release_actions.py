@@ -49,6 +49,35 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await ack()
         await _vote(body, False)
 
+    async def _answer(body: dict[str, Any], action: Any, name: str) -> None:
+        responder = ResponseUrlResponder(body["response_url"])
+        release_id, user = _release_id(body), body["user"]["id"]
+
+        async def work() -> None:
+            await tell(responder, await action(ctx, release_id, user=user))
+
+        later(work(), responder, name)
+
+    @app.action(ActionId.PROMOTE)
+    async def on_promote(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _answer(body, actions.promote, "release-promote")
+
+    @app.action(ActionId.CONTINUE)
+    async def on_continue(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _answer(body, actions.promote, "release-continue")
+
+    @app.action(ActionId.ABORT)
+    async def on_abort(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _answer(body, actions.abort, "release-abort")
+
+    @app.action(ActionId.ROLL_BACK)
+    async def on_roll_back(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _answer(body, actions.abort, "release-roll-back")
+
     @app.action(ActionId.OVERRIDE)
     async def on_override(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

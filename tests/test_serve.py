@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,10 @@ from bot.slack_sim.interactions import SlackSide
 from bot.slack_sim.web_api import SlackWebApi
 from bot.slack_sim.workspace import Workspace
 from tests.contracts.slack_contract import SlackContract
+from tests.support.serve_process import SWITCHMAN, serve_env, start_serve
 
 BOT_TOKEN = "xoxb-4242-4242-servetestsecret"
 SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
-SWITCHMAN = Path(sys.executable).with_name("switchman")
 
 
 @dataclass
@@ -34,45 +33,14 @@ class Served:
     log_lines: list[str]
 
 
-async def _read_until_serving(process: asyncio.subprocess.Process, lines: list[str]) -> int:
-    assert process.stderr is not None
-    while True:
-        raw = await process.stderr.readline()
-        if not raw:
-            raise AssertionError("serve exited before serving:\n" + "\n".join(lines))
-        line = raw.decode().rstrip()
-        lines.append(line)
-        entry = json.loads(line) if line.startswith("{") else {}
-        if entry.get("event") == "serving":
-            return int(entry["port"])
-
-
-def serve_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHMAN_"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SWITCHMAN_SLACK_API_URL": base_url,
-                "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG), "SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-                **extra})
-    return env
-
-
-async def start_serve(tmp_path: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, int, list[str]]:
-    """`switchman serve` on a free port; returns the process, its port and the log lines read so far."""
-    process = await asyncio.create_subprocess_exec(
-        str(SWITCHMAN), "serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    lines: list[str] = []
-    port = await asyncio.wait_for(_read_until_serving(process, lines), timeout=60)
-    return process, port, lines
-
-
 @pytest.fixture
 async def served(tmp_path: Path, slack_contract: SlackContract) -> AsyncIterator[Served]:
     workspace = Workspace()
     workspace.add_user("U0ALICE", "alice")
     api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract)
     base_url = await api.start()
-    process, port, lines = await start_serve(tmp_path, serve_env(tmp_path, base_url,
-                                                                  SLACK_SIGNING_SECRET=SIGNING_SECRET))
+    env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=EXAMPLE_CONFIG, SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    process, port, lines = await start_serve(tmp_path, env)
     try:
         yield Served(f"http://127.0.0.1:{port}", process, api, lines)
     finally:
@@ -145,7 +113,8 @@ async def test_socket_mode_answers_commands_over_the_socket_and_keeps_http_for_h
     api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract, app_token=app_token)
     base_url = await api.start()
     assert api.socket_mode is not None
-    process, port, lines = await start_serve(tmp_path, serve_env(tmp_path, base_url, SLACK_APP_TOKEN=app_token))
+    env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=EXAMPLE_CONFIG, SLACK_APP_TOKEN=app_token)
+    process, port, lines = await start_serve(tmp_path, env)
     try:
         await asyncio.wait_for(api.socket_mode.connected.wait(), timeout=30)
 

@@ -92,6 +92,12 @@ class HttpCheck(GateOptions):
     equals: Any = None
 
 
+class NotQuarantined(GateOptions):
+    """Always checked before a deploy (never configured): a rolled-back commit stays out until a newer one ships."""
+
+    kind: Literal["not_quarantined"] = "not_quarantined"
+
+
 Gate = Annotated[
     CiGreen | NotLocked | NoConcurrentDeploy | PromotedFrom | Approval | FreezeWindowGate | OncallPresent
     | PrometheusCheck | HttpCheck,

@@ -6,19 +6,21 @@ directives steer who you are and where you type:
     /as @bob           be somebody else        /in #api-oncall    type in another channel
     press 3            press button 3           press Approve     the latest button labelled so
     fill 5 some text   fill input 5 of a modal  submit            submit the open modal
-    /who               list people              /wait             wait for background work
+    /who               list people              /wait [10m]       let work finish (and time pass)
     /help              this text                /quit             leave
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.config.durations import DurationError, format_duration, parse_duration
 from bot.console.transcript import Transcript
 from bot.slack.ids import Command
 from bot.slack_sim.stack import Stack
@@ -67,7 +69,8 @@ class ConsoleSession:
             return True
         word, _, rest = line.partition(" ")
         if word in SLASH_COMMANDS:
-            delivery = await self.stack.slack.slash_command(self.user, word, rest, channel=self.channel)
+            delivery = await self.stack.slack.slash_command(self.user, word, self._escape(rest),
+                                                            channel=self.channel)
             if delivery.status != 200:
                 self.problems += 1
                 self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
@@ -86,6 +89,18 @@ class ConsoleSession:
             self.out(f"?? {word!r} is neither a slash command ({', '.join(sorted(SLASH_COMMANDS))}) nor a console "
                      "command; /help lists them")
         return True
+
+    def _escape(self, text: str) -> str:
+        """Typed `@name` becomes the mention Slack sends for it (the commands declare should_escape)."""
+        def mention(match: re.Match[str]) -> str:
+            name = match.group(1)
+            user = self.stack.workspace.user_by_name(name)
+            if user is not None:
+                return f"<@{user.id}|{user.name}>"
+            group = self.stack.workspace.usergroup(name)
+            return f"<!subteam^{group.id}|@{group.handle}>" if group else match.group(0)
+
+        return re.sub(r"(?<![<\w])@([\w.-]+)", mention, text)
 
     async def _as(self, rest: str) -> None:
         user = self.stack.workspace.user_by_name(rest.strip())
@@ -167,7 +182,16 @@ class ConsoleSession:
             if not user.is_bot:
                 self.out(f"  @{user.name:<10} {user.id:<12} {user.tz}")
 
-    async def _wait(self, _: str) -> None:
+    async def _wait(self, rest: str) -> None:
+        """`/wait` lets background work finish; `/wait 10m` also lets that much time pass."""
+        if rest.strip():
+            try:
+                delta = parse_duration(rest.strip())
+            except DurationError as exc:
+                self.out(f"?? /wait {rest.strip()}: {exc}")
+                return
+            self.out(f"(time passes: {format_duration(delta)})")
+            await self.stack.ctx.sleep(delta.total_seconds())
         await self.stack.settle()
 
     async def _help(self, _: str) -> None:

@@ -24,6 +24,8 @@ class DecisionKind(StrEnum):
     OUTCOME = "outcome"
     CANCEL = "cancel"
     GRADUATION = "graduation"
+    SWAP = "swap"
+    COVER = "cover"
 
 
 class Decision(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -25,6 +25,8 @@ class RotationRecord(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     config_digest: str = Field(max_length=64)
     calendar_secret: str = Field(max_length=64)
+    # Learnt from Slack's answer to the first post there, so `/oncall` can tell a rotation's channel.
+    channel_id: str | None = Field(default=None, max_length=32)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -42,9 +44,16 @@ class ShiftRecord(SQLModel, table=True):
     handed_off_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
+# A page counts as open until resolved; at most one open page per (rotation, dedup key), so a
+# duplicate webhook delivered twice at once still opens one page.
+OPEN_PAGE = "status != 'resolved'"
+
+
 class Page(SQLModel, table=True):
     __tablename__ = "pages"
-    __table_args__ = (Index("ix_pages_rotation_dedup", "rotation", "dedup_key"),)
+    __table_args__ = (Index("ix_pages_rotation_dedup", "rotation", "dedup_key"),
+                      Index("uq_pages_one_open", "rotation", "dedup_key", unique=True,
+                            sqlite_where=text(OPEN_PAGE), postgresql_where=text(OPEN_PAGE)))
 
     id: int | None = Field(default=None, primary_key=True)
     rotation: str = Field(max_length=64)
@@ -64,3 +73,13 @@ class Page(SQLModel, table=True):
     seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     next_escalation_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Who raised it from Slack (`/oncall page`); None for webhooks.
+    opened_by: str | None = Field(default=None, max_length=32)
+    # Escalation targets paged so far, in level order; they may ack like the primary.
+    escalated_to: list[str] = Field(default_factory=list,
+                                    sa_column=Column(JSON, nullable=False, server_default=text("'[]'")))
+    resolved_by: str | None = Field(default=None, max_length=64)
+    # Why the shadow was not DMed (outside their business hours), for the record and the message.
+    shadow_note: str | None = Field(default=None, max_length=255)
+    # Set once the first round of DMs and the channel post went out; a restart re-sends when unset.
+    notified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

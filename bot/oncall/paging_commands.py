@@ -3,12 +3,42 @@ the person who typed it."""
 
 from __future__ import annotations
 
+import secrets
+
 from bot.commands import oncall as grammar
 from bot.context import AppContext
-from bot.errors import Blocked
+from bot.oncall import paging
+from bot.slack.page_blocks import who
+
+SLACK = "slack"
 
 
 async def run(ctx: AppContext, command: grammar.OncallPage | grammar.OncallAck | grammar.OncallResolve, *,
               user: str, channel: str) -> str:
-    raise Blocked(f"`/oncall {type(command).__name__.removeprefix('Oncall').lower()}` is understood but not "
-                  "available in this Switchman build yet. Nothing was changed.")
+    if isinstance(command, grammar.OncallAck):
+        return await paging.acknowledge(ctx, command.page_id, user)
+    if isinstance(command, grammar.OncallResolve):
+        return await paging.resolve(ctx, command.page_id, user)
+    return await page(ctx, command, user=user, channel=channel)
+
+
+async def page(ctx: AppContext, command: grammar.OncallPage, *, user: str, channel: str) -> str:
+    if command.rotation not in ctx.config.rotations:
+        raise paging.unknown_rotation(ctx, command.rotation, usage=grammar.USAGE)
+    services = ctx.config.rotations[command.rotation].services
+    # Every `/oncall page` is a new page: the person typing it means it.
+    outcome = await paging.open_page(
+        ctx, rotation=command.rotation, source=SLACK, dedup_key=f"slack:{secrets.token_hex(8)}",
+        title=command.message, details={"severity": "critical", "opened_in": channel},
+        service=services[0] if len(services) == 1 else None, opened_by=user, wait_for_slack=True)
+    found = outcome.page
+    if found.primary is None:
+        reached = "nobody is primary on call right now" + (
+            "; escalating at once" if found.next_escalation_at is not None else "; only the channel was told")
+    else:
+        reached = f"paged {who(found.primary)} (primary)"
+        if found.shadow and found.shadow_note:
+            reached += f"; not the shadow {who(found.shadow)}: {found.shadow_note}"
+        elif found.shadow:
+            reached += f" and {who(found.shadow)} (shadow)"
+    return f":rotating_light: page #{found.id} opened in `{command.rotation}`: {reached}."

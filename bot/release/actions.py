@@ -21,8 +21,9 @@ from bot.release import locks
 from bot.release import service as releases
 from bot.release.flow import ReleaseFlow
 from bot.release.gates.builtin import approval as evaluate_approval
-from bot.release.gates.types import GateDeps, GateInput
+from bot.release.gates.types import GateInput
 from bot.release.models import IN_FLIGHT, Approval, GateOverride, GateResult, Release, ReleaseState
+from bot.release.rollout import Rollout
 from bot.slack import release_blocks as blocks
 from bot.slack.dates import slack_date
 
@@ -66,7 +67,7 @@ async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, co
     posted = await flow.thread.reply(release, blocks.note_reply(
         f"{':thumbsup:' if approve else ':thumbsdown:'} <@{user}> {verb} release #{release_id}"
         + (f": {comment}" if comment else "")))
-    deps = GateDeps(ctx.config, ctx.db, flow.provider(release.service), ctx.clock, ctx.directory, ctx.sleep)
+    deps = flow.gate_deps(release.service)
     inp = GateInput(release_id, release.service, release.environment, release.ref, release.sha or "",
                     release.requested_by)
     outcome = await evaluate_approval(gate, inp, deps)
@@ -181,3 +182,27 @@ async def unlock(ctx: AppContext, *, service: str, environment: str, user: str) 
                             subject=f"{service}/{environment}", outcome="unlocked", permalink=posted.permalink,
                             evidence={"lock": released.id, "holder": released.holder})
     return f"{service} {environment} is unlocked"
+
+
+async def promote(ctx: AppContext, release_id: int, *, user: str) -> str:
+    """Carry on past a paused verification (inconclusive or failed): overriders only, special handling."""
+    release = await _release(ctx, release_id)
+    env = ctx.config.services[release.service].environments[release.environment]
+    if not env.overriders or not await ctx.directory.is_in_any(user, env.overriders):
+        raise NotAllowed(f"only {release.environment}'s overriders can promote past a verification")
+    if not await Rollout(ReleaseFlow(ctx)).promote(release_id, user=user):
+        raise Blocked(f"release #{release_id} is not paused; it is {blocks.state_text(release.state)}")
+    return f"release #{release_id} continues"
+
+
+async def abort(ctx: AppContext, release_id: int, *, user: str) -> str:
+    """Stop a paused rollout and roll it back: the requester, deployers or overriders."""
+    release = await _release(ctx, release_id)
+    env = ctx.config.services[release.service].environments[release.environment]
+    if user != release.requested_by and not await ctx.directory.is_in_any(user, env.deployers + env.overriders):
+        raise NotAllowed(f"only the requester, {release.environment}'s deployers or overriders can abort release "
+                         f"#{release_id}")
+    if release.state != ReleaseState.PAUSED:
+        raise Blocked(f"release #{release_id} is not paused; it is {blocks.state_text(release.state)}")
+    await Rollout(ReleaseFlow(ctx)).abort(release_id, "stopped from Slack", user=user)
+    return f"release #{release_id} is being rolled back"

@@ -16,22 +16,34 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from bot.config.gates import GateOptions, NotQuarantined
 from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.ledger import service as ledger
 from bot.ledger.models import DecisionKind as LedgerKind
-from bot.providers.base import DeployTarget, PipelineRun, Provider, RunState
+from bot.providers.base import DeployTarget, PipelineRun, Provider
 from bot.release import service as releases
 from bot.release.decision import Decision, DecisionKind, GateStanding, decide
 from bot.release.gates.runner import run_gates
 from bot.release.gates.types import GateDeps, GateInput
-from bot.release.models import EnvironmentState, GateOverride, GateResult, Release, ReleaseState, Verdict
+from bot.release.models import (
+    EnvironmentState,
+    GateOverride,
+    GateResult,
+    Release,
+    ReleaseKind,
+    ReleaseState,
+    Verdict,
+)
+from bot.release.rollout import Rollout
 from bot.slack import release_blocks as blocks
 from bot.slack.release_thread import Posted, ReleaseThread
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = (2, 4, 8, 15, 30)
 SYSTEM = "switchman"
+# Rollback skips the slow gates — CI, approval, freeze — and promotion and locks, which guard
+# releasing new code, not undoing it; authorization is checked when the rollback is requested.
+ROLLBACK_SKIPS = {"ci_green", "approval", "freeze_window", "promoted_from", "not_locked"}
 
 
 @dataclass
@@ -44,6 +56,11 @@ class ReleaseFlow:
 
     def provider(self, service: str) -> Provider:
         return self.ctx.providers[self.ctx.config.services[service].provider]
+
+    def gate_deps(self, service: str) -> GateDeps:
+        assert self.ctx.http is not None
+        return GateDeps(self.ctx.config, self.ctx.db, self.provider(service), self.ctx.clock, self.ctx.directory,
+                        self.ctx.sleep, self.ctx.http)
 
     # --- opening ----------------------------------------------------------------------------------
     async def open_thread(self, release_id: int, ahead: list[Release] | None = None) -> Release:
@@ -63,12 +80,10 @@ class ReleaseFlow:
         release = await self.open_thread(release_id)
         await self.thread.refresh(release)
         await self._preview(release)
-        env = self.ctx.config.services[release.service].environments[release.environment]
-        deps = GateDeps(self.ctx.config, self.ctx.db, self.provider(release.service), self.ctx.clock,
-                        self.ctx.directory, self.ctx.sleep)
+        deps = self.gate_deps(release.service)
         inp = GateInput(release.id or 0, release.service, release.environment, release.ref, release.sha or "",
                         release.requested_by)
-        async for result in run_gates(env.gates, inp, deps):
+        async for result in run_gates(self.gates_for(release), inp, deps):
             outcome = result.outcome
             posted = await self.thread.reply(release, blocks.gate_reply(
                 result.gate, outcome.verdict, outcome.evidence, outcome.link, result.seconds))
@@ -113,7 +128,8 @@ class ReleaseFlow:
         if decision.kind == DecisionKind.GO:
             if await self._transition(release_id, ReleaseState.ROLLING_OUT,
                                       {ReleaseState.GATING, ReleaseState.AWAITING_APPROVAL}):
-                await self.rollout(release_id)
+                await self.thread.refresh(await self._load(release_id))
+                await Rollout(self).continue_from_current_stage(release_id)
         elif decision.kind == DecisionKind.WAITING:
             await self._transition(release_id, ReleaseState.AWAITING_APPROVAL, {ReleaseState.GATING})
             await self.thread.refresh(await self._load(release_id))
@@ -123,6 +139,13 @@ class ReleaseFlow:
             if await self._transition(release_id, state, {ReleaseState.GATING, ReleaseState.AWAITING_APPROVAL}):
                 await self.finish(release_id, state, f"NO-GO: blocked by {', '.join(decision.blocking)}")
         return decision
+
+    def gates_for(self, release: Release) -> list[GateOptions]:
+        """A deploy meets its environment's gates and the quarantine; a rollback skips the slow ones (§2)."""
+        env = self.ctx.config.services[release.service].environments[release.environment]
+        if release.kind == ReleaseKind.ROLLBACK:
+            return [g for g in env.gates if g.kind not in ROLLBACK_SKIPS]
+        return [NotQuarantined(), *env.gates]
 
     async def standings(self, release_id: int) -> list[GateStanding]:
         async with self.ctx.db.session() as session:
@@ -135,73 +158,6 @@ class ReleaseFlow:
             latest[row.gate] = row
         return [GateStanding(g.gate, Verdict(g.verdict), g.evidence, g.overridable, g.gate in overridden)
                 for g in latest.values()]
-
-    # --- rollout ------------------------------------------------------------------------------------
-    async def rollout(self, release_id: int) -> None:
-        release = await self._load(release_id)
-        await self.thread.refresh(release)
-        env = self.ctx.config.services[release.service].environments[release.environment]
-        provider = self.provider(release.service)
-        stages = env.stages if release.strategy == "canary" else [100]
-        for index, stage in enumerate(stages[release.stage_index:], start=release.stage_index):
-            target = self._target(release, stage)
-            try:
-                run = await self._run_stage(release_id, provider, target, index, len(stages))
-            except ProviderError as exc:
-                await self._fail(release_id, provider, target, None, f"Stage {stage}%: {exc}")
-                return
-            if run.state != RunState.SUCCEEDED:
-                await self._fail(release_id, provider, target, run,
-                                 f"Stage {stage}%: the pipeline run {run.state.value}. {run.detail}".strip())
-                return
-            release = await self._save(release_id, stage_index=index + 1)
-        await self._succeed(release_id, provider)
-
-    async def _run_stage(self, release_id: int, provider: Provider, target: DeployTarget, index: int,
-                         total: int) -> PipelineRun:
-        release = await self._load(release_id)
-        run = await provider.dispatch(target)
-        release = await self._save(release_id, provider_run_id=run.id, provider_run_url=run.url)
-        await self.thread.refresh(release)
-        label = f"Stage {index + 1}/{total} ({target.stage}%)" if total > 1 else "Rollout"
-        link = f" <{run.url}|run {run.id}>" if run.url else f" run {run.id}"
-        await self.thread.reply(release, blocks.note_reply(
-            f":truck: {label}: dispatched {target.strategy} rollout of `{target.ref}` to {target.environment} —{link}"))
-        await _quietly(provider.report(target, run, "in_progress", f"{label} running"))
-        attempt = 0
-        while not run.state.finished:
-            await self.ctx.sleep(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)])
-            attempt += 1
-            run = await provider.poll(target, run)
-        await self.thread.reply(release, blocks.note_reply(
-            f"{':white_check_mark:' if run.state == RunState.SUCCEEDED else ':x:'} {label}: pipeline run "
-            f"{run.state.value}" + (f" — {run.detail}" if run.detail else "")))
-        return run
-
-    async def _succeed(self, release_id: int, provider: Provider) -> None:
-        now = self.ctx.clock.now()
-        release = await self._load(release_id)
-        async with self.ctx.db.session() as session:
-            row = await session.get(Release, release_id)
-            assert row is not None
-            # Verification checks arrive with rollout strategies; until then a successful run is verified.
-            await releases.set_state(session, row, ReleaseState.SUCCEEDED, now, verified_at=now)
-            state = await session.get(EnvironmentState, (row.service, row.environment))
-            state = state or EnvironmentState(service=row.service, environment=row.environment, updated_at=now)
-            state.current_sha, state.current_ref, state.current_release_id = row.sha, row.ref, row.id
-            state.updated_at = now
-            session.add(state)
-        await _quietly(provider.report(self._target(release, 100), None, "success", "released by Switchman"))
-        await self.finish(release_id, ReleaseState.SUCCEEDED, "released and verified")
-
-    async def _fail(self, release_id: int, provider: Provider, target: DeployTarget, run: PipelineRun | None,
-                    why: str) -> None:
-        async with self.ctx.db.session() as session:
-            row = await session.get(Release, release_id)
-            assert row is not None
-            await releases.set_state(session, row, ReleaseState.FAILED, self.ctx.clock.now())
-        await _quietly(provider.report(target, run, "failure", why[:140]))
-        await self.finish(release_id, ReleaseState.FAILED, why)
 
     # --- the end ------------------------------------------------------------------------------------
     async def finish(self, release_id: int, state: ReleaseState, summary: str) -> None:
@@ -224,15 +180,27 @@ class ReleaseFlow:
             self.ctx.background.spawn(self.start(promoted.id), name=f"release-{promoted.id}")
 
     # --- helpers ------------------------------------------------------------------------------------
+    def subject(self, release: Release) -> str:
+        return _subject(release)
+
+    async def mirror(self, target: DeployTarget, run: PipelineRun | None, state: str, description: str) -> None:
+        """Mirror the release into the provider's deployment history; never breaks the release itself."""
+        try:
+            await self.provider(target.service).report(target, run, state, description)
+        except ProviderError as exc:
+            log.warning("could not mirror release state to the provider", extra={"error": str(exc)})
+
     def _target(self, release: Release, stage: int) -> DeployTarget:
         service = self.ctx.config.services[release.service]
         sha = release.sha or release.ref
         names_commit = re.fullmatch(r"[0-9a-f]{7,40}", release.ref) is not None and sha.startswith(release.ref)
         branch = service.environments[release.environment].branch
-        return DeployTarget(repo=service.repo, workflow=service.workflow, service=release.service,
+        rollback = release.kind == ReleaseKind.ROLLBACK
+        workflow = service.rollback_workflow if rollback and service.rollback_workflow else service.workflow
+        return DeployTarget(repo=service.repo, workflow=workflow, service=release.service,
                             environment=release.environment, ref=release.ref, sha=sha,
                             strategy=release.strategy, stage=stage, release_id=release.id or 0,
-                            rollback=release.kind == "rollback", dispatch_ref=branch if names_commit else None)
+                            rollback=rollback, dispatch_ref=branch if names_commit else None)
 
     async def _load(self, release_id: int) -> Release:
         async with self.ctx.db.session() as session:
@@ -259,14 +227,6 @@ class ReleaseFlow:
                                       col(Release.state).in_([s.value for s in allowed_from]))
                 .values(state=to.value, updated_at=self.ctx.clock.now()))
             return bool(result.rowcount == 1)
-
-
-async def _quietly(awaitable: Any) -> None:
-    """Mirroring into the provider's deployment history must never break the release itself."""
-    try:
-        await awaitable
-    except ProviderError as exc:
-        log.warning("could not mirror release state to the provider", extra={"error": str(exc)})
 
 
 def _subject(release: Release) -> str:

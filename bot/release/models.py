@@ -47,6 +47,7 @@ class Verdict(StrEnum):
     WARN = "warn"
     ERROR = "error"
     WAITING = "waiting"  # an approval gate that has not yet got its approvals
+    INCONCLUSIVE = "inconclusive"  # a verification check with no data to judge by
 
     @property
     def blocks(self) -> bool:

@@ -125,11 +125,18 @@ async def recent_releases(session: AsyncSession, *, service: str | None = None, 
     return list((await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all())
 
 
-async def last_verified(session: AsyncSession, *, service: str, environment: str) -> Release | None:
-    query = (select(Release).where(Release.service == service, Release.environment == environment,
-                                   col(Release.verified_at).is_not(None))
-             .order_by(col(Release.verified_at).desc()))
-    return (await session.exec(query)).first()
+async def last_verified(session: AsyncSession, *, service: str, environment: str,
+                        excluding_sha: str | None = None) -> Release | None:
+    """The latest release verified in the environment (optionally: of another commit than `excluding_sha`)."""
+    query = select(Release).where(Release.service == service, Release.environment == environment,
+                                  col(Release.verified_at).is_not(None))
+    if excluding_sha is not None:
+        query = query.where(Release.sha != excluding_sha)
+    return (await session.exec(query.order_by(col(Release.verified_at).desc(), col(Release.id).desc()))).first()
+
+
+async def release_by_request_key(session: AsyncSession, request_key: str) -> Release | None:
+    return (await session.exec(select(Release).where(Release.request_key == request_key))).first()
 
 
 async def next_gate_attempt(session: AsyncSession, release_id: int, gate: str) -> int:

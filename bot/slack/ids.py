@@ -24,6 +24,7 @@ class ActionId(StrEnum):
     PAGE_RESOLVE = "page_resolve"
     SWAP_TAKE = "swap_take"
     SWAP_APPROVE = "swap_approve"
+    SWAP_DECLINE = "swap_decline"
 
 
 class CallbackId(StrEnum):

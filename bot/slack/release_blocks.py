@@ -31,7 +31,7 @@ STATE_LABEL = {
     ReleaseState.ROLLED_BACK: (":leftwards_arrow_with_hook:", "rolled back"),
 }
 VERDICT_ICON = {Verdict.PASS: ":white_check_mark:", Verdict.FAIL: ":x:", Verdict.WARN: ":warning:",
-                Verdict.ERROR: ":boom:", Verdict.WAITING: ":hourglass:"}
+                Verdict.ERROR: ":boom:", Verdict.WAITING: ":hourglass:", Verdict.INCONCLUSIVE: ":grey_question:"}
 MIGRATION_HINTS = ("migration", "migrations/", "alembic/", "schema.sql", "db/migrate")
 MAX_COMMITS = 15
 
@@ -149,3 +149,19 @@ def _button(label: str, action: ActionId, value: str, style: str | None = None) 
 
 def note_reply(text: str) -> tuple[str, list[dict[str, Any]]]:
     return text, [section(text)]
+
+
+def paused_reply(release: Release, text: str, *, failed: bool) -> Reply:
+    """A stopped rollout waiting for a person: Roll back / Continue after a failed check, Promote / Abort
+    when a check had no data."""
+    value = str(release.id)
+    if failed:
+        head = f":rotating_light: *Rollout stopped.* {text}"
+        buttons = [_button("Roll back", ActionId.ROLL_BACK, value, "danger"),
+                   _button("Continue anyway", ActionId.CONTINUE, value)]
+    else:
+        head = f":double_vertical_bar: *Rollout paused.* {text}"
+        buttons = [_button("Promote", ActionId.PROMOTE, value, "primary"),
+                   _button("Abort", ActionId.ABORT, value, "danger")]
+    return head.split("\n")[0].replace("*", ""), [
+        section(head), {"type": "actions", "block_id": f"release-{release.id}-paused", "elements": buttons}]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commands.deploy import STRATEGIES, DeployRequest
+from bot.commands.rollback import RollbackRequest
 from bot.config.models import SwitchmanConfig
 from bot.slack.ids import CallbackId
 
@@ -107,3 +108,32 @@ def _value(values: dict[str, Any], block: str) -> str | None:
 def _selected(values: dict[str, Any], block: str) -> str | None:
     option = values.get(block, {}).get(block, {}).get("selected_option")
     return option.get("value") if option else None
+
+
+def rollback_modal(choices: list[tuple[str, str]]) -> dict[str, Any]:
+    """`choices`: (label, "service/environment/release_id") of recent verified releases to roll back to."""
+    options = [_option(label, value) for label, value in choices][:MAX_OPTIONS]
+    target: dict[str, Any] = {"type": "input", "block_id": TARGET, "label": _text("Roll back to"),
+                              "element": {"type": "static_select", "action_id": TARGET, "options": options,
+                                          "placeholder": _text("A release that passed verification")}}
+    blocks: list[dict[str, Any]] = [target] if options else [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "No release has passed verification yet, so there "
+                                                               "is nothing to roll back to."}}]
+    view: dict[str, Any] = {"type": "modal", "callback_id": CallbackId.ROLLBACK_MODAL.value,
+                            "title": _text("Roll back"), "close": _text("Cancel"), "blocks": blocks}
+    if options:
+        view["submit"] = _text("Roll back")
+        blocks.append({"type": "input", "block_id": REASON, "label": _text("Reason"),
+                       "element": {"type": "plain_text_input", "action_id": REASON, "multiline": True}})
+    return view
+
+
+def read_rollback_modal(values: dict[str, Any]) -> RollbackRequest | dict[str, str]:
+    chosen = _selected(values, TARGET)
+    if not chosen or chosen.count("/") != 2:
+        return {TARGET: "Choose the release to roll back to."}
+    service, environment, release_id = chosen.split("/")
+    reason = (_value(values, REASON) or "").strip()
+    if not reason:
+        return {REASON: "Say why; the reason is recorded with the rollback."}
+    return RollbackRequest(service, environment, to_release=int(release_id), reason=reason)

@@ -59,8 +59,8 @@ async def simulated_stack(settings: Settings, *, checker: ContractChecker | None
         settings = replace(settings, bot_token=bot_token, signing_secret=signing_secret, slack_api_url=base_url,
                            app_token=None)
         ctx = await build_context(settings, time=time)
+        seed_workspace(workspace, ctx.config)  # people exist before any job can message them
         await start_jobs(ctx)
-        seed_workspace(workspace, ctx.config)
         bolt = create_app(ctx)
         runner, port = await start_site(build_web_app(ctx, bolt, Metrics(ctx.background)), "127.0.0.1", 0)
         app_url = f"http://127.0.0.1:{port}{SLACK_EVENTS_PATH}"

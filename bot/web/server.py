@@ -17,6 +17,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext
+from bot.web import calendar_feed, webhooks
 from bot.web.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> w
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
+    calendar_feed.add_routes(app, ctx)
+    webhooks.add_routes(app, ctx)
     return app
 
 

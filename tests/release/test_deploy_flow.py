@@ -50,8 +50,8 @@ async def test_a_release_waits_for_approval_refuses_self_approval_and_ships(s: S
     assert release.state == ReleaseState.SUCCEEDED
     assert "succeeded" in s.parent(release).text
     kinds = [(d.kind, d.outcome) for d in await s.ledger(2)]
-    assert kinds[:7] == [("gate_verdict", k) for _, k in kinds[:7]]
-    assert kinds[7:] == [("decision", "WAITING"), ("approval", "approved"), ("decision", "GO"),
+    assert kinds[:8] == [("gate_verdict", k) for _, k in kinds[:8]]  # the 7 configured gates + quarantine
+    assert kinds[8:] == [("decision", "WAITING"), ("approval", "approved"), ("decision", "GO"),
                          ("outcome", "succeeded")]
     assert all(d.permalink for d in await s.ledger(2))
     async with s.stack.ctx.db.session() as session:

@@ -92,11 +92,11 @@ async def test_deploy_to_production_through_github_actions(tmp_path: Path, slack
         assert statuses[0] == "in_progress" and statuses[-1] == "success"
 
         decisions = [(d.kind, d.actor, d.outcome) for d in await s.ledger(release.id)]
-        gate_rows = decisions[:7]
+        gate_rows = decisions[:8]
         assert {kind for kind, _, _ in gate_rows} == {"gate_verdict"}
         assert {actor for _, actor, _ in gate_rows} == {
             "gate:ci_green", "gate:not_locked", "gate:no_concurrent_deploy", "gate:promoted_from",
-            "gate:approval", "gate:freeze_window", "gate:oncall_present"}
-        assert decisions[7:] == [("decision", "switchman", "WAITING"), ("approval", CAROL, "approved"),
+            "gate:approval", "gate:freeze_window", "gate:oncall_present", "gate:not_quarantined"}
+        assert decisions[8:] == [("decision", "switchman", "WAITING"), ("approval", CAROL, "approved"),
                                  ("decision", CAROL, "GO"), ("outcome", "switchman", "succeeded")]
         assert [d.seq for d in await s.ledger(release.id)] == sorted(d.seq for d in await s.ledger(release.id))

@@ -10,12 +10,12 @@ from sqlmodel import col, select
 
 from bot.config.gates import Approval as ApprovalGate
 from bot.config.gates import FreezeWindowGate, OncallPresent, PromotedFrom
-from bot.oncall.roster import shift_at
+from bot.oncall.roster import current_shift
 from bot.providers.base import CiVerdict
-from bot.release import locks
+from bot.release import locks, verify
 from bot.release.freeze_window import parse_freeze_window
 from bot.release.gates.types import GateDeps, GateFunction, GateInput, GateOutcome
-from bot.release.models import Approval, Release, Verdict
+from bot.release.models import Approval, EnvironmentState, Release, Verdict
 from bot.slack.dates import slack_date
 
 CI_POLL_SECONDS = (2, 4, 8, 15, 30)
@@ -36,6 +36,15 @@ async def ci_green(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
         # Pending: wait for it, within the gate's timeout.
         await deps.sleep(CI_POLL_SECONDS[min(attempt, len(CI_POLL_SECONDS) - 1)])
         attempt += 1
+
+
+async def not_quarantined(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
+    async with deps.db.session() as session:
+        state = await session.get(EnvironmentState, (inp.service, inp.environment))
+    if state is not None and state.quarantined_sha and state.quarantined_sha == inp.sha:
+        return GateOutcome(Verdict.FAIL, f"`{inp.sha[:10]}` was rolled back from {inp.environment} and is quarantined "
+                                         "there until a newer commit is deployed")
+    return GateOutcome(Verdict.PASS, f"`{inp.sha[:10]}` is not quarantined in {inp.environment}")
 
 
 async def not_locked(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
@@ -105,7 +114,7 @@ async def oncall_present(gate: OncallPresent, inp: GateInput, deps: GateDeps) ->
         return GateOutcome(Verdict.FAIL, f"no rotation covers {inp.service}; add it to a rotation's `services`")
     now = deps.clock.now()
     for name in names:
-        shift = shift_at(deps.config.rotations[name], now)
+        shift = await current_shift(deps, name, now)
         if shift is not None and shift.primary is not None:
             shadow = f" with <@{shift.shadow}> shadowing" if shift.shadow else ""
             return GateOutcome(Verdict.PASS, f"<@{shift.primary}> is on call for {name}{shadow} until "
@@ -113,19 +122,15 @@ async def oncall_present(gate: OncallPresent, inp: GateInput, deps: GateDeps) ->
     return GateOutcome(Verdict.FAIL, f"nobody is on call as primary for {', '.join(names)} right now")
 
 
-async def not_yet_available(gate: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
-    kind = getattr(gate, "kind", "?")
-    return GateOutcome(Verdict.ERROR, f"the `{kind}` gate is not available in this Switchman build yet")
-
-
 GATES: dict[str, GateFunction] = {
     "ci_green": ci_green,
     "not_locked": not_locked,
+    "not_quarantined": not_quarantined,
     "no_concurrent_deploy": no_concurrent_deploy,
     "promoted_from": promoted_from,
     "approval": approval,
     "freeze_window": freeze_window,
     "oncall_present": oncall_present,
-    "prometheus": not_yet_available,
-    "http": not_yet_available,
+    "prometheus": verify.prometheus_gate,
+    "http": verify.http_gate,
 }

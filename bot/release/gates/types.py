@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from bot.clock import Clock
 from bot.config.models import SwitchmanConfig
 from bot.providers.base import Provider
@@ -39,6 +41,7 @@ class GateDeps:
     clock: Clock
     directory: Directory
     sleep: Callable[[float], Awaitable[None]]
+    http: httpx.AsyncClient
 
 
 GateFunction = Callable[[Any, GateInput, GateDeps], Awaitable[GateOutcome]]

@@ -1,0 +1,214 @@
+"""The §11 verdicts and the "Slack ack latency" section of docs/benchmarks.md.
+
+The section is regenerated on every run; the rest of the file (other benchmarks, notes under
+other `## ` headings) is kept as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bench.wrk import WrkResult
+
+SECTION_TITLE = "Slack ack latency"
+WIDTH = 104  # prose lines of the generated section
+P50_TARGET_MS = 1.0  # §11: Switchman acks in under 1 ms p50 at one connection
+P99_FACTOR = 1.5  # §11: …and within 1.5× of the inline Bolt app's p99 at 50 connections
+REQUEST_TITLES = {"command": "`/deploy help` (slash command)", "click": "Button click (`block_actions`)"}
+REQUEST_NOTES = {
+    "command": "Switchman parses the text and acks with the usage; nothing is left for the background. The "
+               "reference apps ack with the same JSON without parsing anything.",
+    "click": "A click on Approve (`release_approve`) of release #999999, which does not exist. The reference "
+             "Bolt apps' listener only acks; the raw server answers an empty 200. Switchman acks, then a "
+             "background task on the same event loop looks the release up in SQLite and tells the clicker "
+             "through the response_url. wrk sends the next click as soon as an ack arrives, so that work "
+             "competes with the acks that follow.",
+}
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    key: str
+    label: str
+    spec_p50_ms: float | None  # the p50 at one connection that §11 quotes for this kind of server
+
+
+@dataclass(frozen=True)
+class Background:
+    """Switchman's background work after a run: what wrk's requests left it to do."""
+
+    pending_at_end: int | None  # tasks in flight when wrk stopped (None: the gauge could not be read)
+    drained_in_s: float | None  # None: not finished within the wait, so Switchman was restarted
+    errors_logged: int  # error lines Switchman logged during the run and the wait
+
+    def describe(self) -> str:
+        pending = "?" if self.pending_at_end is None else f"{self.pending_at_end:,}"
+        drained = (f"done {self.drained_in_s:.1f} s later" if self.drained_in_s is not None
+                   else "not done within the wait; Switchman restarted, cancelling it")
+        return f"{pending} tasks pending when wrk stopped, {drained}; {self.errors_logged} errors logged"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    server: ServerSpec
+    kind: str  # "command" or "click"
+    result: WrkResult
+    cpu_us_per_request: float | None = None  # the server process's CPU time (all its threads) per answer
+    background: Background | None = None  # Switchman only
+
+
+@dataclass(frozen=True)
+class Verdict:
+    bar: str
+    measured: str
+    passed: bool | None  # None: could not be judged (e.g. clicks not measurable yet)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    command: str
+    started: datetime
+    machine: list[tuple[str, str]]
+    duration_s: int
+    warmup_s: int
+    wrk_commands: list[str]
+    placement: str
+    measurements: list[Measurement]
+    click_note: str | None
+    verdicts: list[Verdict]
+
+
+def find(measurements: list[Measurement], server: str, kind: str, connections: int) -> WrkResult | None:
+    for m in measurements:
+        if m.server.key == server and m.kind == kind and m.result.connections == connections:
+            return m.result
+    return None
+
+
+def verdicts(measurements: list[Measurement], kinds: list[str], click_note: str | None) -> list[Verdict]:
+    """The two §11 bars, for each kind of request that was measured."""
+    out: list[Verdict] = []
+    for kind in ("command", "click"):
+        what = "command" if kind == "command" else "click"
+        if kind not in kinds:
+            reason = "not measured (see above)" if click_note else "not measured"
+            out.append(Verdict(f"Switchman {what} p50 at 1 connection < {P50_TARGET_MS:g} ms", reason, None))
+            out.append(Verdict(f"Switchman {what} p99 at 50 connections ≤ {P99_FACTOR:g} × inline Bolt p99",
+                               reason, None))
+            continue
+        one = find(measurements, "switchman", kind, 1)
+        fifty = find(measurements, "switchman", kind, 50)
+        inline = find(measurements, "bolt-inline", kind, 50)
+        if one is not None:
+            out.append(Verdict(f"Switchman {what} p50 at 1 connection < {P50_TARGET_MS:g} ms",
+                               f"{_ms(one.p50_ms)}", one.p50_ms < P50_TARGET_MS))
+        if fifty is not None and inline is not None:
+            limit = P99_FACTOR * inline.p99_ms
+            out.append(Verdict(f"Switchman {what} p99 at 50 connections ≤ {P99_FACTOR:g} × inline Bolt p99",
+                               f"{_ms(fifty.p99_ms)} vs {P99_FACTOR:g} × {_ms(inline.p99_ms)} = {_ms(limit)}",
+                               fifty.p99_ms <= limit))
+    return out
+
+
+def render(report: RunReport) -> str:
+    lines = [
+        f"## {SECTION_TITLE}",
+        "",
+        "Time from a signed Slack request to the HTTP answer that acks it, as wrk sees it over loopback,",
+        "for Switchman and for the three reference servers of PRODUCT.md §11. Generated by `bench/` —",
+        "run it again rather than editing this section by hand.",
+        "",
+        f"- **Command:** `{report.command}`" + (" (`make bench`)" if report.command.endswith(" bench") else ""),
+        f"- **Date:** {report.started.strftime('%Y-%m-%d %H:%M %Z')} (system clock)",
+        *[f"- **{name}:** {value}" for name, value in report.machine],
+        f"- **Runs:** for each server and request, a {report.warmup_s} s warm-up at the same concurrency, then",
+        *[f"  `{cmd}`" for cmd in report.wrk_commands],
+        f"- **CPU placement:** {report.placement}",
+        "- **Servers:** each its own process on 127.0.0.1, one event loop, no access log. Before any load,",
+        "  every server answered the request with HTTP 200 (the command with the same body as Switchman) and a",
+        "  bad signature with 401, and Switchman logged no error; every wrk run had 0 non-2xx answers and 0",
+        "  socket errors (the benchmark stops otherwise). The Bolt apps and Switchman call a fake Slack Web API",
+        "  (`bot.slack_sim`, another process) for the one `auth.test` Bolt makes on the first request, and",
+        "  Switchman posts its after-ack answers to the fake's response_url; nothing reaches Slack.",
+        "- **Server CPU per request:** the server process's user + system CPU time (all its threads, from",
+        "  /proc) over the measured run, divided by the requests answered: background work done during the",
+        "  run is included, so it shows work that the ack latency alone hides.",
+        "",
+    ]
+    kinds = [k for k in REQUEST_TITLES if any(m.kind == k for m in report.measurements)]
+    for kind in kinds:
+        lines += [f"### {REQUEST_TITLES[kind]}", "", textwrap.fill(REQUEST_NOTES[kind], WIDTH), "",
+                  _table(report.measurements, kind), ""]
+    if report.click_note:
+        lines += [f"### {REQUEST_TITLES['click']}", "", textwrap.fill(f"Not measured: {report.click_note}", WIDTH), ""]
+    background = [m for m in report.measurements if m.background is not None]
+    if background:
+        lines += ["### Switchman's background work", "",
+                  "What was still to do when wrk stopped (the `switchman_background_tasks` gauge), and whether it",
+                  "finished within the benchmark's wait (Switchman is restarted otherwise, so the next run starts",
+                  "clean; the warm-up's backlog is drained or dropped the same way before each measured run).", "",
+                  "| request | connections | tasks pending when wrk stopped | finished after | errors logged |",
+                  "|---|---:|---:|---:|---:|"]
+        for m in background:
+            b = m.background
+            assert b is not None
+            pending = "?" if b.pending_at_end is None else f"{b.pending_at_end:,}"
+            drained = f"{b.drained_in_s:.1f} s" if b.drained_in_s is not None else "not within the wait"
+            lines.append(f"| {m.kind} | {m.result.connections} | {pending} | {drained} | {b.errors_logged} |")
+        lines.append("")
+    lines += ["### §11 verdicts", "", "| bar | measured | verdict |", "|---|---|---|"]
+    for v in report.verdicts:
+        verdict = "n/a" if v.passed is None else ("**pass**" if v.passed else "**FAIL**")
+        lines.append(f"| {v.bar} | {v.measured} | {verdict} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the section in `path` (creating the file when missing), keeping everything else."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# Benchmarks\n\nMeasurements of Switchman against the bars of PRODUCT.md §11.\n\n"
+                        + section)
+        return
+    text = path.read_text()
+    heading = re.compile(rf"^## {re.escape(SECTION_TITLE)}[ \t]*$", re.MULTILINE)
+    found = heading.search(text)
+    if found is None:
+        path.write_text(text.rstrip("\n") + "\n\n" + section)
+        return
+    following = re.compile(r"^## ", re.MULTILINE).search(text, found.end())
+    end = following.start() if following else len(text)
+    rest = text[end:]
+    path.write_text(text[: found.start()] + section + ("\n" + rest if rest else ""))
+
+
+def _table(measurements: list[Measurement], kind: str) -> str:
+    rows = ["| server | connections | p50 | p90 | p99 | req/s | server CPU per request | §11 p50, 1 connection |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in measurements:
+        if m.kind != kind:
+            continue
+        r = m.result
+        spec = ""
+        if r.connections == 1:
+            if m.server.key == "switchman":
+                spec = f"< {P50_TARGET_MS:g} ms (target)"
+            elif m.server.spec_p50_ms is not None:
+                spec = _ms(m.server.spec_p50_ms)
+        cpu = "" if m.cpu_us_per_request is None else f"{m.cpu_us_per_request:,.0f} µs"
+        rows.append(f"| {m.server.label} | {r.connections} | {_ms(r.p50_ms)} | {_ms(r.p90_ms)} | {_ms(r.p99_ms)} "
+                    f"| {r.requests_per_s:,.0f} | {cpu} | {spec} |")
+    return "\n".join(rows)
+
+
+def _ms(value: float) -> str:
+    if value >= 100:
+        return f"{value:.0f} ms"
+    if value >= 10:
+        return f"{value:.1f} ms"
+    return f"{value:.2f} ms" if value >= 1 else f"{value:.3f} ms"

@@ -1,0 +1,103 @@
+"""The handoff-runs table as a once-only switch: claim a handoff, record its progress, finish it.
+
+A handoff is identified by (rotation, shift_start), unique in the table. Whoever fires it first
+takes the claim with a compare-and-set (an UPDATE that only matches an unclaimed, unfinished
+row, or one whose claim has outlived `LEASE`); anyone else learns it is done, or busy until
+the lease ends. Progress (the channel post's ts) is committed as it happens, so a process that
+takes over an abandoned claim does not post again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.oncall.schedule_models import HandoffRun
+from bot.storage.database import Database
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Claim:
+    run: HandoffRun
+    won: bool  # this caller holds the claim and does the handoff
+    busy_until: datetime | None = None  # someone else holds it until then (None: it is finished)
+
+
+async def find(session: AsyncSession, rotation: str, shift_start: datetime) -> HandoffRun | None:
+    query = select(HandoffRun).where(HandoffRun.rotation == rotation, HandoffRun.shift_start == shift_start)
+    return (await session.exec(query)).first()
+
+
+async def _ensure(session: AsyncSession, rotation: str, shift_start: datetime) -> None:
+    if await find(session, rotation, shift_start) is not None:
+        return
+    row = HandoffRun(rotation=rotation, shift_start=shift_start)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # created by a concurrent claimer; the UPDATE below decides between us
+        if row in session:
+            session.expunge(row)
+
+
+async def claim(db: Database, rotation: str, shift_start: datetime, *, now: datetime, token: str) -> Claim:
+    async with db.session() as session:
+        await _ensure(session, rotation, shift_start)
+        result = await session.exec(
+            update(HandoffRun)
+            .where(col(HandoffRun.rotation) == rotation, col(HandoffRun.shift_start) == shift_start,
+                   col(HandoffRun.completed_at).is_(None),
+                   or_(col(HandoffRun.claimed_at).is_(None), col(HandoffRun.claimed_at) <= now - LEASE))
+            .values(claimed_at=now, claim_token=token))
+        won = result.rowcount == 1
+        run = await find(session, rotation, shift_start)
+        assert run is not None
+        await session.refresh(run)
+    if won or run.completed_at is not None:
+        return Claim(run, won)
+    assert run.claimed_at is not None
+    return Claim(run, False, run.claimed_at + LEASE)
+
+
+async def record(db: Database, run_id: int, **values: Any) -> None:
+    """Store progress of a claimed run (people, the post's ts, completion) at once."""
+    async with db.session() as session:
+        await session.exec(update(HandoffRun).where(col(HandoffRun.id) == run_id)
+                           .values(**values))
+
+
+async def mark_reminded(db: Database, rotation: str, shift_start: datetime, *, now: datetime) -> bool:
+    """True for the one caller that gets to send the reminder before this shift."""
+    async with db.session() as session:
+        await _ensure(session, rotation, shift_start)
+        result = await session.exec(
+            update(HandoffRun)
+            .where(col(HandoffRun.rotation) == rotation, col(HandoffRun.shift_start) == shift_start,
+                   col(HandoffRun.reminded_at).is_(None))
+            .values(reminded_at=now))
+        return bool(result.rowcount == 1)
+
+
+async def latest_completed(session: AsyncSession, rotation: str, *, excluding: datetime | None = None
+                           ) -> HandoffRun | None:
+    """The handoff Switchman announced last for `rotation`: who it last said holds the pager."""
+    query = select(HandoffRun).where(HandoffRun.rotation == rotation, col(HandoffRun.completed_at).is_not(None))
+    if excluding is not None:
+        query = query.where(HandoffRun.shift_start != excluding)
+    query = query.order_by(col(HandoffRun.completed_at).desc(), col(HandoffRun.id).desc())
+    return (await session.exec(query)).first()
+
+
+async def completed_runs(session: AsyncSession, rotation: str | None = None) -> list[HandoffRun]:
+    query = select(HandoffRun).where(col(HandoffRun.completed_at).is_not(None))
+    if rotation is not None:
+        query = query.where(HandoffRun.rotation == rotation)
+    return list((await session.exec(query.order_by(col(HandoffRun.shift_start)))).all())

@@ -1,0 +1,130 @@
+"""Inbound pages (§6): what an Alertmanager notification or a PagerDuty-style event does.
+
+Alertmanager: every alert is stored (upsert by fingerprint); a firing alert opens a page in
+each rotation it routes to, deduplicated by `groupKey` + `fingerprint` (Alertmanager repeats
+firing alerts every `repeat_interval`); a resolved alert resolves its open pages.
+Events API v2: the routing key names the rotation; `trigger` opens a page deduplicated by
+`dedup_key` (one is generated when absent), `acknowledge` and `resolve` act on the open page
+with that key. Both only touch the database here; Slack is told in the background.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.context import AppContext
+from bot.oncall import paging
+from bot.oncall.alerts import store_alert
+from bot.oncall.inbound_payloads import AlertmanagerAlert, AlertmanagerPayload, PagerDutyEvent
+from bot.oncall.page_routing import known_service, rotations_for_alert, service_for_event
+
+log = logging.getLogger(__name__)
+ALERTMANAGER = "alertmanager"
+EVENTS = "events"
+MAX_KEY = 255
+
+
+@dataclass
+class Receipt:
+    """What one delivery did, for the webhook's answer and the log."""
+
+    opened: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    acknowledged: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    unrouted: list[str] = field(default_factory=list)  # fingerprints no rotation takes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"opened": self.opened, "duplicates": self.duplicates, "acknowledged": self.acknowledged,
+                "resolved": self.resolved, "unrouted": self.unrouted}
+
+
+def alert_dedup_key(group_key: str, fingerprint: str) -> str:
+    key = f"{group_key}:{fingerprint}"
+    return key if len(key) <= MAX_KEY else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+async def receive_alertmanager(ctx: AppContext, payload: AlertmanagerPayload) -> Receipt:
+    receipt = Receipt()
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        for alert in payload.alerts:
+            await store_alert(session, alert, group_key=payload.group_key, received_at=now)
+    for alert in payload.alerts:
+        key = alert_dedup_key(payload.group_key, alert.fingerprint)
+        if alert.status == "resolved":
+            for page_id in await paging.open_pages_with_key(ctx, dedup_key=key, source=ALERTMANAGER):
+                await paging.resolve(ctx, page_id, ALERTMANAGER, system=True)
+                receipt.resolved.append(page_id)
+            continue
+        rotations = rotations_for_alert(ctx.config, alert.labels)
+        if not rotations:
+            receipt.unrouted.append(alert.fingerprint)
+            continue
+        for rotation in rotations:
+            outcome = await paging.open_page(
+                ctx, rotation=rotation, source=ALERTMANAGER, dedup_key=key, title=_alert_title(alert),
+                details=_alert_details(payload, alert), service=known_service(ctx.config, alert.labels.get("service")))
+            assert outcome.page.id is not None
+            (receipt.duplicates if outcome.duplicate else receipt.opened).append(outcome.page.id)
+    log.info("alertmanager notification received", extra={"alerts": len(payload.alerts), **receipt.as_json()})
+    return receipt
+
+
+async def receive_event(ctx: AppContext, event: PagerDutyEvent, *, rotation: str) -> tuple[str, Receipt]:
+    """Act on one event for `rotation`; returns the dedup key to answer with."""
+    receipt = Receipt()
+    if event.event_action == "trigger":
+        assert event.payload is not None
+        key = event.dedup_key or secrets.token_hex(16)
+        outcome = await paging.open_page(
+            ctx, rotation=rotation, source=EVENTS, dedup_key=key, title=event.payload.summary,
+            details=_event_details(event), service=service_for_event(ctx.config, rotation, event.payload.component))
+        assert outcome.page.id is not None
+        (receipt.duplicates if outcome.duplicate else receipt.opened).append(outcome.page.id)
+        return key, receipt
+    assert event.dedup_key is not None
+    async with ctx.db.session() as session:
+        page = await paging.open_page_with_key(session, rotation=rotation, dedup_key=event.dedup_key)
+    if page is None or page.id is None:
+        log.info("event for no open page", extra={"rotation": rotation, "action": event.event_action})
+        return event.dedup_key, receipt
+    if event.event_action == "acknowledge":
+        await paging.acknowledge(ctx, page.id, "events-api", system=True)
+        receipt.acknowledged.append(page.id)
+    else:
+        await paging.resolve(ctx, page.id, "events-api", system=True)
+        receipt.resolved.append(page.id)
+    return event.dedup_key, receipt
+
+
+def _alert_title(alert: AlertmanagerAlert) -> str:
+    summary = alert.annotations.get("summary") or alert.annotations.get("title")
+    name = alert.labels.get("alertname", "alert")
+    return f"{name}: {summary}" if summary else name
+
+
+def _alert_details(payload: AlertmanagerPayload, alert: AlertmanagerAlert) -> dict[str, Any]:
+    links = [{"href": alert.generator_url, "text": "source"}] if alert.generator_url else []
+    if payload.external_url:
+        links.append({"href": payload.external_url, "text": "Alertmanager"})
+    return {"severity": alert.labels.get("severity"), "description": alert.annotations.get("description"),
+            "labels": dict(alert.labels), "annotations": dict(alert.annotations),
+            "fingerprint": alert.fingerprint, "group_key": payload.group_key, "receiver": payload.receiver,
+            "starts_at": alert.starts_at.isoformat(), "links": links}
+
+
+def _event_details(event: PagerDutyEvent) -> dict[str, Any]:
+    assert event.payload is not None
+    body = event.payload
+    links = [{"href": link.href, "text": link.text or link.href} for link in event.links]
+    if event.client_url:
+        links.append({"href": event.client_url, "text": event.client or "client"})
+    return {"severity": body.severity, "source": body.source, "component": body.component, "group": body.group,
+            "class": body.class_, "custom_details": body.custom_details,
+            "timestamp": body.timestamp.isoformat() if body.timestamp else None, "links": links,
+            "images": [image.model_dump() for image in event.images], "client": event.client}

@@ -1,0 +1,41 @@
+"""Swap and cover request buttons: Take, Approve, Decline. Ack at once; decide in the background."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.context import AppContext
+from bot.oncall import swap_decisions
+from bot.slack.ids import ActionId
+from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
+
+Decide = Callable[..., Awaitable[str]]
+BUTTONS: dict[ActionId, Decide] = {
+    ActionId.SWAP_TAKE: swap_decisions.take,
+    ActionId.SWAP_APPROVE: swap_decisions.approve,
+    ActionId.SWAP_DECLINE: swap_decisions.decline,
+}
+
+
+def register(app: AsyncApp, ctx: AppContext) -> None:
+    for action_id, decide in BUTTONS.items():
+        app.action(action_id)(_listener(ctx, action_id, decide))
+
+
+def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[..., Awaitable[None]]:
+    async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        responder = ResponseUrlResponder(body["response_url"])
+        request_id, user = int(body["actions"][0]["value"]), body["user"]["id"]
+
+        async def work() -> None:
+            await tell(responder, await decide(ctx, request_id, user=user))
+
+        ctx.background.spawn(answer_errors(work(), responder), name=str(action_id),
+                             on_failure=apologise_via(responder))
+
+    return on_click

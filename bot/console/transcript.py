@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.console.block_text import Interactive, Numbering, render_blocks, render_view
+from bot.console.block_text import Interactive, Numbering, render_blocks, render_mrkdwn, render_view
 from bot.slack_sim.workspace import SimEvent, SimMessage, Workspace
 
 INDENT = "    "
@@ -45,7 +45,7 @@ class Transcript:
             return [f"{heading} reacted :{event.detail.get('name')}:"]
         if event.kind == "update" and event.text:
             # An edited message was shown in full when posted; its fallback text says what changed.
-            return [f"{heading} {event.text}"]
+            return [f"{heading} {render_mrkdwn(event.text, user_name=self.user_name)}"]
         if event.view is not None:
             rendered = render_view(event.view, numbering=self.numbering, user_name=self.user_name)
             for item in rendered.interactives:

@@ -1,8 +1,10 @@
 """The aiohttp application of `switchman serve` (and of the console, which uses it on loopback).
 
 Routes: `/slack/events` (HTTP mode only), `/healthz` (the process answers), `/readyz` (the
-database answers), `/metrics` (Prometheus text format). Signature checks are Bolt's: a bad
-or stale signature gets 401 and reaches no listener.
+database answers), `/metrics` (Prometheus text format), `/webhooks/alertmanager` and
+`/webhooks/events` (inbound pages, `webhooks.py`), `/calendar/ROTATION/SECRET.ics`
+(`calendar_feed.py`). Slack signature checks are Bolt's: a bad or stale signature gets 401 and
+reaches no listener.
 """
 
 from __future__ import annotations

@@ -74,3 +74,19 @@ def test_simulated_time_needs_a_zone(tmp_path: Path) -> None:
     result = run_console(tmp_path, "/deploy help\n", "--at", "2026-11-18T10:00")
     assert result.returncode == 2
     assert "has no time zone" in result.stderr
+
+
+def test_on_call_in_the_console_who_schedule_page_and_ack(tmp_path: Path) -> None:
+    script = (Path(__file__).resolve().parents[2] / "docs" / "console-oncall-demo.txt").read_text()
+
+    result = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "*api-oncall*: primary @ops1, shadow @dev1 — until Mon 23 Nov 10:00 CET" in out
+    assert "Mon 23 Nov 10:00 CET → Mon 30 Nov 10:00 CET · primary @ops2, shadow @dev2" in out
+    assert "── DM with @ops1" in out and "── DM with @dev1" in out  # the pair is paged
+    assert "As the shadow your ack does not stop escalation; @ops1 still needs to ack." in out
+    assert "you acknowledged page #1; escalation stopped." in out
+    assert "acknowledged by @ops1" in out
+    assert "@dev1: 0 shadow shift(s), 1 page(s) seen" in out

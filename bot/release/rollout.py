@@ -63,7 +63,8 @@ class Rollout:
             return
         release = await self.flow._save(
             release_id, provider_run_id=started.id, provider_run_url=started.url,
-            detail={**release.detail, "run": {"stage": release.stage_index, "id": started.id, "url": started.url}})
+            detail={**release.detail, "run": {"stage": release.stage_index, "id": started.id, "url": started.url},
+                    "stage_label": label})
         await self.flow.thread.refresh(release)
         link = f" <{started.url}|run {started.id}>" if started.url else f" run {started.id}"
         await self.flow.thread.reply(release, blocks.note_reply(

@@ -54,6 +54,9 @@ def parent_message(release: Release, *, position: int | None = None) -> tuple[st
         f"*Ref*\n`{release.ref}` (`{short(release.sha)}`)",
         f"*Strategy*\n{release.strategy}",
     ]
+    stage = (release.detail or {}).get("stage_label")
+    if stage and release.state in (ReleaseState.ROLLING_OUT, ReleaseState.VERIFYING, ReleaseState.PAUSED):
+        fields.append(f"*Stage*\n{stage}")
     if release.provider_run_url:
         fields.append(f"*Pipeline*\n<{release.provider_run_url}|run {release.provider_run_id}>")
     blocks: list[dict[str, Any]] = [

@@ -186,3 +186,15 @@ async def test_no_data_pauses_with_promote_and_abort(tmp_path: Path, slack_contr
         await s.stack.settle()
         await s.press(ALICE, release, ActionId.ABORT)  # …and the requester aborts: rolled back
         assert (await s.release(release.id or 0)).state == ReleaseState.FAILED  # nothing verified to go back to
+
+
+async def test_the_parent_message_shows_the_stage_in_progress(tmp_path: Path, slack_contract: SlackContract,
+                                                              health: Health) -> None:
+    async with scenario(tmp_path, slack_contract, config=config(health.url), start=WEDNESDAY) as s:
+        await s.command(ALICE, "api v1.0.0 to production")
+        release = (await s.releases())[-1]
+        await s.press(CAROL, release, ActionId.APPROVE)
+        await s.time.advance(timedelta(minutes=5))
+        await s.stack.settle()
+        fields = [f["text"] for b in s.parent(release).blocks for f in b.get("fields", [])]
+        assert "*Stage*\nStage 2/3 (50%)" in fields

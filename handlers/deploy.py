@@ -15,7 +15,7 @@ from bot.slack import replies
 from bot.slack.deploy_requests import submit_request
 from bot.slack.ids import Command
 from bot.slack.release_modals import deploy_modal
-from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
+from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -26,7 +26,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         responder = ResponseUrlResponder(command["response_url"])
 
         def later(work: Any, name: str) -> None:
-            ctx.background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))
+            answer_later(ctx.background, work, responder, name=name)
 
         match parsed:
             case grammar.DeployHelp():

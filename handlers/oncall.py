@@ -12,7 +12,7 @@ from bot.context import AppContext
 from bot.oncall import commands, paging_commands
 from bot.slack import replies
 from bot.slack.ids import Command
-from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
+from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -33,4 +33,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 answer = await commands.run(ctx, parsed, user=user, channel=channel)
             await tell(responder, answer)
 
-        ctx.background.spawn(answer_errors(work(), responder), name="oncall", on_failure=apologise_via(responder))
+        answer_later(ctx.background, work(), responder, name="oncall")

@@ -11,7 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.context import AppContext
 from bot.oncall import swap_decisions
 from bot.slack.ids import ActionId
-from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
+from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 Decide = Callable[..., Awaitable[str]]
 BUTTONS: dict[ActionId, Decide] = {
@@ -35,7 +35,6 @@ def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[
         async def work() -> None:
             await tell(responder, await decide(ctx, request_id, user=user))
 
-        ctx.background.spawn(answer_errors(work(), responder), name=str(action_id),
-                             on_failure=apologise_via(responder))
+        answer_later(ctx.background, work(), responder, name=str(action_id))
 
     return on_click

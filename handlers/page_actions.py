@@ -12,7 +12,7 @@ from bot.context import AppContext
 from bot.errors import BadInput
 from bot.oncall import paging
 from bot.slack.ids import ActionId
-from bot.slack.responder import ResponseUrlResponder, answer_errors, apologise_via, tell
+from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 PageAction = Callable[[AppContext, int, str], Awaitable[str]]
 
@@ -28,7 +28,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 raise BadInput("this button does not name a page")
             await tell(responder, await action(ctx, int(raw), user))
 
-        ctx.background.spawn(answer_errors(work(), responder), name=name, on_failure=apologise_via(responder))
+        answer_later(ctx.background, work(), responder, name=name)
 
     @app.action(ActionId.PAGE_ACK)
     async def on_ack(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -7,28 +7,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.commands import deploy as grammar
 from bot.context import AppContext
 from bot.errors import BadInput
 from bot.release import actions
 from bot.release.flow import ReleaseFlow
-from bot.release.requests import check_target
 from bot.slack.deploy_requests import submit_request
+from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.release_modals import override_modal, read_deploy_modal, read_override_modal
-from bot.slack.responder import (
-    DirectMessageResponder,
-    ResponseUrlResponder,
-    answer_errors,
-    apologise_via,
-    tell,
-)
+from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
-    def later(work: Any, responder: Any, name: str) -> None:
-        ctx.background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))
-
     async def _vote(body: dict[str, Any], approve: bool) -> None:
         responder = ResponseUrlResponder(body["response_url"])
         release_id = _release_id(body)
@@ -37,7 +27,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         async def work() -> None:
             await tell(responder, await actions.vote(ctx, release_id, user=user, approve=approve))
 
-        later(work(), responder, "release-vote")
+        answer_later(ctx.background, work(), responder, name="release-vote")
 
     @app.action(ActionId.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -56,7 +46,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         async def work() -> None:
             await tell(responder, await action(ctx, release_id, user=user))
 
-        later(work(), responder, name)
+        answer_later(ctx.background, work(), responder, name=name)
 
     @app.action(ActionId.PROMOTE)
     async def on_promote(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -91,7 +81,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 raise BadInput(f"release #{release_id} has no failing gate that may be overridden")
             await ctx.slack.views_open(trigger_id=body["trigger_id"], view=override_modal(release_id, gates))
 
-        later(work(), responder, "override-modal")
+        answer_later(ctx.background, work(), responder, name="override-modal")
 
     @app.view(CallbackId.OVERRIDE_MODAL)
     async def on_override_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -107,25 +97,18 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             await tell(responder, await actions.override(ctx, form.release_id, user=user, gates=form.gates,
                                                          reason=form.reason))
 
-        later(work(), responder, "override")
+        answer_later(ctx.background, work(), responder, name="override")
 
     @app.view(CallbackId.DEPLOY_MODAL)
     async def on_deploy_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         request = read_deploy_modal(view.get("state", {}).get("values", {}))
-        if isinstance(request, dict):
-            await ack(response_action="errors", errors=request)
+        submitted = await accept_target_form(ack, ctx, body, view, request)
+        if submitted is None or isinstance(request, dict):
             return
-        try:
-            check_target(ctx.config, request.service, request.environment, grammar.USAGE)
-        except BadInput as exc:
-            await ack(response_action="errors", errors={"target": exc.message})
-            return
-        await ack()
-        user = body["user"]["id"]
-        responder = DirectMessageResponder(ctx.slack, user)
-        key = f"{body.get('team', {}).get('id')}:{view.get('id')}"
-        later(submit_request(ctx, request, user=user, request_key=key, responder=responder), responder,
-              "deploy-form")
+        answer_later(ctx.background, submit_request(ctx, request, user=submitted.user,
+                                                    request_key=submitted.request_key,
+                                                    responder=submitted.responder),
+                     submitted.responder, name="deploy-form")
 
 
 def _release_id(body: dict[str, Any]) -> int:

@@ -9,15 +9,15 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import rollback as grammar
 from bot.context import AppContext
-from bot.errors import BadInput
 from bot.release import service as releases
 from bot.release.requests import check_target
 from bot.release.rollback import request_rollback
 from bot.slack import replies
+from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import CallbackId, Command
 from bot.slack.release_blocks import short
 from bot.slack.release_modals import read_rollback_modal, rollback_modal
-from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, answer_errors, apologise_via, tell
+from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -25,9 +25,6 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         rollback_id = await request_rollback(ctx, request, user=user, request_key=key, usage=grammar.USAGE)
         await tell(responder, f":leftwards_arrow_with_hook: Rollback #{rollback_id} of {request.service} "
                               f"{request.environment} started; follow it in its thread.")
-
-    def later(work: Any, responder: Any, name: str) -> None:
-        ctx.background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))
 
     @app.command(Command.ROLLBACK)
     async def on_rollback(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -44,7 +41,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                                       f"{parsed.environment}…"))
         responder = ResponseUrlResponder(command["response_url"])
         key = f"{command.get('team_id')}:{command.get('trigger_id')}"
-        later(roll_back(parsed, command["user_id"], key, responder), responder, "rollback-request")
+        answer_later(ctx.background, roll_back(parsed, command["user_id"], key, responder), responder,
+                     name="rollback-request")
 
     async def _open_form(trigger_id: str) -> None:
         async with ctx.db.session() as session:
@@ -56,16 +54,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.view(CallbackId.ROLLBACK_MODAL)
     async def on_rollback_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         request = read_rollback_modal(view.get("state", {}).get("values", {}))
-        if isinstance(request, dict):
-            await ack(response_action="errors", errors=request)
+        submitted = await accept_target_form(ack, ctx, body, view, request)
+        if submitted is None or isinstance(request, dict):
             return
-        try:
-            check_target(ctx.config, request.service, request.environment, grammar.USAGE)
-        except BadInput as exc:
-            await ack(response_action="errors", errors={"target": exc.message})
-            return
-        await ack()
-        user = body["user"]["id"]
-        responder = DirectMessageResponder(ctx.slack, user)
-        later(roll_back(request, user, f"{body.get('team', {}).get('id')}:{view.get('id')}", responder), responder,
-              "rollback-form")
+        answer_later(ctx.background, roll_back(request, submitted.user, submitted.request_key, submitted.responder),
+                     submitted.responder, name="rollback-form")

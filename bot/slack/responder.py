@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.background import BackgroundTasks
 from bot.errors import UserFacingError
 from bot.slack import replies
 from bot.slack.errors import reply_for
@@ -61,3 +62,9 @@ def apologise_via(responder: Responder) -> Callable[[BaseException, str], Awaita
         await responder.send(replies.apology(correlation_id))
 
     return hook
+
+
+def answer_later(background: BackgroundTasks, work: Coroutine[Any, Any, Any], responder: Responder, *,
+                 name: str) -> None:
+    """Run `work` after the ack: user-facing errors are answered, anything else apologised for."""
+    background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))

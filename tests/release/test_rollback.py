@@ -13,6 +13,7 @@ from bot.release.models import EnvironmentState, ReleaseKind, ReleaseState
 from bot.slack.ids import ActionId
 from tests.contracts.slack_contract import SlackContract
 from tests.release.scenario import SANDBOX, Scenario, scenario
+from tests.support.local_http import serve
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 WEDNESDAY = datetime(2026, 11, 18, 10, tzinfo=UTC)
@@ -31,11 +32,8 @@ class Health:
 
         app = web.Application()
         app.router.add_get("/healthz", health)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/healthz"  # type: ignore[union-attr]
+        runner, address = await serve(app)
+        self.url = f"http://{address}/healthz"
         return runner
 
 

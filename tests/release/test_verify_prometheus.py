@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.release.models import ReleaseKind, ReleaseState
 from tests.contracts.slack_contract import SlackContract
 from tests.release.scenario import SANDBOX, Scenario, scenario
+from tests.support.local_http import serve
 from tests.support.monitoring_servers import Running, prometheus
 
 QUERY = 'app_error_ratio{job="api"}'
@@ -33,11 +34,7 @@ class ErrorRatio:
 
         app = web.Application()
         app.router.add_get("/metrics", metrics)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.address = f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        runner, self.address = await serve(app)
         return runner
 
 

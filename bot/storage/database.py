@@ -66,7 +66,9 @@ def _sqlite_begin(connection: Any) -> None:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # A server connection can go stale (restart, idle timeout); a SQLite file cannot, and pinging
+        # it costs every session a round trip.
+        kwargs: dict[str, Any] = {"pool_pre_ping": make_url(url).get_backend_name() != "sqlite"}
         if is_memory_sqlite(url):
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)

@@ -22,11 +22,11 @@ REQUEST_TITLES = {"command": "`/deploy help` (slash command)", "click": "Button 
 REQUEST_NOTES = {
     "command": "Switchman parses the text and acks with the usage; nothing is left for the background. The "
                "reference apps ack with the same JSON without parsing anything.",
-    "click": "A click on Approve (`release_approve`) of release #999999, which does not exist. The reference "
-             "Bolt apps' listener only acks; the raw server answers an empty 200. Switchman acks, then a "
-             "background task on the same event loop looks the release up in SQLite and tells the clicker "
-             "through the response_url. wrk sends the next click as soon as an ack arrives, so that work "
-             "competes with the acks that follow.",
+    "click": "A click on Approve (`release_approve`) of release #999999, which does not exist. The bare Bolt "
+             "app's listener only acks. Switchman acks, then a background task on the same event loop looks "
+             "the release up in SQLite and tells the clicker through the response_url. wrk sends the next "
+             "click as soon as an ack arrives, so that work competes with the acks that follow. Only the two "
+             "servers the §11 click verdicts compare are measured.",
 }
 
 
@@ -42,13 +42,13 @@ class Background:
     """Switchman's background work after a run: what wrk's requests left it to do."""
 
     pending_at_end: int | None  # tasks in flight when wrk stopped (None: the gauge could not be read)
-    drained_in_s: float | None  # None: not finished within the wait, so Switchman was restarted
+    drained_in_s: float | None  # None: not finished within the wait, so it was dropped by a restart
     errors_logged: int  # error lines Switchman logged during the run and the wait
 
     def describe(self) -> str:
         pending = "?" if self.pending_at_end is None else f"{self.pending_at_end:,}"
         drained = (f"done {self.drained_in_s:.1f} s later" if self.drained_in_s is not None
-                   else "not done within the wait; Switchman restarted, cancelling it")
+                   else "not done within the wait (dropped: Switchman restarts before its next run)")
         return f"{pending} tasks pending when wrk stopped, {drained}; {self.errors_logged} errors logged"
 
 

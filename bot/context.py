@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,6 +35,7 @@ class AppContext:
     clock: Clock = field(default_factory=SystemClock)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     http: httpx.AsyncClient | None = None
+    webhooks: aiohttp.ClientSession | None = None  # shared by every response_url post
     providers: dict[str, Provider] = field(default_factory=dict)
     # Waiting between polls goes through here, so tests and the console decide how long a wait is.
     sleep: Sleep = asyncio.sleep

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 import httpx
 
 from bot.background import BackgroundTasks
@@ -40,7 +41,7 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
     log.info("switchman ready", extra={"config": str(settings.config_path), "database": db.dialect,
                                         "services": len(config.services), "rotations": len(config.rotations)})
     return AppContext(settings=settings, config=config, db=db, slack=slack, clock=clock,
-                      background=BackgroundTasks(), http=http,
+                      background=BackgroundTasks(), http=http, webhooks=aiohttp.ClientSession(),
                       providers=build_providers(config, settings, http, clock),
                       sleep=time.sleep if time else asyncio.sleep, scheduler=scheduler)
 
@@ -59,4 +60,6 @@ async def close_context(ctx: AppContext) -> None:
     await ctx.background.close()
     if ctx.http is not None:
         await ctx.http.aclose()
+    if ctx.webhooks is not None:
+        await ctx.webhooks.close()
     await ctx.db.dispose()

@@ -23,7 +23,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     async def on_deploy(ack: AsyncAck, command: dict[str, Any]) -> None:
         parsed = grammar.parse(command.get("text", ""))
         user = command["user_id"]
-        responder = ResponseUrlResponder(command["response_url"])
+        responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
 
         def later(work: Any, name: str) -> None:
             answer_later(ctx.background, work, responder, name=name)

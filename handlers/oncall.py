@@ -23,7 +23,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             await ack(**replies.usage(grammar.USAGE))
             return
         await ack()
-        responder = ResponseUrlResponder(command["response_url"])
+        responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
         user, channel = command["user_id"], command.get("channel_id", "")
 
         async def work() -> None:

@@ -29,7 +29,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[..., Awaitable[None]]:
     async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        responder = ResponseUrlResponder(body["response_url"])
+        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
         request_id, user = int(body["actions"][0]["value"]), body["user"]["id"]
 
         async def work() -> None:

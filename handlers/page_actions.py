@@ -19,7 +19,7 @@ PageAction = Callable[[AppContext, int, str], Awaitable[str]]
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     def handle(body: dict[str, Any], action: PageAction, name: str) -> None:
-        responder = ResponseUrlResponder(body["response_url"])
+        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
         user = body["user"]["id"]
         raw = str(body["actions"][0].get("value", ""))
 

@@ -20,7 +20,7 @@ from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, an
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     async def _vote(body: dict[str, Any], approve: bool) -> None:
-        responder = ResponseUrlResponder(body["response_url"])
+        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
         release_id = _release_id(body)
         user = body["user"]["id"]
 
@@ -40,7 +40,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await _vote(body, False)
 
     async def _answer(body: dict[str, Any], action: Any, name: str) -> None:
-        responder = ResponseUrlResponder(body["response_url"])
+        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
         release_id, user = _release_id(body), body["user"]["id"]
 
         async def work() -> None:
@@ -72,7 +72,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     async def on_override(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         release_id = _release_id(body)
-        responder = ResponseUrlResponder(body["response_url"])
+        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
 
         async def work() -> None:
             standings = await ReleaseFlow(ctx).standings(release_id)

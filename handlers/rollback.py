@@ -39,7 +39,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
         await ack(**replies.ephemeral(f":hourglass_flowing_sand: Rolling back {parsed.service} "
                                       f"{parsed.environment}…"))
-        responder = ResponseUrlResponder(command["response_url"])
+        responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
         key = f"{command.get('team_id')}:{command.get('trigger_id')}"
         answer_later(ctx.background, roll_back(parsed, command["user_id"], key, responder), responder,
                      name="rollback-request")

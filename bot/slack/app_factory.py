@@ -28,7 +28,7 @@ def create_app(ctx: AppContext, *, client: AsyncWebClient | None = None, signing
         logger=logging.getLogger("switchman.bolt"),
         request_verification_enabled=True,
     )
-    app.error(make_error_handler(ctx.background))
+    app.error(make_error_handler(ctx.background, ctx.webhooks))
     register_listeners(app, ctx)
     return app
 

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -35,7 +36,7 @@ def reply_for(error: BaseException) -> tuple[dict[str, Any], str | None]:
     return replies.apology(correlation_id), correlation_id
 
 
-def make_error_handler(background: BackgroundTasks) -> Any:
+def make_error_handler(background: BackgroundTasks, session: aiohttp.ClientSession | None = None) -> Any:
     async def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         reply, correlation_id = reply_for(error)
         if correlation_id is not None:
@@ -46,14 +47,10 @@ def make_error_handler(background: BackgroundTasks) -> Any:
             return BoltResponse(status=200, body=json.dumps(reply), headers={"content-type": "application/json"})
         response_url = body.get("response_url") or _first_response_url(body)
         if response_url:
-            background.spawn(AsyncWebhookClient(response_url).send_dict(reply), name="error-reply")
+            background.spawn(AsyncWebhookClient(response_url, session=session).send_dict(reply), name="error-reply")
         return BoltResponse(status=200, body="")
 
     return handle_error
-
-
-async def send_to_response_url(response_url: str, reply: dict[str, Any]) -> None:
-    await AsyncWebhookClient(response_url).send_dict(reply)
 
 
 def _user(body: dict[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -26,9 +27,12 @@ class Responder(Protocol):
 @dataclass(frozen=True)
 class ResponseUrlResponder:
     url: str
+    # One HTTP session for all response_url posts (AppContext.webhooks); a session per post costs a
+    # new connection each time.
+    session: aiohttp.ClientSession | None = None
 
     async def send(self, payload: dict[str, Any]) -> None:
-        await AsyncWebhookClient(self.url).send_dict({"response_type": "ephemeral", **payload})
+        await AsyncWebhookClient(self.url, session=self.session).send_dict({"response_type": "ephemeral", **payload})
 
 
 @dataclass(frozen=True)

@@ -48,25 +48,19 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
         answer_later(ctx.background, work(), responder, name=name)
 
-    @app.action(ActionId.PROMOTE)
-    async def on_promote(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _answer(body, actions.promote, "release-promote")
+    # Past a paused verification: Promote (no data) and Continue (failed) carry on; Abort and Roll back
+    # stop and roll back. Each acks, then answers the clicker in the background.
+    paused_buttons = {ActionId.PROMOTE: actions.promote, ActionId.CONTINUE: actions.promote,
+                      ActionId.ABORT: actions.abort, ActionId.ROLL_BACK: actions.abort}
+    for action_id, action in paused_buttons.items():
+        def listener(action: Any = action, name: str = f"release-{action_id.value}") -> Any:
+            async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
+                await ack()
+                await _answer(body, action, name)
 
-    @app.action(ActionId.CONTINUE)
-    async def on_continue(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _answer(body, actions.promote, "release-continue")
+            return on_click
 
-    @app.action(ActionId.ABORT)
-    async def on_abort(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _answer(body, actions.abort, "release-abort")
-
-    @app.action(ActionId.ROLL_BACK)
-    async def on_roll_back(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _answer(body, actions.abort, "release-roll-back")
+        app.action(action_id)(listener())
 
     @app.action(ActionId.OVERRIDE)
     async def on_override(ack: AsyncAck, body: dict[str, Any]) -> None:

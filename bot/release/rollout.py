@@ -107,11 +107,8 @@ async def _dispatch(ctx: AppContext, release: Release) -> PipelineRun | None:
 async def _find_dispatched(ctx: AppContext, goal: DeployTarget, release: Release) -> PipelineRun | None:
     """A stage whose dispatch was interrupted: the run, if the provider has it (by its run name)."""
     provider = ctx.providers[ctx.config.services[release.service].provider]
-    finder = getattr(provider, "find_run", None)
-    if finder is None:
-        return None
     try:
-        found: PipelineRun | None = await finder(goal, since=release.started_at or release.created_at)
+        found = await provider.find_run(goal, since=release.started_at or release.created_at)
     except ProviderError as exc:
         log.warning("could not look for an interrupted dispatch", extra={"release": release.id, "error": str(exc)})
         return None

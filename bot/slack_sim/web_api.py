@@ -2,17 +2,21 @@
 
 Every call is handed to an optional contract checker first (the tests plug in one built from
 ../shared/contracts/slack); a call it rejects is answered `invalid_arguments`, as Slack would,
-and recorded in `violations` so the test that caused it fails.
+and recorded in `violations` so the test that caused it fails. Then come the failure modes of
+:mod:`bot.slack_sim.failures`: failures a test queued or chaos picked, and chat.postMessage's
+per-channel rate limit (HTTP 429 with `Retry-After`, on the injected clock).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import random
 import secrets
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,11 +25,23 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.slack_sim.failures import (
+    DEFAULT_CHAOS_FAILURES,
+    DEFAULT_RATE_LIMIT,
+    FailurePlan,
+    InjectedFailure,
+    RateLimit,
+    RateLimiter,
+)
 from bot.slack_sim.socket_mode import SocketModeEndpoint
 from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, SimUsergroup, Workspace
 
+__all__ = ["DEFAULT_RATE_LIMIT", "ApiCall", "ContractChecker", "InjectedFailure", "RateLimit", "ResponseTarget",
+           "SlackWebApi"]
+
 log = logging.getLogger(__name__)
 WORKSPACE_URL = "https://switchman-sim.slack.com/"
+RATE_LIMITED_METHODS = frozenset({"chat.postMessage"})
 
 
 class ContractChecker(Protocol):
@@ -50,29 +66,28 @@ class ResponseTarget:
     thread_ts: str | None = None
 
 
-@dataclass(frozen=True)
-class InjectedFailure:
-    error: str | None = None  # answer ok:false with this error
-    status: int = 200  # or an HTTP status, e.g. 429 with retry_after
-    retry_after: int | None = None
-
-
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class SlackWebApi:
     def __init__(self, workspace: Workspace, *, token: str, checker: ContractChecker | None = None,
-                 clock: Callable[[], datetime] | None = None, app_token: str | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, app_token: str | None = None,
+                 rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT) -> None:
         self.workspace = workspace
         self.token = token
         self.checker = checker
         self.calls: list[ApiCall] = []
         self.violations: list[str] = []
-        self.failures: dict[str, deque[InjectedFailure]] = {}
+        self.plan = FailurePlan()
+        self.failures: dict[str, deque[InjectedFailure]] = self.plan.queued
+        self.chaos_failures: Counter[str] = self.plan.chaos_failures  # per method
+        self.rate_limited: Counter[str] = Counter()  # 429s from the rate limit, per channel id
         self.response_targets: dict[str, ResponseTarget] = {}
         self.trigger_users: dict[str, str] = {}
         self.base_url = ""
         self._clock = clock
+        self._limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self._closing = asyncio.Event()
         self.socket_mode = SocketModeEndpoint(app_token) if app_token else None
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, Handler] = {
@@ -112,14 +127,37 @@ class SlackWebApi:
         return self.base_url
 
     async def stop(self) -> None:
+        self._closing.set()  # answers still held back by a delay go out now
         if self.socket_mode is not None:
             await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
+    # --- failure modes --------------------------------------------------------------------------
     def inject_failure(self, method: str, failure: InjectedFailure) -> None:
-        """The next call of `method` fails this way (for testing retries and error replies)."""
-        self.failures.setdefault(method, deque()).append(failure)
+        """The next call of `method` (that `failure.match` accepts) fails this way."""
+        self.plan.queue(method, [failure])
+
+    def fail(self, method: str, *, error: str | None = None, status: int = 200, retry_after: int | None = None,
+             times: int = 1, delay: float = 0, match: Callable[[dict[str, Any]], bool] | None = None,
+             drop_response: bool = False) -> InjectedFailure:
+        """Queue `times` identical failures for `method`; see InjectedFailure for what each field does."""
+        failure = InjectedFailure(error=error, status=status, retry_after=retry_after, delay=delay, match=match,
+                                  drop_response=drop_response)
+        self.plan.queue(method, [failure] * times)
+        return failure
+
+    def chaos(self, rate: float, rng: random.Random, methods: Iterable[str] | None = None,
+              failures: Sequence[InjectedFailure] = DEFAULT_CHAOS_FAILURES) -> None:
+        """Fail a `rate` fraction of calls (of `methods`, or all) at random with one of `failures`.
+
+        The seeded `rng` makes a run repeatable; what chaos did is counted in `chaos_failures`.
+        Queued failures come first. `calm()` ends it.
+        """
+        self.plan.start_chaos(rate, rng, methods, failures)
+
+    def calm(self) -> None:
+        self.plan.stop_chaos()
 
     def new_response_url(self, target: ResponseTarget) -> str:
         key = secrets.token_urlsafe(12)
@@ -142,19 +180,26 @@ class SlackWebApi:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else params.pop("token", None)
         self.calls.append(ApiCall(method, params))
-        failure = self._next_failure(method)
-        if failure is not None:
-            if failure.status != 200:
-                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-                return web.json_response({"ok": False, "error": failure.error or "ratelimited"},
-                                         status=failure.status, headers=headers)
-            return web.json_response({"ok": False, "error": failure.error})
         if self.checker is not None:
             problems = self.checker.check_request(method, params, token=token)
             if problems:
                 self.violations.extend(f"{method}: {p}" for p in problems)
                 return web.json_response({"ok": False, "error": "invalid_arguments",
                                           "response_metadata": {"messages": problems}})
+        decoded = _decode_json_fields(params)
+        failure = self.plan.next_for(method, decoded)
+        if failure is not None and failure.answers_instead:
+            await self._hold(failure.delay)
+            return _failure_response(failure)
+        if failure is not None and not failure.drop_response:
+            await self._hold(failure.delay)  # only slow: done and answered after the delay
+        response = self._perform(method, decoded, token)
+        if failure is not None and failure.drop_response:
+            await self._hold(failure.delay)
+            return _failure_response(failure)
+        return response
+
+    def _perform(self, method: str, params: dict[str, Any], token: str | None) -> web.Response:
         if method == "apps.connections.open" and self.socket_mode is not None:
             return web.json_response(self.socket_mode.open_connection(token))
         if token != self.token:
@@ -162,16 +207,36 @@ class SlackWebApi:
         handler = self._handlers.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
-        body = handler(_decode_json_fields(params))
+        limited = self._rate_limit(method, params)
+        if limited is not None:
+            return limited
+        body = handler(params)
         if self.checker is not None:
             problems = self.checker.check_response(method, body)
             if problems:
                 self.violations.extend(f"{method} (fake's own response): {p}" for p in problems)
         return web.json_response(body)
 
-    def _next_failure(self, method: str) -> InjectedFailure | None:
-        queue = self.failures.get(method)
-        return queue.popleft() if queue else None
+    def _rate_limit(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        if self._limiter is None or method not in RATE_LIMITED_METHODS:
+            return None
+        ref = str(params.get("channel") or "")
+        key = self._channel(ref) or ref
+        wait = self._limiter.retry_after(key, self._now().timestamp())
+        if wait is None:
+            return None
+        self.rate_limited[key] += 1
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                 headers={"Retry-After": str(wait)})
+
+    async def _hold(self, seconds: float) -> None:
+        """Hold an answer back for `seconds` of real time (a client timeout is what is exercised)."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
 
     async def _response_url(self, request: web.Request) -> web.Response:
         target = self.response_targets.get(request.match_info["key"])
@@ -307,6 +372,11 @@ def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(json.JSONDecodeError):
                 out[key] = json.loads(out[key])
     return out
+
+
+def _failure_response(failure: InjectedFailure) -> web.Response:
+    status, body, headers = failure.body_and_headers()
+    return web.json_response(body, status=status, headers=headers)
 
 
 def _usergroup_json(group: SimUsergroup) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -33,14 +32,14 @@ from bot.slack_sim.failures import (
     RateLimit,
     RateLimiter,
 )
+from bot.slack_sim.methods import WebApiMethods
 from bot.slack_sim.socket_mode import SocketModeEndpoint
-from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, SimUsergroup, Workspace
+from bot.slack_sim.workspace import BOT_USER_ID, Workspace
 
 __all__ = ["DEFAULT_RATE_LIMIT", "ApiCall", "ContractChecker", "InjectedFailure", "RateLimit", "ResponseTarget",
            "SlackWebApi"]
 
 log = logging.getLogger(__name__)
-WORKSPACE_URL = "https://switchman-sim.slack.com/"
 RATE_LIMITED_METHODS = frozenset({"chat.postMessage"})
 
 
@@ -66,9 +65,6 @@ class ResponseTarget:
     thread_ts: str | None = None
 
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
 class SlackWebApi:
     def __init__(self, workspace: Workspace, *, token: str, checker: ContractChecker | None = None,
                  clock: Callable[[], datetime] | None = None, app_token: str | None = None,
@@ -86,26 +82,13 @@ class SlackWebApi:
         self.trigger_users: dict[str, str] = {}
         self.base_url = ""
         self._clock = clock
+        if clock is not None:
+            workspace.clock = clock  # message ts follow the time this API answers in
         self._limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self._closing = asyncio.Event()
         self.socket_mode = SocketModeEndpoint(app_token) if app_token else None
         self._runner: web.AppRunner | None = None
-        self._handlers: dict[str, Handler] = {
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
-            "chat.update": self._update,
-            "chat.postEphemeral": self._post_ephemeral,
-            "chat.getPermalink": self._permalink,
-            "conversations.open": self._conversations_open,
-            "views.open": self._views_open,
-            "views.update": self._views_update,
-            "views.publish": self._views_publish,
-            "users.info": self._users_info,
-            "usergroups.list": self._usergroups_list,
-            "usergroups.users.list": self._usergroup_users,
-            "usergroups.users.update": self._usergroup_update,
-            "reactions.add": self._reactions_add,
-        }
+        self._handlers = WebApiMethods(workspace, now=self._now, triggers=self.trigger_users).handlers()
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -263,100 +246,7 @@ class SlackWebApi:
         elif text or blocks:
             self.workspace.ephemeral(target.channel, target.user, text, blocks, target.thread_ts)
 
-    # --- methods ------------------------------------------------------------------------------
-    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": WORKSPACE_URL, "team": "Switchman Sim", "user": "switchman",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
-
-    def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        message = self.workspace.post(channel, p.get("text", ""), p.get("blocks") or [], BOT_USER_ID,
-                                      p.get("thread_ts"))
-        return {"ok": True, "channel": channel, "ts": message.ts, "message": _message_json(message.ts, p)}
-
-    def _update(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        if self.workspace.update(channel, p.get("ts", ""), p.get("text", ""), p.get("blocks") or []) is None:
-            return _error("message_not_found")
-        return {"ok": True, "channel": channel, "ts": p["ts"], "text": p.get("text", ""),
-                "message": _message_json(p["ts"], p)}
-
-    def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        if p.get("user") not in self.workspace.users:
-            return _error("user_not_in_channel")
-        ts = self.workspace.ephemeral(channel, p["user"], p.get("text", ""), p.get("blocks") or [], p.get("thread_ts"))
-        return {"ok": True, "message_ts": ts}
-
-    def _permalink(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        ts = str(p.get("message_ts", ""))
-        if channel is None or (channel, ts) not in self.workspace.messages:
-            return _error("message_not_found")
-        message = self.workspace.messages[(channel, ts)]
-        link = f"{WORKSPACE_URL}archives/{channel}/p{ts.replace('.', '')}"
-        if message.thread_ts:
-            link += f"?thread_ts={message.thread_ts}&cid={channel}"
-        return {"ok": True, "channel": channel, "permalink": link}
-
-    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        users = [u for u in str(p.get("users", "")).split(",") if u]
-        if len(users) != 1 or users[0] not in self.workspace.users:
-            return _error("user_not_found")
-        return {"ok": True, "channel": {"id": self.workspace.im_with(users[0]).id}}
-
-    def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = self.workspace_trigger_user(p.get("trigger_id"))
-        if user is None:
-            return _error("invalid_trigger_id")
-        return {"ok": True, "view": self.workspace.open_view(user, p["view"])}
-
-    def _views_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        view = self.workspace.update_view(str(p.get("view_id", "")), p["view"])
-        return {"ok": True, "view": view} if view is not None else _error("not_found")
-
-    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
-        if p.get("user_id") not in self.workspace.users:
-            return _error("user_not_found")
-        return {"ok": True, "view": self.workspace.publish_home(p["user_id"], p["view"])}
-
-    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = self.workspace.users.get(str(p.get("user", "")))
-        now = self._clock() if self._clock else datetime.now(UTC)
-        return {"ok": True, "user": _user_json(user, now)} if user else _error("user_not_found")
-
-    def _usergroups_list(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "usergroups": [_usergroup_json(g) for g in self.workspace.usergroups.values()]}
-
-    def _usergroup_users(self, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.workspace.usergroups.get(str(p.get("usergroup", "")))
-        return {"ok": True, "users": list(group.users)} if group else _error("no_such_subteam")
-
-    def _usergroup_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        users = [u for u in str(p.get("users", "")).split(",") if u]
-        group = self.workspace.set_usergroup_users(str(p.get("usergroup", "")), users)
-        if group is None:
-            return _error("no_such_subteam")
-        return {"ok": True, "usergroup": {**_usergroup_json(group), "users": list(group.users)}}
-
-    def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        self.workspace.react(channel, str(p.get("timestamp")), str(p.get("name")))
-        return {"ok": True}
-
     # --- helpers ------------------------------------------------------------------------------
-    def _channel(self, ref: Any) -> str | None:
-        channel = self.workspace.resolve_channel(str(ref or ""))
-        return channel.id if channel else None
-
     def workspace_trigger_user(self, trigger_id: Any) -> str | None:
         return self.trigger_users.get(str(trigger_id))
 
@@ -364,10 +254,14 @@ class SlackWebApi:
         """Slack hands a trigger_id with each interaction; views.open must name one it issued."""
         self.trigger_users[trigger_id] = user
 
+    def _channel(self, ref: Any) -> str | None:
+        channel = self.workspace.resolve_channel(str(ref or ""))
+        return channel.id if channel else None
+
 
 def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
     out = dict(params)
-    for key in ("blocks", "view", "attachments"):
+    for key in ("blocks", "view", "attachments", "metadata"):
         if isinstance(out.get(key), str):
             with contextlib.suppress(json.JSONDecodeError):
                 out[key] = json.loads(out[key])
@@ -377,41 +271,3 @@ def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
 def _failure_response(failure: InjectedFailure) -> web.Response:
     status, body, headers = failure.body_and_headers()
     return web.json_response(body, status=status, headers=headers)
-
-
-def _usergroup_json(group: SimUsergroup) -> dict[str, Any]:
-    return {"id": group.id, "team_id": TEAM_ID, "is_usergroup": True, "name": group.name,
-            "description": f"{group.name} (simulated)", "handle": group.handle, "is_external": False,
-            "date_create": 1_700_000_000, "date_update": 1_700_000_000, "date_delete": 0, "auto_type": None,
-            "created_by": "U0SWITCHBOT", "updated_by": "U0SWITCHBOT", "deleted_by": None,
-            "prefs": {"channels": [], "groups": []}, "user_count": len(group.users)}
-
-
-def _error(code: str) -> dict[str, Any]:
-    return {"ok": False, "error": code}
-
-
-def _message_json(ts: str, p: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "message", "text": p.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID,
-                               "ts": ts, "team": TEAM_ID}
-    if p.get("blocks"):
-        message["blocks"] = p["blocks"]
-    if p.get("thread_ts"):
-        message["thread_ts"] = p["thread_ts"]
-    return message
-
-
-def _user_json(user: SimUser, now: datetime) -> dict[str, Any]:
-    offset = int(now.astimezone(ZoneInfo(user.tz)).utcoffset().total_seconds())  # type: ignore[union-attr]
-    return {
-        "id": user.id, "team_id": TEAM_ID, "name": user.name, "deleted": False, "real_name": user.real_name,
-        "tz": user.tz, "tz_label": user.tz, "tz_offset": offset, "is_bot": user.is_bot, "is_admin": False,
-        "is_owner": False, "is_primary_owner": False, "is_restricted": False, "is_ultra_restricted": False,
-        "is_app_user": False, "updated": 1_700_000_000, "color": "9f69e7",
-        "profile": {"real_name": user.real_name, "display_name": user.name, "avatar_hash": "g0000000000",
-                    "real_name_normalized": user.real_name, "display_name_normalized": user.name,
-                    "team": TEAM_ID, "title": "", "phone": "", "skype": "", "status_text": "", "status_emoji": "",
-                    "image_24": "https://example.invalid/24.png", "image_32": "https://example.invalid/32.png",
-                    "image_48": "https://example.invalid/48.png", "image_72": "https://example.invalid/72.png",
-                    "image_192": "https://example.invalid/192.png", "image_512": "https://example.invalid/512.png"},
-    }

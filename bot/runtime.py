@@ -43,7 +43,8 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
     http = httpx.AsyncClient(follow_redirects=False)
     background = BackgroundTasks()
     sleep = time.sleep if time else asyncio.sleep
-    outbox = OutboxSender(db, SlackOutboxWire(outbox_client(settings.bot_token, settings.slack_api_url)), clock,
+    outbox = OutboxSender(db, SlackOutboxWire(outbox_client(settings.bot_token, settings.slack_api_url,
+                                                          timeout=max(int(settings.slack_timeout), 1))), clock,
                           sleep, lambda work, name: background.spawn(work, name=name),
                           pacer=Pacer(clock, ahead_of_slack=time is None))
     db.commit_hooks.append(outbox.after_commit)

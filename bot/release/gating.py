@@ -21,13 +21,22 @@ from bot.release.decision import Decision, DecisionKind, GateStanding, decide
 from bot.release.gates.runner import run_gates
 from bot.release.gates.types import GateDeps, GateInput
 from bot.release.machine import Event, allows
-from bot.release.models import EnvironmentState, GateOverride, GateResult, Release, ReleaseKind, Verdict
+from bot.release.models import (
+    EnvironmentState,
+    GateOverride,
+    GateResult,
+    Release,
+    ReleaseKind,
+    ReleaseState,
+    Verdict,
+)
 from bot.release.steps import Step
 from bot.release.thread import ReleaseThread
 
 SYSTEM = "switchman"
 # Rollback skips the slow gates — CI, approval, freeze — and promotion and locks, which guard
 # releasing new code, not undoing it; authorization is checked when the rollback is requested.
+GATHERING = (ReleaseState.REQUESTED, ReleaseState.GATING)  # states in which gate verdicts are taken
 ROLLBACK_SKIPS = {"ci_green", "approval", "freeze_window", "promoted_from", "not_locked"}
 
 
@@ -85,6 +94,8 @@ async def step(ctx: AppContext, release: Release) -> Step:
         outcome, now = result.outcome, ctx.clock.now()
         async with ctx.db.session() as session:
             row = await store.get(session, release.id)
+            if row.state not in GATHERING:
+                return Step.CONTINUE  # ended meanwhile (cancelled, refused by Slack): no more verdicts
             session.add(GateResult(release_id=release.id, gate=result.gate,
                                    attempt=await next_attempt(session, release.id, result.gate),
                                    verdict=outcome.verdict, evidence=outcome.evidence[:3000], link=outcome.link,
@@ -112,7 +123,7 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
         message = ctx.release_view.note(f":grey_question: No change preview: {exc}")
     async with ctx.db.session() as session:
         row = await store.get(session, release.id or 0)
-        if (row.detail or {}).get("previewed"):
+        if (row.detail or {}).get("previewed") or row.state not in GATHERING:
             return
         now = ctx.clock.now()
         await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True})

@@ -20,7 +20,7 @@ from bot.runtime import build_context, close_context
 from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
 from bot.slack.app_factory import create_app
-from bot.slack_sim.failures import RateLimit
+from bot.slack_sim.failures import DEFAULT_RATE_LIMIT, RateLimit
 from bot.slack_sim.interactions import SlackSide
 from bot.slack_sim.seed import seed_workspace
 from bot.slack_sim.web_api import ContractChecker, SlackWebApi
@@ -29,9 +29,9 @@ from bot.structured_log import scrubber
 from bot.web.metrics import Metrics
 from bot.web.server import SLACK_EVENTS_PATH, build_web_app, start_site
 
-# chat.postMessage's per-channel rate limit in the simulated stack. Off for now: today's app posts
-# bursts without pacing. Becomes failures.DEFAULT_RATE_LIMIT once the outbox paces posts.
-STACK_RATE_LIMIT: RateLimit | None = None
+# chat.postMessage's per-channel rate limit in the simulated stack: on, as on real Slack, in every
+# scenario; the outbox paces its posts and honours the 429s past it.
+STACK_RATE_LIMIT: RateLimit | None = DEFAULT_RATE_LIMIT
 
 
 @dataclass

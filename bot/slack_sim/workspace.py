@@ -98,7 +98,8 @@ class Workspace:
         self.subscribers: list[Callable[[SimEvent], None]] = []
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
-        self._last_ts_micros = 0
+        self._last_ts_micros: dict[str, int] = {}
+        self._ts_counts: dict[str, int] = {}
 
     # --- directory -----------------------------------------------------------------------------
     def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "UTC") -> SimUser:
@@ -169,20 +170,26 @@ class Workspace:
             (g for g in self.usergroups.values() if g.handle == ref.lstrip("@")), None)
 
     # --- messages -----------------------------------------------------------------------------
-    def next_ts(self) -> str:
-        """A new message ts, unique and increasing (as Slack's: seconds.microseconds)."""
+    def next_ts(self, channel: str = "") -> str:
+        """A new message ts, unique and increasing in its channel (as Slack's: seconds.microseconds).
+
+        Per channel, as on Slack, so what happens in one channel does not shift the ts of another.
+        """
+        count = self._ts_counts[channel] = self._ts_counts.get(channel, 0) + 1
         if self.clock is None:
-            n = next(self._ts)
-            micros = (1_700_000_000 + n) * 1_000_000 + n
+            micros = (1_700_000_000 + count) * 1_000_000
         else:
-            micros = (self.clock() - EPOCH) // timedelta(microseconds=1)  # exact, unlike float seconds
-        micros = max(micros, self._last_ts_micros + 1)
-        self._last_ts_micros = micros
+            # The clock's second, then the channel's message count: the same messages give the same ts
+            # whatever else happens in that second (the console's transcripts depend on it).
+            micros = (self.clock() - EPOCH) // timedelta(seconds=1) * 1_000_000
+        micros += count % 1_000_000
+        micros = max(micros, self._last_ts_micros.get(channel, 0) + 1)
+        self._last_ts_micros[channel] = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]], user: str,
              thread_ts: str | None = None, metadata: dict[str, Any] | None = None) -> SimMessage:
-        message = SimMessage(channel, self.next_ts(), text, blocks, user, thread_ts, metadata=metadata)
+        message = SimMessage(channel, self.next_ts(channel), text, blocks, user, thread_ts, metadata=metadata)
         self.messages[(channel, message.ts)] = message
         self._log("message", channel=channel, ts=message.ts, thread_ts=thread_ts, user=user, text=text,
                   blocks=tuple(blocks))
@@ -203,7 +210,7 @@ class Workspace:
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict[str, Any]],
                   thread_ts: str | None = None) -> str:
-        ts = self.next_ts()
+        ts = self.next_ts(f"ephemeral:{channel}:{user}")
         self._log("ephemeral", channel=channel, ts=ts, thread_ts=thread_ts, user=user, text=text, blocks=tuple(blocks))
         return ts
 

@@ -74,11 +74,10 @@ async def test_message_ts_follow_the_fake_clock_and_always_increase(fake: Fake) 
     second = (await client.chat_postMessage(channel=fake.channel, text="b"))["ts"]
     await fake.time.sleep(90)
     third = (await client.chat_postMessage(channel=fake.channel, text="c"))["ts"]
-    assert first == f"{int(START.timestamp())}.000000"
-    assert second == f"{int(START.timestamp())}.000001"  # the clock did not move: a microsecond later
-    assert third == f"{int((START + timedelta(seconds=90)).timestamp())}.000000"
-    await fake.time.sleep(0.000123)
-    assert (await client.chat_postMessage(channel=fake.channel, text="d"))["ts"].endswith(".000123")
+    assert first == f"{int(START.timestamp())}.000001"  # the clock's second, then the channel's count
+    assert second == f"{int(START.timestamp())}.000002"  # the clock did not move: still increasing
+    assert third == f"{int((START + timedelta(seconds=90)).timestamp())}.000003"
+    assert float(first) < float(second) < float(third)
 
 
 # --- conversations.history --------------------------------------------------------------------------

@@ -109,8 +109,8 @@ async def test_no_rate_limit_lets_bursts_through(slack_contract: SlackContract) 
 
 def test_defaults() -> None:
     assert RateLimit(burst=4, per_second=1.0) == DEFAULT_RATE_LIMIT
-    # Off in the whole-app stack until the outbox paces posts.
-    assert STACK_RATE_LIMIT is None
+    # On in the whole-app stack, as on real Slack: the outbox paces posts and honours 429s.
+    assert STACK_RATE_LIMIT == DEFAULT_RATE_LIMIT
     assert inspect.signature(simulated_stack).parameters["rate_limit"].default is STACK_RATE_LIMIT
 
 

@@ -130,3 +130,28 @@ async def test_a_dispatch_interrupted_before_its_run_was_stored_is_found_not_rep
     finally:
         await github.stop()
     assert github.violations == []
+
+
+async def test_an_unexpected_error_in_a_step_ends_the_release_with_an_error_id_and_frees_it(
+        s: Scenario, caplog: pytest.LogCaptureFixture) -> None:
+    provider = s.stack.ctx.providers["sandbox"]
+    compare = provider.compare
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in a step")
+
+    provider.compare = broken  # type: ignore[method-assign]
+    await s.command(ALICE, "api v3.0.0 to staging")
+    assert s.stack.ctx.background.failures == 1
+    s.stack.ctx.background.failures = 0  # seen: the scenario would otherwise fail on it
+    [release] = await s.releases()
+    assert release.state == ReleaseState.FAILED
+    [outcome] = [d for d in await s.ledger(release.id) if d.kind == "outcome"]
+    error_id = outcome.evidence["error_id"]
+    assert f"error id `{error_id}`" in s.thread_text(release)
+    logged = [r for r in caplog.records if getattr(r, "correlation_id", None) == error_id]
+    assert any(r.exc_info for r in logged)  # the traceback is in the log, under the same id
+
+    provider.compare = compare  # type: ignore[method-assign]
+    await s.command(ALICE, "api v3.0.1 to staging")  # the environment was freed
+    assert (await s.releases())[-1].state == ReleaseState.SUCCEEDED

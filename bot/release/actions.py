@@ -2,7 +2,10 @@
 
 Each action checks who may do it, records itself in the ledger with the thread reply's
 permalink, and moves the release on through `ReleaseFlow`. A repeated click is harmless: the
-database refuses a second approval by the same person, and transitions are conditional.
+database refuses a second approval by the same person, and transitions are conditional. A
+repeated delivery of one request (a Slack retry) does nothing at all: each action claims its
+`request_key` (`handled_requests`) in the transaction that makes its change, before anything is
+posted, and a repeat answers what the first delivery answered.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from bot.release.models import IN_FLIGHT, Approval, GateOverride, GateResult, Re
 from bot.release.rollout import Rollout
 from bot.slack import release_blocks as blocks
 from bot.slack.dates import slack_date
+from bot.storage import handled_requests as handled
 
 
 async def _release(ctx: AppContext, release_id: int) -> Release:
@@ -41,7 +45,8 @@ def _approval_gate(ctx: AppContext, release: Release) -> ApprovalGate | None:
     return next((g for g in env.gates if isinstance(g, ApprovalGate)), None)
 
 
-async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, comment: str | None = None) -> str:
+async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, comment: str | None = None,
+               request_key: str | None = None) -> str:
     """Approve or reject; returns what to tell the voter."""
     release = await _release(ctx, release_id)
     gate = _approval_gate(ctx, release)
@@ -56,14 +61,18 @@ async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, co
         raise NotAllowed(f"only members of {gate.group} can approve or reject release #{release_id}")
     now = ctx.clock.now()
     flow = ReleaseFlow(ctx)
+    verb = "approved" if approve else "rejected"
     try:
         async with ctx.db.session() as session:
+            claim = await handled.claim(session, key=request_key, kind="release-vote", now=now)
+            if claim.repeat:
+                return claim.earlier
             session.add(Approval(release_id=release_id, approver=user, approved=approve, comment=comment,
                                  decided_at=now))
             await session.flush()
+            answer = claim.answer(f"you {verb} release #{release_id}")
     except IntegrityError:
         return f"you already voted on release #{release_id}; your vote counts once"
-    verb = "approved" if approve else "rejected"
     posted = await flow.thread.reply(release, blocks.note_reply(
         f"{':thumbsup:' if approve else ':thumbsdown:'} <@{user}> {verb} release #{release_id}"
         + (f": {comment}" if comment else "")))
@@ -81,10 +90,11 @@ async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, co
                                verdict=outcome.verdict, evidence=outcome.evidence, started_at=now, finished_at=now,
                                overridable=gate.overridable, message_ts=posted.ts))
     await flow.decide(release_id, actor=user)
-    return f"you {verb} release #{release_id}"
+    return answer
 
 
-async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[str], reason: str) -> str:
+async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[str], reason: str,
+                   request_key: str | None = None) -> str:
     release = await _release(ctx, release_id)
     env = ctx.config.services[release.service].environments[release.environment]
     reason = reason.strip()
@@ -107,15 +117,13 @@ async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[s
         active = await releases.active_release(session, service=release.service, environment=release.environment)
     if active is not None:
         raise Blocked(f"release #{active.id} is in flight to {release.environment}; override again when it finishes")
-    posted = await flow.thread.reply(release, blocks.note_reply(
-        f":warning: *Special handling:* <@{user}> overrode {', '.join(f'`{g}`' for g in allowed)}: {reason}"))
+    # The override is recorded before it is posted, so a repeated delivery finds it claimed and posts nothing.
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="release-override", now=now)
+        if claim.repeat:
+            return claim.earlier
         for gate in allowed:
             session.add(GateOverride(release_id=release_id, gate=gate, actor=user, reason=reason, decided_at=now))
-        await ledger.record(session, kind=LedgerKind.OVERRIDE, actor=user, decided_at=now,
-                            subject=f"{release.service}/{release.environment}@{release.ref}", outcome="overridden",
-                            release_id=release_id, permalink=posted.permalink,
-                            evidence={"gates": allowed, "reason": reason, "special_handling": True})
         row = await session.get(Release, release_id)
         assert row is not None
         try:
@@ -123,11 +131,19 @@ async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[s
                 await releases.set_state(session, row, ReleaseState.GATING, now, finished_at=None)
         except IntegrityError:
             raise Blocked(f"another release just started in {release.environment}; override again later") from None
+        answer = claim.answer(f"you overrode {', '.join(allowed)} on release #{release_id}")
+    posted = await flow.thread.reply(release, blocks.note_reply(
+        f":warning: *Special handling:* <@{user}> overrode {', '.join(f'`{g}`' for g in allowed)}: {reason}"))
+    async with ctx.db.session() as session:
+        await ledger.record(session, kind=LedgerKind.OVERRIDE, actor=user, decided_at=now,
+                            subject=f"{release.service}/{release.environment}@{release.ref}", outcome="overridden",
+                            release_id=release_id, permalink=posted.permalink,
+                            evidence={"gates": allowed, "reason": reason, "special_handling": True})
     await flow.decide(release_id, actor=user)
-    return f"you overrode {', '.join(allowed)} on release #{release_id}"
+    return answer
 
 
-async def cancel(ctx: AppContext, release_id: int, *, user: str) -> str:
+async def cancel(ctx: AppContext, release_id: int, *, user: str, request_key: str | None = None) -> str:
     release = await _release(ctx, release_id)
     env = ctx.config.services[release.service].environments[release.environment]
     allowed = user == release.requested_by or await ctx.directory.is_in_any(user, env.deployers + env.overriders)
@@ -138,8 +154,14 @@ async def cancel(ctx: AppContext, release_id: int, *, user: str) -> str:
     if state not in IN_FLIGHT and state != ReleaseState.QUEUED:
         raise Blocked(f"release #{release_id} already ended: {blocks.state_text(state)}")
     flow = ReleaseFlow(ctx)
-    if not await flow._transition(release_id, ReleaseState.CANCELLED, set(IN_FLIGHT) | {ReleaseState.QUEUED}):
-        raise Blocked(f"release #{release_id} ended while you were cancelling it")
+    async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="release-cancel", now=ctx.clock.now())
+        if claim.repeat:
+            return claim.earlier
+        if not await releases.transition(session, release_id, ReleaseState.CANCELLED,
+                                         set(IN_FLIGHT) | {ReleaseState.QUEUED}, ctx.clock.now()):
+            raise Blocked(f"release #{release_id} ended while you were cancelling it")
+        answer = claim.answer(f"release #{release_id} is cancelled")
     if release.provider_run_id and state in (ReleaseState.ROLLING_OUT, ReleaseState.VERIFYING):
         provider = flow.provider(release.service)
         await provider.cancel(flow._target(release, 100), PipelineRun(release.provider_run_id, RunState.RUNNING))
@@ -148,15 +170,19 @@ async def cancel(ctx: AppContext, release_id: int, *, user: str) -> str:
         assert row is not None
         await releases.set_state(session, row, ReleaseState.CANCELLED, ctx.clock.now())
     await flow.finish(release_id, ReleaseState.CANCELLED, f"cancelled by <@{user}>")
-    return f"release #{release_id} is cancelled"
+    return answer
 
 
 async def lock(ctx: AppContext, *, service: str, environment: str, user: str, reason: str,
-               duration: timedelta) -> str:
+               duration: timedelta, request_key: str | None = None) -> str:
     now = ctx.clock.now()
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="lock", now=now)
+        if claim.repeat:
+            return claim.earlier
         taken, previous = await locks.take_lock(session, service=service, environment=environment, holder=user,
                                                 reason=reason, duration=duration, now=now)
+        answer = claim.answer(f"{service} {environment} is locked until {slack_date(taken.expires_at)}")
     channel = ctx.config.services[service].channel
     replaced = f" (replacing <@{previous.holder}>'s lock)" if previous else ""
     posted = await ReleaseFlow(ctx).thread.post(channel, blocks.note_reply(
@@ -166,22 +192,27 @@ async def lock(ctx: AppContext, *, service: str, environment: str, user: str, re
                             subject=f"{service}/{environment}", outcome="locked", permalink=posted.permalink,
                             evidence={"reason": reason, "expires_at": taken.expires_at.isoformat(),
                                       "replaced": previous.id if previous else None})
-    return f"{service} {environment} is locked until {slack_date(taken.expires_at)}"
+    return answer
 
 
-async def unlock(ctx: AppContext, *, service: str, environment: str, user: str) -> str:
+async def unlock(ctx: AppContext, *, service: str, environment: str, user: str,
+                 request_key: str | None = None) -> str:
     now = ctx.clock.now()
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="unlock", now=now)
+        if claim.repeat:
+            return claim.earlier
         released = await locks.release_lock(session, service=service, environment=environment, by=user, now=now)
-    if released is None:
-        raise Blocked(f"{service} {environment} is not locked")
+        if released is None:
+            raise Blocked(f"{service} {environment} is not locked")
+        answer = claim.answer(f"{service} {environment} is unlocked")
     posted = await ReleaseFlow(ctx).thread.post(ctx.config.services[service].channel, blocks.note_reply(
         f":unlock: <@{user}> unlocked {service} {environment} (locked by <@{released.holder}>: {released.reason})"))
     async with ctx.db.session() as session:
         await ledger.record(session, kind=LedgerKind.UNLOCK, actor=user, decided_at=now,
                             subject=f"{service}/{environment}", outcome="unlocked", permalink=posted.permalink,
                             evidence={"lock": released.id, "holder": released.holder})
-    return f"{service} {environment} is unlocked"
+    return answer
 
 
 async def promote(ctx: AppContext, release_id: int, *, user: str) -> str:

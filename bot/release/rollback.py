@@ -5,6 +5,7 @@ it undoes. It takes the environment at once: in the same transaction the release
 stopped and the rollback inserted as the environment's one active release, so nothing queued can
 slip in between. It skips the slow gates (see `flow.ROLLBACK_SKIPS`) but never authorization.
 When it succeeds the undone commit is quarantined in that environment until a newer one deploys.
+A person's `/rollback` claims its Slack request key first, so a retried one starts nothing more.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.release import service as releases
 from bot.release.models import IN_FLIGHT, EnvironmentState, Release, ReleaseKind, ReleaseState
 from bot.release.requests import check_deployer, check_target
 from bot.slack import release_blocks as blocks
+from bot.storage import handled_requests as handled
 
 if TYPE_CHECKING:
     from bot.release.flow import ReleaseFlow
@@ -103,6 +105,13 @@ async def _begin(flow: ReleaseFlow, bad_id: int, target: RollbackTarget, *, acto
     ctx = flow.ctx
     now = ctx.clock.now()
     async with ctx.db.session() as session:
+        # A copy of the same /rollback must not stop the rollback its twin just started (nor post,
+        # record or start anything): the claim comes before anything this transaction changes.
+        claim = await handled.claim(session, key=request_key, kind="rollback", now=now)
+        if claim.repeat and request_key is not None:
+            again = await releases.release_by_request_key(session, request_key)
+            assert again is not None and again.id is not None  # claimed in the transaction that created it
+            return again.id
         bad = await session.get(Release, bad_id)
         assert bad is not None
         stopped = await releases.active_release(session, service=bad.service, environment=bad.environment)

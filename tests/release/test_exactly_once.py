@@ -166,10 +166,13 @@ async def test_a_retried_override_submission_overrides_once(s: Scenario) -> None
     assert (await ledger_kinds(s, release.id)).count("override") == 1
 
 
-async def test_a_retried_rollback_rolls_back_once(s: Scenario) -> None:
+@pytest.mark.parametrize("at_once", [False, True], ids=["after", "at-once"])
+async def test_a_retried_rollback_rolls_back_once(s: Scenario, at_once: bool) -> None:
+    """At once, a copy used to find the twin's rollback in flight and cancel it as the release to stop."""
     await s.command(ALICE, "api v1.0.0 to staging")
     await s.command(ALICE, "api v1.1.0 to staging")
-    await delivered_three_times(s, command(s, ALICE, 'api staging --reason "errors"', "/rollback"), at_once=True)
+    await delivered_three_times(s, command(s, ALICE, 'api staging --reason "errors"', "/rollback"), at_once=at_once)
     rollbacks = [r for r in await s.releases() if r.kind == ReleaseKind.ROLLBACK]
     assert len(rollbacks) == 1 and rollbacks[0].state == ReleaseState.SUCCEEDED
     assert rollbacks[0].ref == "v1.0.0"
+    assert len([r for r in s.ephemerals(ALICE) if f"Rollback #{rollbacks[0].id} of api staging started" in r]) == 3

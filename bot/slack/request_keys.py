@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.context import AppContext
+from bot.errors import UserFacingError
 from bot.slack.responder import Responder, answer_later, tell
 from bot.storage import handled_requests
 
@@ -41,10 +42,21 @@ def request_key(body: Mapping[str, Any]) -> str:
 def answer_once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]], responder: Responder, *,
                 name: str) -> None:
     """After the ack, tell the person what `act()` answers; for a request handled before, what it
-    answered then, without acting again. (`act` claims `key` itself, so copies that arrive at once
-    still act once.)"""
+    answered then, without acting again.
+
+    `act` claims `key` itself, so copies that arrive at once still act once. A copy refused by its
+    checks (say "already taken") may have been refused because the other copy just acted: the claim
+    commits with that change, so it is visible by then, and the copy gets the first answer instead.
+    """
     async def work() -> None:
-        earlier = await handled_requests.answered(ctx.db, key)
-        await tell(responder, earlier if earlier is not None else await act())
+        answer = await handled_requests.answered(ctx.db, key)
+        if answer is None:
+            try:
+                answer = await act()
+            except UserFacingError:
+                answer = await handled_requests.answered(ctx.db, key)
+                if answer is None:
+                    raise
+        await tell(responder, answer)
 
     answer_later(ctx.background, work(), responder, name=name)

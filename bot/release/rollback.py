@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands.rollback import RollbackRequest
@@ -71,9 +72,9 @@ async def start_automatic_rollback(flow: ReleaseFlow, bad_id: int, evidence: str
         previous = await releases.last_verified(session, service=bad.service, environment=bad.environment,
                                                 excluding_sha=bad.sha)
     if previous is None:
-        await flow.thread.reply(bad, blocks.note_reply(
-            f":rotating_light: {evidence}\nThere is no earlier verified release to roll back to; stopping here."))
-        if await flow._transition(bad_id, ReleaseState.FAILED, set(IN_FLIGHT)):
+        if await flow._transition(bad_id, ReleaseState.FAILED, set(IN_FLIGHT)):  # once, however many asked
+            await flow.thread.reply(bad, blocks.note_reply(
+                f":rotating_light: {evidence}\nThere is no earlier verified release to roll back to; stopping here."))
             await flow.finish(bad_id, ReleaseState.FAILED, "verification failed; nothing to roll back to")
         return
     target = RollbackTarget(previous.ref, previous.sha or previous.ref, previous.id)
@@ -112,8 +113,13 @@ async def _begin(flow: ReleaseFlow, bad_id: int, target: RollbackTarget, *, acto
             again = await releases.release_by_request_key(session, request_key)
             assert again is not None and again.id is not None  # claimed in the transaction that created it
             return again.id
-        bad = await session.get(Release, bad_id)
-        assert bad is not None
+        # One rollback of a release at a time: the row lock makes a second one (a retried Roll back
+        # click, a check failing twice) wait for the first, then find it rather than cancel it.
+        bad = (await session.exec(select(Release).where(Release.id == bad_id).with_for_update()
+                                  .execution_options(populate_existing=True))).one()
+        underway = await _rollback_underway(session, bad_id)
+        if underway is not None and underway.id is not None:
+            return underway.id
         stopped = await releases.active_release(session, service=bad.service, environment=bad.environment)
         if stopped is not None:
             await releases.set_state(session, stopped, ReleaseState.FAILED if stopped.id == bad_id
@@ -149,6 +155,12 @@ async def _begin(flow: ReleaseFlow, bad_id: int, target: RollbackTarget, *, acto
                           f"stopped for rollback #{rollback_id}")
     ctx.background.spawn(flow.start(rollback_id), name=f"rollback-{rollback_id}")
     return rollback_id
+
+
+async def _rollback_underway(session: AsyncSession, bad_id: int) -> Release | None:
+    query = select(Release).where(Release.kind == ReleaseKind.ROLLBACK, Release.rollback_of == bad_id,
+                                  col(Release.state).in_([s.value for s in (*IN_FLIGHT, ReleaseState.QUEUED)]))
+    return (await session.exec(query)).first()
 
 
 async def _release_to_undo(session: AsyncSession, service: str, environment: str) -> Release | None:

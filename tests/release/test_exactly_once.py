@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from bot.slack_sim.interactions import Delivery
 from tests.contracts.slack_contract import SlackContract
 from tests.oncall.paging_scenario import channel_messages
 from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
+from tests.release.test_rollback import Health, ship
+from tests.release.test_rollback import config as verified_config
 
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"  # bob is a developer and in @sre; carol is in @sre
@@ -42,6 +44,21 @@ async def delivered_three_times(s: Scenario, send: Callable[[], Awaitable[Delive
         retries.append(await s.stack.slack.replay(retry_num=2))
     assert [r.status for r in retries] == [200, 200]
     await s.stack.settle()
+
+
+def button(s: Scenario, user: str, release: Release, action_id: str) -> Callable[[], Awaitable[Delivery]]:
+    """Pressing `action_id` on the latest thread message of `release` that has it."""
+    async def press() -> Delivery:
+        for message in reversed(s.thread(release)):
+            for block in message.blocks:
+                for element in block.get("elements", []):
+                    if element.get("action_id") == action_id:
+                        return await s.stack.slack.block_action(user, message, action_id=action_id,
+                                                                block_id=block.get("block_id"),
+                                                                value=element.get("value"))
+        raise AssertionError(f"no {action_id} button in the thread of release #{release.id}")
+
+    return press
 
 
 def command(s: Scenario, user: str, text: str, name: str = "/deploy") -> Callable[[], Awaitable[Delivery]]:
@@ -115,17 +132,7 @@ async def test_a_retried_approve_click_approves_once_and_posts_once(s: Scenario)
     release = (await s.releases())[-1]
     assert release.state == ReleaseState.AWAITING_APPROVAL
 
-    async def click() -> Delivery:
-        for message in reversed(s.thread(release)):
-            for block in message.blocks:
-                for element in block.get("elements", []):
-                    if element.get("action_id") == ActionId.APPROVE:
-                        return await s.stack.slack.block_action(CAROL, message, action_id=ActionId.APPROVE,
-                                                                block_id=block.get("block_id"),
-                                                                value=element.get("value"))
-        raise AssertionError("no Approve button")
-
-    await delivered_three_times(s, click, at_once=True)
+    await delivered_three_times(s, button(s, CAROL, release, ActionId.APPROVE), at_once=True)
     release = await s.release(release.id or 0)
     assert release.state == ReleaseState.SUCCEEDED
     async with s.stack.ctx.db.session() as session:
@@ -176,3 +183,51 @@ async def test_a_retried_rollback_rolls_back_once(s: Scenario, at_once: bool) ->
     assert len(rollbacks) == 1 and rollbacks[0].state == ReleaseState.SUCCEEDED
     assert rollbacks[0].ref == "v1.0.0"
     assert len([r for r in s.ephemerals(ALICE) if f"Rollback #{rollbacks[0].id} of api staging started" in r]) == 3
+
+
+@pytest.fixture
+async def health() -> AsyncIterator[Health]:
+    endpoint = Health()
+    runner = await endpoint.start()
+    yield endpoint
+    await runner.cleanup()
+
+
+async def test_a_retried_roll_back_click_starts_one_rollback(tmp_path: Path, slack_contract: SlackContract,
+                                                             health: Health, database_url: str) -> None:
+    """Copies of the click used to roll back twice, each rollback cancelling the one before."""
+    async with scenario(tmp_path, slack_contract, config=verified_config(health.url, auto_rollback=False),
+                        start=WEDNESDAY, database_url=database_url) as s:
+        await ship(s, "v1.0.0")
+        await s.command(ALICE, "api v1.1.0 to production")
+        bad = (await s.releases())[-1]
+        await s.press(CAROL, bad, ActionId.APPROVE)
+        health.status = 503
+        await s.time.advance(timedelta(minutes=5))
+        await s.stack.settle()
+        assert (await s.release(bad.id or 0)).state == ReleaseState.PAUSED
+
+        await delivered_three_times(s, button(s, ALICE, bad, ActionId.ROLL_BACK), at_once=True)
+        health.status = 200
+        await s.time.advance(timedelta(minutes=5))
+        await s.stack.settle()
+        [rollback] = [r for r in await s.releases() if r.kind == ReleaseKind.ROLLBACK]
+        assert (rollback.rollback_of, rollback.state) == (bad.id, ReleaseState.SUCCEEDED)
+        assert (await s.release(bad.id or 0)).state == ReleaseState.ROLLED_BACK
+        assert (await ledger_kinds(s, bad.id)).count("rollback_trigger") == 1
+
+
+async def test_a_retried_abort_with_nothing_to_roll_back_to_stops_once(
+        tmp_path: Path, slack_contract: SlackContract, health: Health) -> None:
+    async with scenario(tmp_path, slack_contract, config=verified_config(health.url, auto_rollback=False),
+                        start=WEDNESDAY) as s:
+        await s.command(ALICE, "api v1.0.0 to production")
+        release = (await s.releases())[-1]
+        await s.press(CAROL, release, ActionId.APPROVE)
+        health.status = 503
+        await s.time.advance(timedelta(minutes=5))
+        await s.stack.settle()
+        await delivered_three_times(s, button(s, ALICE, release, ActionId.ROLL_BACK), at_once=True)
+        assert (await s.release(release.id or 0)).state == ReleaseState.FAILED
+        assert len(replies(s, release, "There is no earlier verified release")) == 1
+        assert (await ledger_kinds(s, release.id)).count("outcome") == 1

@@ -17,10 +17,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.models import SwitchmanConfig
+from bot.outbox.sender import OutboxSender
 from bot.providers.base import Provider
+from bot.release.ports import ReleaseView
 from bot.scheduler import ApsScheduler, Scheduler
 from bot.settings import Settings
 from bot.slack.directory import Directory
+from bot.slack.release_view import BlockKitReleaseView
 from bot.storage.database import Database
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -40,6 +43,9 @@ class AppContext:
     # Waiting between polls goes through here, so tests and the console decide how long a wait is.
     sleep: Sleep = asyncio.sleep
     scheduler: Scheduler = field(default_factory=ApsScheduler)
+    # Every message to Slack goes through here (record first, send after): set up by `build_context`.
+    outbox: OutboxSender | None = None
+    release_view: ReleaseView = field(default_factory=BlockKitReleaseView)
     directory: Directory = field(init=False)
 
     def __post_init__(self) -> None:

@@ -12,9 +12,9 @@ from types import ModuleType
 
 from bot.context import AppContext
 from bot.oncall import escalation, handoffs
-from bot.release import resume
+from bot.release import engine
 
-JOB_MODULES: list[ModuleType] = [resume, handoffs, escalation]
+JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation]
 
 
 async def start_jobs(ctx: AppContext) -> None:

@@ -15,11 +15,14 @@ from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.loader import load_config
 from bot.context import AppContext
+from bot.outbox.pacing import Pacer
+from bot.outbox.sender import OutboxSender
 from bot.providers.registry import build_providers
 from bot.scheduler import ApsScheduler, Scheduler
 from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
 from bot.slack.app_factory import web_client
+from bot.slack.outbox_wire import SlackOutboxWire, outbox_client
 from bot.storage.database import Database
 from bot.storage.migrate import upgrade
 
@@ -38,12 +41,19 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
     clock: Clock = time.clock if time else SystemClock()
     scheduler: Scheduler = time.scheduler if time else ApsScheduler()
     http = httpx.AsyncClient(follow_redirects=False)
+    background = BackgroundTasks()
+    sleep = time.sleep if time else asyncio.sleep
+    outbox = OutboxSender(db, SlackOutboxWire(outbox_client(settings.bot_token, settings.slack_api_url,
+                                                          timeout=max(int(settings.slack_timeout), 1))), clock,
+                          sleep, lambda work, name: background.spawn(work, name=name),
+                          pacer=Pacer(clock, ahead_of_slack=time is None))
+    db.commit_hooks.append(outbox.after_commit)
     log.info("switchman ready", extra={"config": str(settings.config_path), "database": db.dialect,
                                         "services": len(config.services), "rotations": len(config.rotations)})
     return AppContext(settings=settings, config=config, db=db, slack=slack, clock=clock,
-                      background=BackgroundTasks(), http=http, webhooks=aiohttp.ClientSession(),
+                      background=background, http=http, webhooks=aiohttp.ClientSession(),
                       providers=build_providers(config, settings, http, clock),
-                      sleep=time.sleep if time else asyncio.sleep, scheduler=scheduler)
+                      sleep=sleep, scheduler=scheduler, outbox=outbox)
 
 
 SHUTDOWN_GRACE_SECONDS = 10.0

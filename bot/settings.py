@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.config.durations import parse_duration
 from bot.structured_log import scrubber
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -31,6 +32,9 @@ class Settings:
     log_level: str = "INFO"
     # Where people reach this Switchman from outside (calendar feed URLs): SWITCHMAN_PUBLIC_URL.
     public_url: str = DEFAULT_PUBLIC_URL
+    # How long one Slack Web API call may take before the outbox counts it as unanswered (and retries,
+    # after looking for the message): `SWITCHMAN_SLACK_TIMEOUT`, a duration such as `10s`.
+    slack_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +50,7 @@ class Settings:
             environ=env,
             log_level=env.get("SWITCHMAN_LOG_LEVEL", "INFO"),
             public_url=(env.get("SWITCHMAN_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+            slack_timeout=parse_duration(env.get("SWITCHMAN_SLACK_TIMEOUT") or "10s").total_seconds(),
         )
         scrubber.register([settings.bot_token, settings.signing_secret, settings.app_token, settings.webhook_secret])
         return settings

@@ -9,8 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.context import AppContext
 from bot.errors import BadInput
-from bot.release import actions
-from bot.release.flow import ReleaseFlow
+from bot.release import actions, gating
 from bot.slack.deploy_requests import submit_request
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import ActionId, CallbackId
@@ -66,7 +65,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
 
         async def work() -> None:
-            standings = await ReleaseFlow(ctx).standings(release_id)
+            async with ctx.db.session() as session:
+                standings = await gating.standings(session, release_id)
             gates = [s.gate for s in standings if s.verdict.blocks and s.overridable and not s.overridden]
             if not gates:
                 raise BadInput(f"release #{release_id} has no failing gate that may be overridden")

@@ -10,8 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.commands import rollback as grammar
 from bot.context import AppContext
 from bot.release import service as releases
-from bot.release.requests import check_target
-from bot.release.rollback import request_rollback
+from bot.release.requests import check_target, request_rollback
 from bot.slack import replies
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import CallbackId, Command

@@ -16,6 +16,7 @@ import pytest
 from bot.commands import deploy
 from bot.settings import EXAMPLE_CONFIG
 from bot.slack_sim.interactions import SlackSide
+from bot.slack_sim.stack import STACK_RATE_LIMIT  # the app does not pace its posts yet
 from bot.slack_sim.web_api import SlackWebApi
 from bot.slack_sim.workspace import Workspace
 from tests.contracts.slack_contract import SlackContract
@@ -37,7 +38,7 @@ class Served:
 async def served(tmp_path: Path, slack_contract: SlackContract) -> AsyncIterator[Served]:
     workspace = Workspace()
     workspace.add_user("U0ALICE", "alice")
-    api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract)
+    api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract, rate_limit=STACK_RATE_LIMIT)
     base_url = await api.start()
     env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=EXAMPLE_CONFIG, SLACK_SIGNING_SECRET=SIGNING_SECRET)
     process, port, lines = await start_serve(tmp_path, env)
@@ -110,7 +111,8 @@ async def test_serve_refuses_to_start_without_its_secrets(tmp_path: Path) -> Non
 async def test_socket_mode_answers_commands_over_the_socket_and_keeps_http_for_health(
         tmp_path: Path, slack_contract: SlackContract) -> None:
     app_token = "xapp-1-A0SWITCH-1-sockettestsecret"
-    api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract, app_token=app_token)
+    api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract, app_token=app_token,
+                      rate_limit=STACK_RATE_LIMIT)
     base_url = await api.start()
     assert api.socket_mode is not None
     env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=EXAMPLE_CONFIG, SLACK_APP_TOKEN=app_token)

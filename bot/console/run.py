@@ -17,7 +17,10 @@ from bot.slack_sim.stack import simulated_stack
 
 async def run_console(settings: Settings, *, script: str | None, as_user: str | None,
                       at: datetime | None = None) -> int:
-    async with simulated_stack(settings, time=SimulatedTime(at) if at is not None else None) as stack:
+    # No rate limit in the console's Slack: a 429 wait would move simulated time by an amount that depends on
+    # how tasks interleave, and the demo transcripts must come out the same every run.
+    async with simulated_stack(settings, time=SimulatedTime(at) if at is not None else None,
+                               rate_limit=None) as stack:
         session = ConsoleSession(stack, out=stdout_writer)
         if as_user:
             await session.handle(f"/as {as_user}")

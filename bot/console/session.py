@@ -39,6 +39,7 @@ class ConsoleSession:
     transcript: Transcript = field(init=False)
     filled: dict[int, str] = field(default_factory=dict)
     problems: int = 0
+    _edits: dict[tuple[str, str], SimEvent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.transcript = Transcript(self.stack.workspace)
@@ -49,8 +50,20 @@ class ConsoleSession:
         self.stack.workspace.subscribers.append(self._show)
 
     def _show(self, event: SimEvent) -> None:
+        if event.kind == "update" and event.channel is not None and event.ts is not None:
+            # Edits are sent as Slack allows, and several queued edits of one message go out as one, so
+            # how many appear depends on timing: show each edited message once, as it ends up.
+            self._edits[(event.channel, event.ts)] = event
+            return
         for line in self.transcript.render(event):
             self.out(line)
+
+    async def settle(self) -> None:
+        await self.stack.settle()
+        edits, self._edits = self._edits, {}
+        for event in edits.values():
+            for line in self.transcript.render(event):
+                self.out(line)
 
     @property
     def prompt(self) -> str:
@@ -74,7 +87,7 @@ class ConsoleSession:
             if delivery.status != 200:
                 self.problems += 1
                 self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
-            await self.stack.settle()
+            await self.settle()
             return True
         if word.isdigit() or word == "press":
             await self._press(rest if word == "press" else word)
@@ -142,7 +155,7 @@ class ConsoleSession:
         if delivery.status != 200:
             self.problems += 1
             self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
-        await self.stack.settle()
+        await self.settle()
 
     async def _fill(self, rest: str) -> None:
         number, _, value = rest.strip().partition(" ")
@@ -175,7 +188,7 @@ class ConsoleSession:
             self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
         elif delivery.body:
             self.out(f"(the form answered: {delivery.body[:300]})")
-        await self.stack.settle()
+        await self.settle()
 
     async def _who(self, _: str) -> None:
         for user in self.stack.workspace.users.values():
@@ -192,7 +205,7 @@ class ConsoleSession:
                 return
             self.out(f"(time passes: {format_duration(delta)})")
             await self.stack.ctx.sleep(delta.total_seconds())
-        await self.stack.settle()
+        await self.settle()
 
     async def _help(self, _: str) -> None:
         self.out(CONSOLE_HELP)
@@ -222,7 +235,7 @@ async def run_session(session: ConsoleSession, lines: AsyncIterator[str], *, ech
             session.out(f"{session.prompt}{line}")
         if not await session.handle(line):
             break
-    await session.stack.settle()
+    await session.settle()
     failures = session.stack.ctx.background.failures + len(session.stack.api.violations)
     for violation in session.stack.api.violations:
         session.out(f"!! Slack would have rejected: {violation}")

@@ -22,6 +22,7 @@ class DecisionKind(StrEnum):
     UNLOCK = "unlock"
     ROLLBACK_TRIGGER = "rollback_trigger"
     OUTCOME = "outcome"
+    STAGE_RESULT = "stage_result"  # a stage's pipeline run and its verification
     CANCEL = "cancel"
     GRADUATION = "graduation"
     SWAP = "swap"

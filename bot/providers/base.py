@@ -10,6 +10,7 @@ Retry-After) and raises `ProviderError` with a message fit for the release threa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -104,6 +105,11 @@ class Provider(Protocol):
 
     async def dispatch(self, target: DeployTarget) -> PipelineRun:
         """Start the pipeline for one stage and return the run it started (found, not guessed)."""
+        ...
+
+    async def find_run(self, target: DeployTarget, *, since: datetime) -> PipelineRun | None:
+        """The run a dispatch of `target` started at or after `since`, if the provider can tell (by its
+        run name); asked after a restart that interrupted a dispatch, so the stage is not started twice."""
         ...
 
     async def poll(self, target: DeployTarget, run: PipelineRun) -> PipelineRun: ...

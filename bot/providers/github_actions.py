@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from bot.providers.base import ChangePreview, CiStatus, Commit, DeployTarget, Pi
 from bot.providers.github_api import DEFAULT_API_URL, as_dict, github_headers, repo_path, segment, short, web_base
 from bot.providers.github_checks import ci_verdict
 from bot.providers.github_deployments import DeploymentMirror
-from bot.providers.github_runs import SEARCH_DELAYS, WorkflowRuns
+from bot.providers.github_runs import CLOCK_SKEW, SEARCH_DELAYS, WorkflowRuns
 from bot.providers.http import ProviderHttp, Sleep
 
 MAX_CHECK_PAGES = 10  # 1,000 check runs on one commit is plenty
@@ -96,6 +97,9 @@ class GitHubActions:
 
     async def dispatch(self, target: DeployTarget) -> PipelineRun:
         return await self.runs.dispatch(target, now=self._clock.now())
+
+    async def find_run(self, target: DeployTarget, *, since: datetime) -> PipelineRun | None:
+        return await self.runs.find_once(target, since=since - CLOCK_SKEW)
 
     async def poll(self, target: DeployTarget, run: PipelineRun) -> PipelineRun:
         return await self.runs.poll(target, run)

@@ -125,6 +125,20 @@ class WorkflowRuns:
             f"such as \"deploy ${{{{ inputs.environment }}}} release ${{{{ inputs.release_id }}}} "
             f"stage ${{{{ inputs.stage }}}}\" so Switchman can follow it")
 
+    async def find_once(self, target: DeployTarget, *, since: datetime) -> PipelineRun | None:
+        """One look for a run of `target` started since `since` (no waiting): None when there is none."""
+        workflow = _workflow(target)
+        path = f"{repo_path(target.repo)}/actions/workflows/{segment(workflow)}/runs"
+        params = {"event": "workflow_dispatch", "branch": target.run_from, "per_page": 20}
+        operation = f"list runs of workflow {workflow} on {target.repo}"
+        data = as_dict(self.http.json_of(await self.http.request("GET", path, operation=operation, params=params),
+                                         operation))
+        run = self._pick(data.get("workflow_runs") or [], target, since)
+        if run is None:
+            return None
+        self.claimed.add(int(run["id"]))
+        return _pipeline_run(run, target)
+
     def _pick(self, runs: list[Any], target: DeployTarget, since: datetime) -> dict[str, Any] | None:
         candidates = []
         for run in runs:

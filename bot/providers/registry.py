@@ -8,6 +8,7 @@ whose every call raises a ProviderError naming the variable — never its value.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NoReturn
 
 import httpx
@@ -43,6 +44,9 @@ class UnavailableProvider:
         self._fail()
 
     async def dispatch(self, target: DeployTarget) -> PipelineRun:
+        self._fail()
+
+    async def find_run(self, target: DeployTarget, *, since: datetime) -> PipelineRun | None:
         self._fail()
 
     async def poll(self, target: DeployTarget, run: PipelineRun) -> PipelineRun:

@@ -113,6 +113,9 @@ class SandboxProvider:
         self._next_run += 1
         return PipelineRun(run_id, RunState.QUEUED, detail="queued (sandbox)")
 
+    async def find_run(self, target: DeployTarget, *, since: datetime) -> PipelineRun | None:
+        return None  # an in-process simulator: a run it started before a restart is gone with the process
+
     def _duration(self, target: DeployTarget) -> timedelta:
         return self.run_duration * (SLOW_FACTOR if "slow" in target.ref else 1)
 

@@ -31,6 +31,7 @@ class ReleaseState(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     ROLLED_BACK = "rolled_back"
+    SUPERSEDED = "superseded"  # queued, but its commit already ran there when its turn came
 
     @property
     def in_flight(self) -> bool:
@@ -94,6 +95,8 @@ class Release(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     detected_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     rolled_back_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Held by the one task stepping the release (`engine.advance`); a lapsed lease means nobody is.
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class GateResult(SQLModel, table=True):

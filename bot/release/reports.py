@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.context import AppContext
-from bot.release import locks
+from bot.release import gating, locks
 from bot.release import service as releases
 from bot.release.decision import decide
-from bot.release.flow import ReleaseFlow
 from bot.release.models import EnvironmentState, Lock, Release, ReleaseState
 from bot.slack.dates import slack_date
 from bot.slack.release_blocks import short, state_text
@@ -56,12 +55,14 @@ async def why(ctx: AppContext, service: str, environment: str) -> str:
     if active:
         reasons.append(f":truck: {_link(active)} by <@{active.requested_by}> is in flight ({state_text(active.state)})")
         if active.state == ReleaseState.AWAITING_APPROVAL:
-            decision = decide(await ReleaseFlow(ctx).standings(active.id or 0))
+            async with ctx.db.session() as session:
+                decision = decide(await gating.standings(session, active.id or 0))
             reasons += [f":raised_hand: waiting: {w}" for w in decision.waiting_for]
     if queued:
         reasons.append(f":clock3: {len(queued)} release(s) queued: " + ", ".join(_link(r) for r in queued))
     if not reasons and last is not None and last.state == ReleaseState.BLOCKED:
-        decision = decide(await ReleaseFlow(ctx).standings(last.id or 0))
+        async with ctx.db.session() as session:
+            decision = decide(await gating.standings(session, last.id or 0))
         reasons.append(f":no_entry: the last release, {_link(last)}, was NO-GO: blocked by "
                        + ", ".join(f"`{g}`" for g in decision.blocking) + "; a new deploy re-checks every gate")
     if not reasons:

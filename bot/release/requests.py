@@ -1,8 +1,7 @@
-"""Turning a `/deploy` request into a release: who may, which commit, start or queue (§2, §4).
+"""Turning a `/deploy` or `/rollback` request into a release: who may, which commit, start or queue (§2, §4).
 
-Checks that need only the configuration run inline, before the ack (unknown service or
-environment); checks that need Slack or the CI system (deployers, the ref) run after it. A
-request that fails any check creates nothing.
+A request that fails any check creates nothing. One that passes creates the release and queues
+its thread's opening messages in the same transaction, then hands it to the engine.
 """
 
 from __future__ import annotations
@@ -10,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.deploy import DeployRequest
-from bot.config.models import Environment, Service, SwitchmanConfig
+from bot.commands.rollback import RollbackRequest
 from bot.context import AppContext
-from bot.errors import BadInput, NotAllowed, ProviderError
+from bot.errors import BadInput, ProviderError
+from bot.release import engine, rollback
 from bot.release import service as releases
-from bot.release.flow import ReleaseFlow
+from bot.release.access import check_deployer, check_target
+from bot.release.gating import thread_of
 from bot.release.models import ReleaseKind
+
+__all__ = ["Accepted", "check_deployer", "check_target", "request_release", "request_rollback"]
 
 
 @dataclass(frozen=True)
@@ -24,25 +27,6 @@ class Accepted:
     duplicate: bool
     position: int | None  # place in the queue, None when it started at once
     ahead_by: list[str]  # requesters of the releases ahead
-
-
-def check_target(config: SwitchmanConfig, service: str, environment: str, usage: str) -> tuple[Service, Environment]:
-    """The configured service and environment, or a BadInput listing the valid choices."""
-    if service not in config.services:
-        choices = ", ".join(f"`{s}`" for s in sorted(config.services)) or "none configured"
-        raise BadInput(f"there is no service `{service}`; services: {choices}", usage=usage)
-    svc = config.services[service]
-    if environment not in svc.environments:
-        choices = ", ".join(f"`{e}`" for e in svc.environments)
-        raise BadInput(f"`{service}` has no environment `{environment}`; its environments: {choices}", usage=usage)
-    return svc, svc.environments[environment]
-
-
-async def check_deployer(ctx: AppContext, env: Environment, environment: str, user: str) -> None:
-    if env.deployers and not await ctx.directory.is_in_any(user, env.deployers):
-        who = ", ".join(d if d.startswith("@") else f"<@{d}>" for d in env.deployers)
-        raise NotAllowed(f"you are not allowed to deploy to {environment}; its deployers are {who}. "
-                         "Ask one of them, or an admin to add you.")
 
 
 async def request_release(ctx: AppContext, request: DeployRequest, *, user: str, request_key: str | None,
@@ -55,18 +39,30 @@ async def request_release(ctx: AppContext, request: DeployRequest, *, user: str,
         sha = await provider.resolve_ref(service.repo, ref)
     except ProviderError as exc:
         raise BadInput(f"I could not find `{ref}` for {request.service}: {exc}", usage=usage) from None
+    now, thread = ctx.clock.now(), thread_of(ctx)
     async with ctx.db.session() as session:
         created = await releases.create_release(
             session, service=request.service, environment=request.environment, ref=ref, sha=sha,
             strategy=request.strategy or env.strategy, requested_by=user, reason=request.reason,
-            request_key=request_key, now=ctx.clock.now(), kind=ReleaseKind.DEPLOY)
-    release_id = created.release.id
-    assert release_id is not None
+            request_key=request_key, now=now, kind=ReleaseKind.DEPLOY)
+        release = created.release
+        if not created.duplicate:
+            position = len(created.ahead) + 1 if created.queued else None
+            thread.open(session, release, now=now, position=position)
+            if created.queued:
+                thread.say(session, release, ctx.release_view.queued(release, created.ahead), now=now)
+    assert release.id is not None
     if created.duplicate:
-        return Accepted(release_id, True, None, [])
-    flow = ReleaseFlow(ctx)
+        return Accepted(release.id, True, None, [])
     if created.queued:
-        await flow.open_thread(release_id, created.ahead)
-        return Accepted(release_id, False, len(created.ahead) + 1, [r.requested_by for r in created.ahead])
-    ctx.background.spawn(flow.start(release_id), name=f"release-{release_id}")
-    return Accepted(release_id, False, None, [])
+        return Accepted(release.id, False, len(created.ahead) + 1, [r.requested_by for r in created.ahead])
+    engine.kick(ctx, release.id)
+    return Accepted(release.id, False, None, [])
+
+
+async def request_rollback(ctx: AppContext, request: RollbackRequest, *, user: str, request_key: str | None,
+                           usage: str) -> int:
+    """A person's `/rollback`; returns the rollback's release id, already under way."""
+    rollback_id = await rollback.request_rollback(ctx, request, user=user, request_key=request_key, usage=usage)
+    engine.kick(ctx, rollback_id)
+    return rollback_id

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -101,15 +100,6 @@ async def promote_next(session: AsyncSession, *, service: str, environment: str,
             return None  # another process promoted one first
         return candidate
     return None
-
-
-async def transition(session: AsyncSession, release_id: int, to: ReleaseState, allowed_from: set[ReleaseState],
-                     now: datetime) -> bool:
-    """Move a release on only if it is still in one of `allowed_from`; True for the one caller that won."""
-    result = await session.exec(update(Release).where(col(Release.id) == release_id,
-                                                      col(Release.state).in_([s.value for s in allowed_from]))
-                                .values(state=to.value, updated_at=now))
-    return bool(result.rowcount == 1)
 
 
 async def set_state(session: AsyncSession, release: Release, state: ReleaseState, now: datetime,

@@ -20,6 +20,7 @@ from bot.runtime import build_context, close_context
 from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
 from bot.slack.app_factory import create_app
+from bot.slack_sim.failures import DEFAULT_RATE_LIMIT, RateLimit
 from bot.slack_sim.interactions import SlackSide
 from bot.slack_sim.seed import seed_workspace
 from bot.slack_sim.web_api import ContractChecker, SlackWebApi
@@ -27,6 +28,10 @@ from bot.slack_sim.workspace import Workspace
 from bot.structured_log import scrubber
 from bot.web.metrics import Metrics
 from bot.web.server import SLACK_EVENTS_PATH, build_web_app, start_site
+
+# chat.postMessage's per-channel rate limit in the simulated stack: on, as on real Slack, in every
+# scenario; the outbox paces its posts and honours the 429s past it.
+STACK_RATE_LIMIT: RateLimit | None = DEFAULT_RATE_LIMIT
 
 
 @dataclass
@@ -45,13 +50,14 @@ class Stack:
 
 @asynccontextmanager
 async def simulated_stack(settings: Settings, *, checker: ContractChecker | None = None,
-                          time: SimulatedTime | None = None, workspace: Workspace | None = None
-                          ) -> AsyncIterator[Stack]:
+                          time: SimulatedTime | None = None, workspace: Workspace | None = None,
+                          rate_limit: RateLimit | None = STACK_RATE_LIMIT) -> AsyncIterator[Stack]:
     bot_token = "xoxb-sim-" + secrets.token_hex(12)
     signing_secret = secrets.token_hex(16)
     scrubber.register([bot_token, signing_secret])
     workspace = workspace or Workspace()
-    api = SlackWebApi(workspace, token=bot_token, checker=checker, clock=time.now if time else None)
+    api = SlackWebApi(workspace, token=bot_token, checker=checker, clock=time.now if time else None,
+                      rate_limit=rate_limit)
     base_url = await api.start()
     runner: web.AppRunner | None = None
     ctx: AppContext | None = None

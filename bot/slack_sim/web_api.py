@@ -2,30 +2,45 @@
 
 Every call is handed to an optional contract checker first (the tests plug in one built from
 ../shared/contracts/slack); a call it rejects is answered `invalid_arguments`, as Slack would,
-and recorded in `violations` so the test that caused it fails.
+and recorded in `violations` so the test that caused it fails. Then come the failure modes of
+:mod:`bot.slack_sim.failures`: failures a test queued or chaos picked, and chat.postMessage's
+per-channel rate limit (HTTP 429 with `Retry-After`, on the injected clock).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import random
 import secrets
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.slack_sim.failures import (
+    DEFAULT_CHAOS_FAILURES,
+    DEFAULT_RATE_LIMIT,
+    FailurePlan,
+    InjectedFailure,
+    RateLimit,
+    RateLimiter,
+)
+from bot.slack_sim.methods import WebApiMethods
 from bot.slack_sim.socket_mode import SocketModeEndpoint
-from bot.slack_sim.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, SimUser, SimUsergroup, Workspace
+from bot.slack_sim.workspace import BOT_USER_ID, Workspace
+
+__all__ = ["DEFAULT_RATE_LIMIT", "ApiCall", "ContractChecker", "InjectedFailure", "RateLimit", "ResponseTarget",
+           "SlackWebApi"]
 
 log = logging.getLogger(__name__)
-WORKSPACE_URL = "https://switchman-sim.slack.com/"
+RATE_LIMITED_METHODS = frozenset({"chat.postMessage"})
 
 
 class ContractChecker(Protocol):
@@ -50,47 +65,30 @@ class ResponseTarget:
     thread_ts: str | None = None
 
 
-@dataclass(frozen=True)
-class InjectedFailure:
-    error: str | None = None  # answer ok:false with this error
-    status: int = 200  # or an HTTP status, e.g. 429 with retry_after
-    retry_after: int | None = None
-
-
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
 class SlackWebApi:
     def __init__(self, workspace: Workspace, *, token: str, checker: ContractChecker | None = None,
-                 clock: Callable[[], datetime] | None = None, app_token: str | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, app_token: str | None = None,
+                 rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT) -> None:
         self.workspace = workspace
         self.token = token
         self.checker = checker
         self.calls: list[ApiCall] = []
         self.violations: list[str] = []
-        self.failures: dict[str, deque[InjectedFailure]] = {}
+        self.plan = FailurePlan()
+        self.failures: dict[str, deque[InjectedFailure]] = self.plan.queued
+        self.chaos_failures: Counter[str] = self.plan.chaos_failures  # per method
+        self.rate_limited: Counter[str] = Counter()  # 429s from the rate limit, per channel id
         self.response_targets: dict[str, ResponseTarget] = {}
         self.trigger_users: dict[str, str] = {}
         self.base_url = ""
         self._clock = clock
+        if clock is not None:
+            workspace.clock = clock  # message ts follow the time this API answers in
+        self._limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self._closing = asyncio.Event()
         self.socket_mode = SocketModeEndpoint(app_token) if app_token else None
         self._runner: web.AppRunner | None = None
-        self._handlers: dict[str, Handler] = {
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
-            "chat.update": self._update,
-            "chat.postEphemeral": self._post_ephemeral,
-            "chat.getPermalink": self._permalink,
-            "conversations.open": self._conversations_open,
-            "views.open": self._views_open,
-            "views.update": self._views_update,
-            "views.publish": self._views_publish,
-            "users.info": self._users_info,
-            "usergroups.list": self._usergroups_list,
-            "usergroups.users.list": self._usergroup_users,
-            "usergroups.users.update": self._usergroup_update,
-            "reactions.add": self._reactions_add,
-        }
+        self._handlers = WebApiMethods(workspace, now=self._now, triggers=self.trigger_users).handlers()
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -112,14 +110,37 @@ class SlackWebApi:
         return self.base_url
 
     async def stop(self) -> None:
+        self._closing.set()  # answers still held back by a delay go out now
         if self.socket_mode is not None:
             await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
+    # --- failure modes --------------------------------------------------------------------------
     def inject_failure(self, method: str, failure: InjectedFailure) -> None:
-        """The next call of `method` fails this way (for testing retries and error replies)."""
-        self.failures.setdefault(method, deque()).append(failure)
+        """The next call of `method` (that `failure.match` accepts) fails this way."""
+        self.plan.queue(method, [failure])
+
+    def fail(self, method: str, *, error: str | None = None, status: int = 200, retry_after: int | None = None,
+             times: int = 1, delay: float = 0, match: Callable[[dict[str, Any]], bool] | None = None,
+             drop_response: bool = False) -> InjectedFailure:
+        """Queue `times` identical failures for `method`; see InjectedFailure for what each field does."""
+        failure = InjectedFailure(error=error, status=status, retry_after=retry_after, delay=delay, match=match,
+                                  drop_response=drop_response)
+        self.plan.queue(method, [failure] * times)
+        return failure
+
+    def chaos(self, rate: float, rng: random.Random, methods: Iterable[str] | None = None,
+              failures: Sequence[InjectedFailure] = DEFAULT_CHAOS_FAILURES) -> None:
+        """Fail a `rate` fraction of calls (of `methods`, or all) at random with one of `failures`.
+
+        The seeded `rng` makes a run repeatable; what chaos did is counted in `chaos_failures`.
+        Queued failures come first. `calm()` ends it.
+        """
+        self.plan.start_chaos(rate, rng, methods, failures)
+
+    def calm(self) -> None:
+        self.plan.stop_chaos()
 
     def new_response_url(self, target: ResponseTarget) -> str:
         key = secrets.token_urlsafe(12)
@@ -142,19 +163,26 @@ class SlackWebApi:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else params.pop("token", None)
         self.calls.append(ApiCall(method, params))
-        failure = self._next_failure(method)
-        if failure is not None:
-            if failure.status != 200:
-                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-                return web.json_response({"ok": False, "error": failure.error or "ratelimited"},
-                                         status=failure.status, headers=headers)
-            return web.json_response({"ok": False, "error": failure.error})
         if self.checker is not None:
             problems = self.checker.check_request(method, params, token=token)
             if problems:
                 self.violations.extend(f"{method}: {p}" for p in problems)
                 return web.json_response({"ok": False, "error": "invalid_arguments",
                                           "response_metadata": {"messages": problems}})
+        decoded = _decode_json_fields(params)
+        failure = self.plan.next_for(method, decoded)
+        if failure is not None and failure.answers_instead:
+            await self._hold(failure.delay)
+            return _failure_response(failure)
+        if failure is not None and not failure.drop_response:
+            await self._hold(failure.delay)  # only slow: done and answered after the delay
+        response = self._perform(method, decoded, token)
+        if failure is not None and failure.drop_response:
+            await self._hold(failure.delay)
+            return _failure_response(failure)
+        return response
+
+    def _perform(self, method: str, params: dict[str, Any], token: str | None) -> web.Response:
         if method == "apps.connections.open" and self.socket_mode is not None:
             return web.json_response(self.socket_mode.open_connection(token))
         if token != self.token:
@@ -162,16 +190,36 @@ class SlackWebApi:
         handler = self._handlers.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
-        body = handler(_decode_json_fields(params))
+        limited = self._rate_limit(method, params)
+        if limited is not None:
+            return limited
+        body = handler(params)
         if self.checker is not None:
             problems = self.checker.check_response(method, body)
             if problems:
                 self.violations.extend(f"{method} (fake's own response): {p}" for p in problems)
         return web.json_response(body)
 
-    def _next_failure(self, method: str) -> InjectedFailure | None:
-        queue = self.failures.get(method)
-        return queue.popleft() if queue else None
+    def _rate_limit(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        if self._limiter is None or method not in RATE_LIMITED_METHODS:
+            return None
+        ref = str(params.get("channel") or "")
+        key = self._channel(ref) or ref
+        wait = self._limiter.retry_after(key, self._now().timestamp())
+        if wait is None:
+            return None
+        self.rate_limited[key] += 1
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                 headers={"Retry-After": str(wait)})
+
+    async def _hold(self, seconds: float) -> None:
+        """Hold an answer back for `seconds` of real time (a client timeout is what is exercised)."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
 
     async def _response_url(self, request: web.Request) -> web.Response:
         target = self.response_targets.get(request.match_info["key"])
@@ -198,100 +246,7 @@ class SlackWebApi:
         elif text or blocks:
             self.workspace.ephemeral(target.channel, target.user, text, blocks, target.thread_ts)
 
-    # --- methods ------------------------------------------------------------------------------
-    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": WORKSPACE_URL, "team": "Switchman Sim", "user": "switchman",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
-
-    def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        message = self.workspace.post(channel, p.get("text", ""), p.get("blocks") or [], BOT_USER_ID,
-                                      p.get("thread_ts"))
-        return {"ok": True, "channel": channel, "ts": message.ts, "message": _message_json(message.ts, p)}
-
-    def _update(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        if self.workspace.update(channel, p.get("ts", ""), p.get("text", ""), p.get("blocks") or []) is None:
-            return _error("message_not_found")
-        return {"ok": True, "channel": channel, "ts": p["ts"], "text": p.get("text", ""),
-                "message": _message_json(p["ts"], p)}
-
-    def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        if p.get("user") not in self.workspace.users:
-            return _error("user_not_in_channel")
-        ts = self.workspace.ephemeral(channel, p["user"], p.get("text", ""), p.get("blocks") or [], p.get("thread_ts"))
-        return {"ok": True, "message_ts": ts}
-
-    def _permalink(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        ts = str(p.get("message_ts", ""))
-        if channel is None or (channel, ts) not in self.workspace.messages:
-            return _error("message_not_found")
-        message = self.workspace.messages[(channel, ts)]
-        link = f"{WORKSPACE_URL}archives/{channel}/p{ts.replace('.', '')}"
-        if message.thread_ts:
-            link += f"?thread_ts={message.thread_ts}&cid={channel}"
-        return {"ok": True, "channel": channel, "permalink": link}
-
-    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        users = [u for u in str(p.get("users", "")).split(",") if u]
-        if len(users) != 1 or users[0] not in self.workspace.users:
-            return _error("user_not_found")
-        return {"ok": True, "channel": {"id": self.workspace.im_with(users[0]).id}}
-
-    def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = self.workspace_trigger_user(p.get("trigger_id"))
-        if user is None:
-            return _error("invalid_trigger_id")
-        return {"ok": True, "view": self.workspace.open_view(user, p["view"])}
-
-    def _views_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        view = self.workspace.update_view(str(p.get("view_id", "")), p["view"])
-        return {"ok": True, "view": view} if view is not None else _error("not_found")
-
-    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
-        if p.get("user_id") not in self.workspace.users:
-            return _error("user_not_found")
-        return {"ok": True, "view": self.workspace.publish_home(p["user_id"], p["view"])}
-
-    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = self.workspace.users.get(str(p.get("user", "")))
-        now = self._clock() if self._clock else datetime.now(UTC)
-        return {"ok": True, "user": _user_json(user, now)} if user else _error("user_not_found")
-
-    def _usergroups_list(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "usergroups": [_usergroup_json(g) for g in self.workspace.usergroups.values()]}
-
-    def _usergroup_users(self, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.workspace.usergroups.get(str(p.get("usergroup", "")))
-        return {"ok": True, "users": list(group.users)} if group else _error("no_such_subteam")
-
-    def _usergroup_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        users = [u for u in str(p.get("users", "")).split(",") if u]
-        group = self.workspace.set_usergroup_users(str(p.get("usergroup", "")), users)
-        if group is None:
-            return _error("no_such_subteam")
-        return {"ok": True, "usergroup": {**_usergroup_json(group), "users": list(group.users)}}
-
-    def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return _error("channel_not_found")
-        self.workspace.react(channel, str(p.get("timestamp")), str(p.get("name")))
-        return {"ok": True}
-
     # --- helpers ------------------------------------------------------------------------------
-    def _channel(self, ref: Any) -> str | None:
-        channel = self.workspace.resolve_channel(str(ref or ""))
-        return channel.id if channel else None
-
     def workspace_trigger_user(self, trigger_id: Any) -> str | None:
         return self.trigger_users.get(str(trigger_id))
 
@@ -299,49 +254,20 @@ class SlackWebApi:
         """Slack hands a trigger_id with each interaction; views.open must name one it issued."""
         self.trigger_users[trigger_id] = user
 
+    def _channel(self, ref: Any) -> str | None:
+        channel = self.workspace.resolve_channel(str(ref or ""))
+        return channel.id if channel else None
+
 
 def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
     out = dict(params)
-    for key in ("blocks", "view", "attachments"):
+    for key in ("blocks", "view", "attachments", "metadata"):
         if isinstance(out.get(key), str):
             with contextlib.suppress(json.JSONDecodeError):
                 out[key] = json.loads(out[key])
     return out
 
 
-def _usergroup_json(group: SimUsergroup) -> dict[str, Any]:
-    return {"id": group.id, "team_id": TEAM_ID, "is_usergroup": True, "name": group.name,
-            "description": f"{group.name} (simulated)", "handle": group.handle, "is_external": False,
-            "date_create": 1_700_000_000, "date_update": 1_700_000_000, "date_delete": 0, "auto_type": None,
-            "created_by": "U0SWITCHBOT", "updated_by": "U0SWITCHBOT", "deleted_by": None,
-            "prefs": {"channels": [], "groups": []}, "user_count": len(group.users)}
-
-
-def _error(code: str) -> dict[str, Any]:
-    return {"ok": False, "error": code}
-
-
-def _message_json(ts: str, p: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "message", "text": p.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID,
-                               "ts": ts, "team": TEAM_ID}
-    if p.get("blocks"):
-        message["blocks"] = p["blocks"]
-    if p.get("thread_ts"):
-        message["thread_ts"] = p["thread_ts"]
-    return message
-
-
-def _user_json(user: SimUser, now: datetime) -> dict[str, Any]:
-    offset = int(now.astimezone(ZoneInfo(user.tz)).utcoffset().total_seconds())  # type: ignore[union-attr]
-    return {
-        "id": user.id, "team_id": TEAM_ID, "name": user.name, "deleted": False, "real_name": user.real_name,
-        "tz": user.tz, "tz_label": user.tz, "tz_offset": offset, "is_bot": user.is_bot, "is_admin": False,
-        "is_owner": False, "is_primary_owner": False, "is_restricted": False, "is_ultra_restricted": False,
-        "is_app_user": False, "updated": 1_700_000_000, "color": "9f69e7",
-        "profile": {"real_name": user.real_name, "display_name": user.name, "avatar_hash": "g0000000000",
-                    "real_name_normalized": user.real_name, "display_name_normalized": user.name,
-                    "team": TEAM_ID, "title": "", "phone": "", "skype": "", "status_text": "", "status_emoji": "",
-                    "image_24": "https://example.invalid/24.png", "image_32": "https://example.invalid/32.png",
-                    "image_48": "https://example.invalid/48.png", "image_72": "https://example.invalid/72.png",
-                    "image_192": "https://example.invalid/192.png", "image_512": "https://example.invalid/512.png"},
-    }
+def _failure_response(failure: InjectedFailure) -> web.Response:
+    status, body, headers = failure.body_and_headers()
+    return web.json_response(body, status=status, headers=headers)

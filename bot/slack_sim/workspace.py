@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TEAM_ID = "T0SWITCHSIM"
 BOT_USER_ID = "U0SWITCHBOT"
 BOT_ID = "B0SWITCHBOT"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -27,6 +29,12 @@ class SimChannel:
     name: str
     is_im: bool = False
     im_user: str | None = None
+    bot_member: bool = True  # False after remove_bot: posts there answer not_in_channel
+    archived: bool = False
+
+    def bot_may_post(self) -> bool:
+        """Bots post to DMs they opened and to channels they are a member of."""
+        return self.is_im or self.bot_member
 
 
 @dataclass
@@ -46,6 +54,7 @@ class SimMessage:
     user: str
     thread_ts: str | None = None
     edits: int = 0
+    metadata: dict[str, Any] | None = None  # {"event_type": ..., "event_payload": {...}}
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,18 @@ class SimEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+# The bot token's scopes as a missing_scope answer lists them (`provided`): manifest.yml's bot scopes.
+BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "usergroups:read", "usergroups:write",
+              "reactions:write")
+
+
 class Workspace:
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+        # Message timestamps follow `clock` when there is one (the Web API sets its own), so that
+        # conversations.history's oldest/latest mean what they mean on Slack; else a counter.
+        self.clock = clock
+        self.join_allowed = True  # False: conversations.join answers missing_scope (no channels:join)
+        self.bot_scopes: list[str] = list(BOT_SCOPES)
         self.users: dict[str, SimUser] = {BOT_USER_ID: SimUser(BOT_USER_ID, "switchman", "Switchman", is_bot=True)}
         self.channels: dict[str, SimChannel] = {}
         self.usergroups: dict[str, SimUsergroup] = {}
@@ -79,6 +98,8 @@ class Workspace:
         self.subscribers: list[Callable[[SimEvent], None]] = []
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
+        self._last_ts_micros: dict[str, int] = {}
+        self._ts_counts: dict[str, int] = {}
 
     # --- directory -----------------------------------------------------------------------------
     def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "UTC") -> SimUser:
@@ -107,6 +128,29 @@ class Workspace:
         """A channel by id, or by `#name` / `name` as chat.postMessage accepts."""
         return self.channels.get(ref) or self.channel_by_name(ref)
 
+    def remove_bot(self, ref: str) -> SimChannel:
+        """Take the bot out of a channel (by id, `#name` or name): posts there answer not_in_channel."""
+        channel = self._existing_channel(ref)
+        channel.bot_member = False
+        return channel
+
+    def add_bot(self, ref: str) -> SimChannel:
+        """The bot joins (or is invited to) a channel, as conversations.join does."""
+        channel = self._existing_channel(ref)
+        channel.bot_member = True
+        return channel
+
+    def archive(self, ref: str) -> SimChannel:
+        channel = self._existing_channel(ref)
+        channel.archived = True
+        return channel
+
+    def _existing_channel(self, ref: str) -> SimChannel:
+        channel = self.resolve_channel(ref)
+        if channel is None:
+            raise KeyError(f"no channel {ref!r} in the simulated workspace")
+        return channel
+
     def im_with(self, user_id: str) -> SimChannel:
         found = next((c for c in self.channels.values() if c.is_im and c.im_user == user_id), None)
         if found:
@@ -126,35 +170,57 @@ class Workspace:
             (g for g in self.usergroups.values() if g.handle == ref.lstrip("@")), None)
 
     # --- messages -----------------------------------------------------------------------------
-    def next_ts(self) -> str:
-        n = next(self._ts)
-        return f"{1_700_000_000 + n}.{n:06d}"
+    def next_ts(self, channel: str = "") -> str:
+        """A new message ts, unique and increasing in its channel (as Slack's: seconds.microseconds).
+
+        Per channel, as on Slack, so what happens in one channel does not shift the ts of another.
+        """
+        count = self._ts_counts[channel] = self._ts_counts.get(channel, 0) + 1
+        if self.clock is None:
+            micros = (1_700_000_000 + count) * 1_000_000
+        else:
+            # The clock's second, then the channel's message count: the same messages give the same ts
+            # whatever else happens in that second (the console's transcripts depend on it).
+            micros = (self.clock() - EPOCH) // timedelta(seconds=1) * 1_000_000
+        micros += count % 1_000_000
+        micros = max(micros, self._last_ts_micros.get(channel, 0) + 1)
+        self._last_ts_micros[channel] = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]], user: str,
-             thread_ts: str | None = None) -> SimMessage:
-        message = SimMessage(channel, self.next_ts(), text, blocks, user, thread_ts)
+             thread_ts: str | None = None, metadata: dict[str, Any] | None = None) -> SimMessage:
+        message = SimMessage(channel, self.next_ts(channel), text, blocks, user, thread_ts, metadata=metadata)
         self.messages[(channel, message.ts)] = message
         self._log("message", channel=channel, ts=message.ts, thread_ts=thread_ts, user=user, text=text,
                   blocks=tuple(blocks))
         return message
 
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> SimMessage | None:
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]],
+               metadata: dict[str, Any] | None = None) -> SimMessage | None:
+        """Edit a message; its metadata stays unless new metadata is given."""
         message = self.messages.get((channel, ts))
         if message is None:
             return None
         message.text, message.blocks, message.edits = text, blocks, message.edits + 1
+        if metadata is not None:
+            message.metadata = metadata
         self._log("update", channel=channel, ts=ts, thread_ts=message.thread_ts, user=message.user, text=text,
                   blocks=tuple(blocks))
         return message
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict[str, Any]],
                   thread_ts: str | None = None) -> str:
-        ts = self.next_ts()
+        ts = self.next_ts(f"ephemeral:{channel}:{user}")
         self._log("ephemeral", channel=channel, ts=ts, thread_ts=thread_ts, user=user, text=text, blocks=tuple(blocks))
         return ts
 
     def thread(self, channel: str, ts: str) -> list[SimMessage]:
         return [m for m in self.messages.values() if m.channel == channel and m.thread_ts == ts]
+
+    def channel_history(self, channel: str) -> list[SimMessage]:
+        """The channel's own messages (not thread replies), newest first, as conversations.history."""
+        top = [m for m in self.messages.values() if m.channel == channel and m.thread_ts in (None, m.ts)]
+        return sorted(top, key=lambda m: ts_key(m.ts), reverse=True)
 
     def react(self, channel: str, ts: str, name: str) -> None:
         self._log("reaction", channel=channel, ts=ts, detail={"name": name})
@@ -204,3 +270,9 @@ class Workspace:
 
     def events_since(self, seq: int) -> list[SimEvent]:
         return self.events[seq:]
+
+
+def ts_key(ts: str) -> tuple[int, int]:
+    """Order Slack timestamps numerically ("seconds.micros"), whatever their width."""
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros.ljust(6, "0")[:6] or 0)

@@ -6,7 +6,7 @@ engine (aiosqlite, psycopg 3) serves the app; Alembic migrates through the match
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -76,6 +76,8 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # Called with the session's `info` after each successful commit (the outbox wakes its sender).
+        self.commit_hooks: list[Callable[[dict[str, Any]], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -91,6 +93,8 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            for hook in self.commit_hooks:
+                hook(session.info)
 
     async def ping(self) -> None:
         """Raises when the database cannot answer a trivial query (used by /readyz)."""

@@ -1,8 +1,9 @@
 """The Slack Web API contract the test suite's fake Slack enforces on every call.
 
-Owns: reading the published contract (``../shared/contracts/slack``: the 13-method subset, the full
-2020 OpenAPI spec and the java-slack-sdk response samples) and judging, for one call, whether the
-*request* the bot sent and the *response* the fake is about to send match it. Block Kit limits live
+Owns: reading the published contract (``../shared/contracts/slack``: the 13-method subset, its
+addendum (conversations.history / replies / join, users.lookupByEmail, files v2 upload, message
+metadata), the full 2020 OpenAPI spec and the java-slack-sdk response samples) and judging, for one
+call, whether the *request* the bot sent and the *response* the fake is about to send match it. Block Kit limits live
 in :mod:`slack_blocks_limits`. Where today's Slack differs from the 2020 spec, the differences are
 explicit, commented allow-lists below; nothing else is relaxed.
 """
@@ -14,7 +15,7 @@ import json
 import pathlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -102,9 +103,11 @@ METHOD_ERRORS: dict[str, frozenset[str]] = {
     "chat.postMessage": _BLOCK_ERRORS | _METADATA_ERRORS | {
         "msg_blocks_too_long", "restricted_action", "cannot_reply_to_message", "as_user_not_supported",
         "team_not_found", "messages_tab_disabled"},
+    # not_in_channel is not on chat.update's docs page (which lists is_inactive for archived channels);
+    # the fake answers it when the bot was removed from the channel, as chat.postMessage does.
     "chat.update": _BLOCK_ERRORS | _METADATA_ERRORS | {
         "block_mismatch", "update_failed", "cant_broadcast_message", "as_user_not_supported",
-        "team_not_found"},
+        "team_not_found", "is_inactive", "not_in_channel"},
     "chat.postEphemeral": _BLOCK_ERRORS | {
         "not_in_channel", "cannot_reply_to_message", "messages_tab_disabled"},
     "users.info": frozenset({"too_many_users"}),
@@ -134,6 +137,12 @@ MESSAGE_FIELDS = {"app_id": {"$ref": "#/definitions/defs_app_id"},
 # page's example response) does not have, so the contract contradicts itself: make them optional.
 SUBTEAM_OPTIONAL = frozenset({"is_subteam", "auto_provision", "enterprise_subteam_id"})
 SDK_SAMPLE_NOISE = frozenset({"error", "needed", "provided", "warning", "errors", "deprecated_argument"})
+# conversations.history's 2020 schema wants at least one message; an empty channel (or a window
+# with nothing in it) answers `messages: []` (docs.slack.dev conversations.history, "has_more": false).
+EMPTY_MESSAGES_OK = frozenset({"conversations.history"})
+# conversations.history's 200 schema requires channel_actions_ts / channel_actions_count, which its own
+# example response (the docs page's) does not have: the contract contradicts itself, so make them optional.
+OPTIONAL_SUCCESS_FIELDS = {"conversations.history": frozenset({"channel_actions_ts", "channel_actions_count"})}
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,8 @@ class _Method:
     token_param: str | None  # 'token' or 'Authorization' (apps.connections.open), None if no auth
     responses: dict[str, Any]
     definitions: dict[str, Any]
+    errors: frozenset[str] = frozenset()  # documented error codes beyond the schema's enum
+    message_keys: frozenset[str] = frozenset()  # message fields observed in the SDK samples (addendum)
 
 
 def _kind(method: str, param: Mapping[str, Any]) -> str:
@@ -167,7 +178,18 @@ def _build_method(name: str, op: Mapping[str, Any], definitions: dict[str, Any])
     params.update(GLOBAL_PARAMS)
     params.update(EXTRA_PARAMS.get(name, {}))
     required = (required | EXTRA_REQUIRED.get(name, set())) - NOT_REQUIRED.get(name, set())
-    return _Method(name, params, frozenset(required), token_param, dict(op.get("responses", {})), definitions)
+    observed = op.get("observed_response_keys") or {}
+    return _Method(name, params, frozenset(required), token_param, dict(op.get("responses", {})), definitions,
+                   errors=frozenset(op.get("error_codes") or ()),
+                   message_keys=frozenset(observed.get("message_keys") or ()))
+
+
+def _extend_method(base: _Method, extension: Mapping[str, Any]) -> _Method:
+    """An addendum entry that adds arguments and error codes to a method the subset describes."""
+    params = dict(base.params)
+    for p in extension.get("parameters", []):
+        params.setdefault(p["name"], _kind(base.name, p))
+    return replace(base, params=params, errors=base.errors | frozenset(extension.get("error_codes_added", [])))
 
 
 @lru_cache(maxsize=4)
@@ -189,7 +211,8 @@ def _relaxed_definitions(definitions: Mapping[str, Any]) -> dict[str, Any]:
     return defs
 
 
-def _relaxed_schema(method: str, status: str, original: Mapping[str, Any]) -> dict[str, Any]:
+def _relaxed_schema(spec: _Method, status: str, original: Mapping[str, Any]) -> dict[str, Any]:
+    method = spec.name
     schema: dict[str, Any] = copy.deepcopy(dict(original))
     props = schema.setdefault("properties", {})
     props.setdefault("warning", {"type": "string"})
@@ -199,13 +222,38 @@ def _relaxed_schema(method: str, status: str, original: Mapping[str, Any]) -> di
         if method == "chat.update" and "message" in props:
             # Spec types chat.update's message.blocks as an object; blocks are an array everywhere.
             props["message"]["properties"]["blocks"] = {"$ref": "#/definitions/blocks"}
+        optional = OPTIONAL_SUCCESS_FIELDS.get(method)
+        if optional:
+            schema["required"] = [r for r in schema["required"] if r not in optional]
+        if method in EMPTY_MESSAGES_OK and "messages" in props:
+            props["messages"].pop("minItems", None)
+        if method == "conversations.replies" and "messages" in props:
+            props["messages"] = _thread_messages(props["messages"], spec)
     else:
         props.update(ERROR_FIELDS)
         error = props.get("error", {})
         if "enum" in error:
-            allowed = COMMON_ERRORS | METHOD_ERRORS.get(method, frozenset())
+            allowed = COMMON_ERRORS | METHOD_ERRORS.get(method, frozenset()) | spec.errors
             error["enum"] = sorted(set(error["enum"]) | allowed)
     return schema
+
+
+def _thread_messages(messages: Mapping[str, Any], spec: _Method) -> dict[str, Any]:
+    """conversations.replies' messages: the thread parent first, then replies.
+
+    The 2020 spec writes each message as `items: [parent, reply]`, its stand-in for oneOf (CHANGELOG,
+    July 2019); read literally in draft 4 that checks no message at all (a message is not an array).
+    Read as meant: the parent, then any number of replies. Both shapes forbid fields the SDK samples
+    show on today's messages (blocks, bot_id, app_id, metadata, ...); those observed keys are allowed,
+    typed as objs_message types them. A ts not in a thread answers that one message, without thread fields.
+    """
+    parent, reply = (copy.deepcopy(s) for s in messages["items"]["items"])
+    known = spec.definitions["objs_message"]["properties"]
+    for shape in (parent, reply):
+        for key in sorted(spec.message_keys & set(known)):
+            shape["properties"].setdefault(key, copy.deepcopy(known[key]))
+    unthreaded = {"allOf": [{"$ref": "#/definitions/objs_message"}, {"not": {"required": ["thread_ts"]}}]}
+    return {"type": "array", "items": [{"anyOf": [parent, unthreaded]}], "additionalItems": reply}
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -227,7 +275,8 @@ def _type_ok(value: Any, kind: str) -> bool:
 class SlackContract:
     """Checks requests to, and responses from, a fake Slack Web API against the published contract."""
 
-    def __init__(self, contracts_dir: pathlib.Path, subset: Mapping[str, Any], spec: Mapping[str, Any]):
+    def __init__(self, contracts_dir: pathlib.Path, subset: Mapping[str, Any], spec: Mapping[str, Any],
+                 addendum: Mapping[str, Any] | None = None):
         self.contracts_dir = contracts_dir
         subset_defs = _relaxed_definitions(subset["definitions"])
         spec_defs = _relaxed_definitions(spec["definitions"])
@@ -236,8 +285,20 @@ class SlackContract:
             name = path.lstrip("/")
             op = next(iter(ops.values()))
             self._methods[name] = _build_method(name, op, spec_defs)
+        extensions: dict[str, Mapping[str, Any]] = {}
+        self._param_validators: dict[str, jsonschema.Draft4Validator] = {}
+        if addendum is not None:
+            addendum_defs = _relaxed_definitions(addendum["definitions"])
+            for name, op in addendum["methods"].items():  # the addendum wins over the 2020 spec
+                if "x-extends" in op:
+                    extensions[name] = op
+                else:
+                    self._methods[name] = _build_method(name, op, addendum_defs)
+            self._param_validators = _param_validators(extensions.values(), addendum_defs)
         for name, op in subset["methods"].items():  # the subset wins where both describe a method
             self._methods[name] = _build_method(name, op, subset_defs)
+        for name, extension in extensions.items():  # ... and the addendum adds to its entries
+            self._methods[name] = _extend_method(self._methods[name], extension)
         self._validators: dict[tuple[str, str], jsonschema.Draft4Validator] = {}
 
     @classmethod
@@ -249,7 +310,8 @@ class SlackContract:
         contracts_dir = contracts_dir.resolve()
         subset = _read_json(contracts_dir / "slack_web_api_subset.json")
         spec = _read_json(contracts_dir / "slack_web_openapi_v2.json")
-        return cls(contracts_dir, subset, spec)
+        addendum = _read_json(contracts_dir / "slack_web_api_addendum.json")
+        return cls(contracts_dir, subset, spec, addendum)
 
     def known_methods(self) -> set[str]:
         return set(self._methods)
@@ -311,6 +373,11 @@ class SlackContract:
         problems: list[str] = []
         if "metadata" in decoded and not isinstance(decoded["metadata"], Mapping):
             problems.append(f"{method}: parameter 'metadata' must be a JSON object")
+        for name, validator in self._param_validators.items():
+            if isinstance(decoded.get(name), Mapping):
+                for error in sorted(validator.iter_errors(decoded[name]), key=lambda e: list(e.absolute_path)):
+                    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+                    problems.append(f"{method}: parameter {name!r}{where}: {_describe(error)}")
         if method in MESSAGE_METHODS:
             problems += blocks.check_message(decoded, f"{method}: arguments")
         if "view" in decoded:
@@ -349,7 +416,7 @@ class SlackContract:
             schema = spec.responses.get(status, {}).get("schema")
             if schema is None:
                 return None
-            root = _relaxed_schema(method, status, schema)
+            root = _relaxed_schema(spec, status, schema)
             root["definitions"] = spec.definitions
             self._validators[key] = jsonschema.Draft4Validator(root)
         return self._validators[key]
@@ -367,6 +434,17 @@ class SlackContract:
             raise KeyError(f"no example response for {method!r} in the contract")
         sample = {k: v for k, v in _read_json(sample_path).items() if k not in SDK_SAMPLE_NOISE}
         return copy.deepcopy({**sample, "ok": True})
+
+
+def _param_validators(extensions: Any, definitions: dict[str, Any]) -> dict[str, jsonschema.Draft4Validator]:
+    """Schemas the addendum gives for arguments' content (message metadata): one object wherever the
+    argument is accepted (chat.postMessage, chat.update, chat.postEphemeral, per the docs)."""
+    validators: dict[str, jsonschema.Draft4Validator] = {}
+    for extension in extensions:
+        for p in extension.get("parameters", []):
+            if "x-schema" in p:
+                validators[p["name"]] = jsonschema.Draft4Validator({**p["x-schema"], "definitions": definitions})
+    return validators
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

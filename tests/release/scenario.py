@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.ledger.models import Decision
+from bot.outbox import queue as outbox
 from bot.release.models import Release
 from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
@@ -95,6 +96,13 @@ class Scenario:
             if release_id is not None:
                 query = query.where(Decision.release_id == release_id)
             return list((await session.exec(query)).all())
+
+    async def permalinks(self, release_id: int) -> list[str | None]:
+        """The permalink of each ledger row of the release (None where none was posted for it)."""
+        rows = await self.ledger(release_id)
+        async with self.stack.ctx.db.session() as session:
+            links = await outbox.permalinks(session, [d.seq for d in rows])
+        return [links.get(d.seq) for d in rows]
 
     def thread(self, release: Release) -> list[SimMessage]:
         assert release.channel_id and release.message_ts

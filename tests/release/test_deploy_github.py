@@ -98,5 +98,6 @@ async def test_deploy_to_production_through_github_actions(tmp_path: Path, slack
             "gate:ci_green", "gate:not_locked", "gate:no_concurrent_deploy", "gate:promoted_from",
             "gate:approval", "gate:freeze_window", "gate:oncall_present", "gate:not_quarantined"}
         assert decisions[8:] == [("decision", "switchman", "WAITING"), ("approval", CAROL, "approved"),
-                                 ("decision", CAROL, "GO"), ("outcome", "switchman", "succeeded")]
+                                 ("decision", CAROL, "GO"), ("stage_result", "pipeline:1009", "succeeded"),
+                                 ("outcome", "switchman", "succeeded")]
         assert [d.seq for d in await s.ledger(release.id)] == sorted(d.seq for d in await s.ledger(release.id))

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bot.slack_sim.interactions import SlackSide
+from bot.slack_sim.stack import STACK_RATE_LIMIT  # the app does not pace its posts yet
 from bot.slack_sim.web_api import SlackWebApi
 from bot.slack_sim.workspace import BOT_USER_ID, Workspace
 from tests.contracts.slack_contract import SlackContract
@@ -52,7 +53,7 @@ async def test_sigkill_during_the_bake_then_restart_finishes_the_release_once(
     workspace = Workspace()
     workspace.add_user("U0ALICE", "alice")
     channel = workspace.add_channel("#api-releases")
-    api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract)
+    api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract, rate_limit=STACK_RATE_LIMIT)
     base_url = await api.start()
     env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=config, SLACK_SIGNING_SECRET=SIGNING_SECRET)
     first, port, _ = await start_serve(tmp_path, env)

@@ -112,7 +112,7 @@ async def test_a_failing_check_stops_the_rollout_and_rolls_back_automatically(
         assert rollback.state == ReleaseState.SUCCEEDED
         bad_thread = s.thread_text(bad)
         assert f"*http {health.url}* — fail" in bad_thread and "answered 503, expected 200" in bad_thread
-        assert "Rolling back: <" in bad_thread and "quarantined in production" in bad_thread
+        assert f"Rolling back: release #{rollback.id}" in bad_thread and "quarantined in production" in bad_thread
         rollback_thread = s.thread_text(rollback)
         assert f"Automatic rollback #{bad.id} to `v1.0.0` (release #{good})" in rollback_thread
         assert "answered 503" in rollback_thread  # the evidence travels with the rollback

@@ -7,6 +7,7 @@ turns exceptions into `error`, so a gate never passes by failing to answer.
 from __future__ import annotations
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.gates import Approval as ApprovalGate
 from bot.config.gates import FreezeWindowGate, OncallPresent, PromotedFrom
@@ -16,7 +17,6 @@ from bot.release import locks, verify
 from bot.release.freeze_window import parse_freeze_window
 from bot.release.gates.types import GateDeps, GateFunction, GateInput, GateOutcome
 from bot.release.models import Approval, EnvironmentState, Release, Verdict
-from bot.slack.dates import slack_date
 
 CI_POLL_SECONDS = (2, 4, 8, 15, 30)
 
@@ -54,7 +54,7 @@ async def not_locked(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
     if lock is None:
         return GateOutcome(Verdict.PASS, f"{inp.environment} is not locked")
     return GateOutcome(Verdict.FAIL, f"{inp.environment} is locked by <@{lock.holder}> until "
-                                     f"{slack_date(lock.expires_at)}: {lock.reason}")
+                                     f"{deps.date(lock.expires_at)}: {lock.reason}")
 
 
 async def no_concurrent_deploy(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
@@ -79,18 +79,27 @@ async def promoted_from(gate: PromotedFrom, inp: GateInput, deps: GateDeps) -> G
                                          f"deploy it there first: `/deploy {inp.service} {inp.sha[:10]} to "
                                          f"{gate.environment}`")
     return GateOutcome(Verdict.PASS, f"`{inp.sha[:10]}` passed verification in {gate.environment} "
-                                     f"(release #{earlier.id}, {slack_date(earlier.verified_at)})")
+                                     f"(release #{earlier.id}, {deps.date(earlier.verified_at)})")
 
 
 async def approval(gate: ApprovalGate, inp: GateInput, deps: GateDeps) -> GateOutcome:
     async with deps.db.session() as session:
-        rows = (await session.exec(select(Approval).where(Approval.release_id == inp.release_id)
-                                   .order_by(col(Approval.decided_at)))).all()
+        rows = await approvals_of(session, inp.release_id)
+    return approval_outcome(gate, rows, requested_by=inp.requested_by)
+
+
+async def approvals_of(session: AsyncSession, release_id: int) -> list[Approval]:
+    return list((await session.exec(select(Approval).where(Approval.release_id == release_id)
+                                    .order_by(col(Approval.decided_at)))).all())
+
+
+def approval_outcome(gate: ApprovalGate, rows: list[Approval], *, requested_by: str) -> GateOutcome:
+    """The approval gate's verdict from the votes cast so far (the requester's own never counts)."""
     rejected = [r for r in rows if not r.approved]
     if rejected:
         return GateOutcome(Verdict.FAIL, f"rejected by <@{rejected[0].approver}>"
                                          + (f": {rejected[0].comment}" if rejected[0].comment else ""))
-    approvers = [r.approver for r in rows if r.approved and r.approver != inp.requested_by]
+    approvers = [r.approver for r in rows if r.approved and r.approver != requested_by]
     if len(approvers) >= gate.count:
         return GateOutcome(Verdict.PASS, "approved by " + ", ".join(f"<@{a}>" for a in approvers))
     missing = gate.count - len(approvers)
@@ -104,7 +113,7 @@ async def freeze_window(gate: FreezeWindowGate, inp: GateInput, deps: GateDeps) 
     for text in gate.windows:
         span = parse_freeze_window(text).active_span(now)
         if span is not None:
-            return GateOutcome(Verdict.FAIL, f"inside the freeze window `{text}` until {slack_date(span[1])}")
+            return GateOutcome(Verdict.FAIL, f"inside the freeze window `{text}` until {deps.date(span[1])}")
     return GateOutcome(Verdict.PASS, "outside every freeze window (" + "; ".join(f"`{w}`" for w in gate.windows) + ")")
 
 
@@ -118,7 +127,7 @@ async def oncall_present(gate: OncallPresent, inp: GateInput, deps: GateDeps) ->
         if shift is not None and shift.primary is not None:
             shadow = f" with <@{shift.shadow}> shadowing" if shift.shadow else ""
             return GateOutcome(Verdict.PASS, f"<@{shift.primary}> is on call for {name}{shadow} until "
-                                             f"{slack_date(shift.end)}")
+                                             f"{deps.date(shift.end)}")
     return GateOutcome(Verdict.FAIL, f"nobody is on call as primary for {', '.join(names)} right now")
 
 

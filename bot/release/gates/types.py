@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from bot.clock import Clock
 from bot.config.models import SwitchmanConfig
 from bot.providers.base import Provider
 from bot.release.models import Verdict
-from bot.slack.directory import Directory
+from bot.release.ports import Members
 from bot.storage.database import Database
 
 
@@ -39,9 +40,10 @@ class GateDeps:
     db: Database
     provider: Provider
     clock: Clock
-    directory: Directory
+    directory: Members
     sleep: Callable[[float], Awaitable[None]]
     http: httpx.AsyncClient
+    date: Callable[[datetime | None], str]  # an instant as readers see it (Slack renders it per reader)
 
 
 GateFunction = Callable[[Any, GateInput, GateDeps], Awaitable[GateOutcome]]

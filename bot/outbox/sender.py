@@ -1,0 +1,260 @@
+"""Sending the outbox: in order per thread, paced per channel, retried until Slack answers.
+
+One worker per channel posts that channel's messages, oldest first, one thread head at a time;
+a thread's next message waits for the one before it. What happens on each answer:
+
+- sent: the row is marked sent with its ts and permalink; an anchored row records where it
+  landed, and the hooks for its anchor (say, a release storing its parent message) run in the
+  same transaction.
+- 429: the channel is held for `Retry-After`; the row is sent again after that.
+- 5xx, timeout, connection lost: retried with backoff (1 s doubling to 5 min), for as long as it
+  takes. When the request may have reached Slack, the next attempt first looks for the message
+  by its metadata (the outbox id) and only posts it if it is not there — so a row is never posted
+  twice, even after a crash between posting and marking it sent.
+- refused for good: `not_in_channel` first tries to join the channel; otherwise the row is
+  failed and the refusal hooks of its owner (say, the release) are told, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.outbox.models import OutboxAnchor, OutboxKind, OutboxMessage, OutboxState
+from bot.outbox.pacing import Pacer
+from bot.outbox.wire import Delivered, RateLimited, Refused, SlackWire, Unavailable
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+AnchoredHook = Callable[[AsyncSession, str, Delivered, str | None], Awaitable[None]]
+RefusedHook = Callable[[str, str, str], Awaitable[None]]  # owner, error code, channel
+Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
+Sleep = Callable[[float], Awaitable[None]]
+MAX_BACKOFF_SECONDS = 300.0
+ORPHANED = "parent_not_posted"  # a reply or update whose message could not be posted
+
+
+def backoff(attempts: int) -> float:
+    return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+class OutboxSender:
+    def __init__(self, db: Database, wire: SlackWire, clock: Clock, sleep: Sleep, spawn: Spawn, *,
+                 pacer: Pacer | None = None) -> None:
+        self.db, self.wire, self.clock, self.sleep, self.spawn = db, wire, clock, sleep, spawn
+        self.pacer = pacer or Pacer(clock)
+        self._workers: set[str] = set()
+        self._wakes = 0
+        self._anchored: list[tuple[str, AnchoredHook]] = []
+        self._refused: list[tuple[str, RefusedHook]] = []
+        self.sent = 0  # rows marked sent by this process, for /metrics and tests
+
+    # --- wiring ---------------------------------------------------------------------------------
+    def on_anchored(self, prefix: str, hook: AnchoredHook) -> None:
+        """Run `hook(session, anchor, delivered, permalink)` when a message anchored `prefix…` lands."""
+        self._anchored.append((prefix, hook))
+
+    def on_refused(self, prefix: str, hook: RefusedHook) -> None:
+        """Run `hook(owner, error, channel)` when Slack refuses a message of an owner named `prefix…`."""
+        self._refused.append((prefix, hook))
+
+    def after_commit(self, info: dict[str, Any]) -> None:
+        """Database commit hook: wake up when the transaction queued something."""
+        if info.pop("outbox.wake", False):
+            self.wake()
+
+    def wake(self) -> None:
+        self._wakes += 1
+        self.spawn(self._start_workers(), "outbox-scan")
+
+    # --- the loop -------------------------------------------------------------------------------
+    async def _start_workers(self) -> None:
+        for channel in sorted({h.channel for h in await self._heads()}):
+            if channel not in self._workers:
+                self._workers.add(channel)
+                self.spawn(self._work(channel), f"outbox-{channel}")
+
+    async def _work(self, channel: str) -> None:
+        try:
+            while True:
+                wakes = self._wakes
+                heads = [h for h in await self._heads() if h.channel == channel]
+                if not heads:
+                    if wakes == self._wakes:
+                        return
+                    continue
+                now = self.clock.now()
+                ready = [h for h in heads if h.next_attempt_at is None or h.next_attempt_at <= now]
+                if not ready:
+                    due = min(h.next_attempt_at for h in heads if h.next_attempt_at is not None)
+                    await self.sleep(max((due - now).total_seconds(), 0.01))
+                    continue
+                row = ready[0]
+                if row.kind in (OutboxKind.POST, OutboxKind.DM):
+                    wait = self.pacer.wait(channel)
+                    if wait > 0:
+                        await self.sleep(wait)
+                        continue
+                await self._send(row)
+        finally:
+            self._workers.discard(channel)
+
+    async def _heads(self) -> list[OutboxMessage]:
+        """The oldest pending row of each thread: the only one of its thread that may be sent now."""
+        async with self.db.session() as session:
+            firsts = (select(func.min(OutboxMessage.id)).where(OutboxMessage.state == OutboxState.PENDING)
+                      .group_by(col(OutboxMessage.thread)))
+            rows = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(firsts))
+                                       .order_by(col(OutboxMessage.id)))).all()
+        return list(rows)
+
+    # --- one row --------------------------------------------------------------------------------
+    async def _send(self, row: OutboxMessage) -> None:
+        assert row.id is not None
+        claimed = await self._claim(row.id)
+        if claimed is None:
+            return
+        row, look_first = claimed
+        try:
+            match row.kind:
+                case OutboxKind.UPDATE:
+                    await self._send_update(row)
+                case OutboxKind.USERGROUP:
+                    await self.wire.set_usergroup(row.channel, [u for u in row.text.split(",") if u])
+                    await self._mark_sent(row, None, None)
+                case _:
+                    await self._send_post(row, look_first)
+        except RateLimited as exc:
+            self.pacer.hold(row.channel, exc.retry_after)
+            await self._retry_at(row, self.clock.now() + timedelta(seconds=exc.retry_after), "ratelimited",
+                                 delivered_unknown=False)
+        except Unavailable as exc:
+            log.warning("slack unavailable; will retry", extra={"outbox": row.id, "error": exc.code,
+                                                                 "attempts": row.attempts})
+            await self._retry_at(row, self.clock.now() + timedelta(seconds=backoff(row.attempts)), exc.code,
+                                 delivered_unknown=exc.maybe_delivered)
+        except Refused as exc:
+            await self._refused_for_good(row, exc.code)
+
+    async def _claim(self, row_id: int) -> tuple[OutboxMessage, bool] | None:
+        async with self.db.session() as session:
+            row = await session.get(OutboxMessage, row_id)
+            if row is None or row.state != OutboxState.PENDING:
+                return None
+            look_first = row.sending_since is not None
+            row.attempts += 1
+            row.sending_since = row.sending_since or self.clock.now()
+            session.add(row)
+        return row, look_first
+
+    async def _send_post(self, row: OutboxMessage, look_first: bool) -> None:
+        assert row.id is not None
+        channel, thread_ts = row.channel, None
+        if row.reply_to is not None:
+            anchor = await self._anchor(row.reply_to)
+            if anchor is None:
+                await self._orphan_or_wait(row, row.reply_to)
+                return
+            channel, thread_ts = anchor.channel, anchor.ts
+        elif row.kind == OutboxKind.DM:
+            channel = await self.wire.open_dm(row.channel)
+        delivered = await self.wire.find(channel, thread_ts=thread_ts, outbox_id=row.id) if look_first else None
+        if delivered is None:
+            self.pacer.take(row.channel)
+            try:
+                delivered = await self.wire.post(channel, row.text, row.blocks, thread_ts=thread_ts,
+                                                 outbox_id=row.id)
+            except Refused as exc:
+                if exc.code != "not_in_channel" or not await self.wire.join(channel):
+                    raise
+                log.info("joined the channel to post", extra={"channel": channel})
+                delivered = await self.wire.post(channel, row.text, row.blocks, thread_ts=thread_ts,
+                                                 outbox_id=row.id)
+        link = None
+        if row.anchor is not None or row.decision_seq is not None:
+            link = await self.wire.permalink(delivered.channel, delivered.ts)
+        await self._mark_sent(row, delivered, link)
+
+    async def _send_update(self, row: OutboxMessage) -> None:
+        async with self.db.session() as session:
+            newer = (await session.exec(select(OutboxMessage.id).where(
+                OutboxMessage.kind == OutboxKind.UPDATE, OutboxMessage.target == row.target,
+                OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.id) > row.id))).first()
+            if newer is not None:  # a later update of the same message says it all
+                found = await session.get(OutboxMessage, row.id)
+                assert found is not None
+                found.state, found.sending_since = OutboxState.SUPERSEDED, None
+                session.add(found)
+                return
+        anchor = await self._anchor(row.target or "")
+        if anchor is None:
+            await self._orphan_or_wait(row, row.target or "")
+            return
+        await self.wire.update(anchor.channel, anchor.ts, row.text, row.blocks)
+        await self._mark_sent(row, Delivered(anchor.channel, anchor.ts), None)
+
+    async def _anchor(self, name: str) -> OutboxAnchor | None:
+        async with self.db.session() as session:
+            found: OutboxAnchor | None = await session.get(OutboxAnchor, name)
+        return found
+
+    # --- recording outcomes ---------------------------------------------------------------------
+    async def _mark_sent(self, row: OutboxMessage, delivered: Delivered | None, link: str | None) -> None:
+        now = self.clock.now()
+        async with self.db.session() as session:
+            found = await session.get(OutboxMessage, row.id)
+            assert found is not None
+            found.state, found.sending_since, found.sent_at, found.last_error = OutboxState.SENT, None, now, None
+            if delivered is not None:
+                found.sent_channel, found.sent_ts, found.permalink = delivered.channel, delivered.ts, link
+            session.add(found)
+            if found.anchor is not None and delivered is not None:
+                session.add(OutboxAnchor(name=found.anchor, message_id=found.id or 0, channel=delivered.channel,
+                                         ts=delivered.ts, permalink=link))
+                for prefix, hook in self._anchored:
+                    if found.anchor.startswith(prefix):
+                        await hook(session, found.anchor, delivered, link)
+        self.sent += 1
+
+    async def _retry_at(self, row: OutboxMessage, at: datetime, error: str, *, delivered_unknown: bool) -> None:
+        async with self.db.session() as session:
+            found = await session.get(OutboxMessage, row.id)
+            assert found is not None
+            found.next_attempt_at, found.last_error = at, error[:255]
+            if not delivered_unknown:
+                found.sending_since = None
+            session.add(found)
+
+    async def _refused_for_good(self, row: OutboxMessage, error: str) -> None:
+        log.warning("slack refused a message for good", extra={"outbox": row.id, "error": error,
+                                                                "channel": row.channel, "owner": row.owner})
+        await self._fail(row, error)
+        if row.owner is not None and row.kind == OutboxKind.POST:  # a refused edit or DM ends nothing
+            for prefix, hook in self._refused:
+                if row.owner.startswith(prefix):
+                    await hook(row.owner, error, row.channel)
+
+    async def _orphan_or_wait(self, row: OutboxMessage, anchor: str) -> None:
+        """The message this one belongs to is not posted: wait for it, or fail when it never will be."""
+        async with self.db.session() as session:
+            parent = (await session.exec(select(OutboxMessage).where(OutboxMessage.anchor == anchor)
+                                         .order_by(col(OutboxMessage.id)))).first()
+        if parent is not None and parent.state == OutboxState.PENDING:
+            await self._retry_at(row, self.clock.now() + timedelta(seconds=1), "waiting_for_parent",
+                                 delivered_unknown=False)
+        else:
+            await self._fail(row, ORPHANED)
+
+    async def _fail(self, row: OutboxMessage, error: str) -> None:
+        async with self.db.session() as session:
+            found = await session.get(OutboxMessage, row.id)
+            assert found is not None
+            found.state, found.sending_since, found.last_error = OutboxState.FAILED, None, error[:255]
+            session.add(found)

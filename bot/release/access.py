@@ -1,0 +1,30 @@
+"""Who may release what (§2, §4): the configured target, and the environment's deployers.
+
+Checks that need only the configuration run inline, before the ack (unknown service or
+environment); the deployer check needs Slack's user groups and runs after it.
+"""
+
+from __future__ import annotations
+
+from bot.config.models import Environment, Service, SwitchmanConfig
+from bot.context import AppContext
+from bot.errors import BadInput, NotAllowed
+
+
+def check_target(config: SwitchmanConfig, service: str, environment: str, usage: str) -> tuple[Service, Environment]:
+    """The configured service and environment, or a BadInput listing the valid choices."""
+    if service not in config.services:
+        choices = ", ".join(f"`{s}`" for s in sorted(config.services)) or "none configured"
+        raise BadInput(f"there is no service `{service}`; services: {choices}", usage=usage)
+    svc = config.services[service]
+    if environment not in svc.environments:
+        choices = ", ".join(f"`{e}`" for e in svc.environments)
+        raise BadInput(f"`{service}` has no environment `{environment}`; its environments: {choices}", usage=usage)
+    return svc, svc.environments[environment]
+
+
+async def check_deployer(ctx: AppContext, env: Environment, environment: str, user: str) -> None:
+    if env.deployers and not await ctx.directory.is_in_any(user, env.deployers):
+        who = ", ".join(d if d.startswith("@") else f"<@{d}>" for d in env.deployers)
+        raise NotAllowed(f"you are not allowed to deploy to {environment}; its deployers are {who}. "
+                         "Ask one of them, or an admin to add you.")

@@ -1,0 +1,160 @@
+"""Gating a release (§3, §4): the change preview, every gate as it resolves, then the decision.
+
+Each gate's verdict is recorded the moment it resolves (result row, ledger row and thread reply in
+one transaction). A release resumed while gating evaluates only the gates that have no verdict
+yet, so no reply appears twice. The decision — GO, WAITING or NO-GO — commits with the state
+change it causes and its reply (with Approve / Reject buttons when waiting), so a click can never
+arrive before the release is waiting for it.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config.gates import GateOptions, NotQuarantined
+from bot.context import AppContext
+from bot.errors import ProviderError
+from bot.ledger.models import DecisionKind as LedgerKind
+from bot.release import outcomes, store
+from bot.release.decision import Decision, DecisionKind, GateStanding, decide
+from bot.release.gates.runner import run_gates
+from bot.release.gates.types import GateDeps, GateInput
+from bot.release.machine import Event, allows
+from bot.release.models import (
+    EnvironmentState,
+    GateOverride,
+    GateResult,
+    Release,
+    ReleaseKind,
+    ReleaseState,
+    Verdict,
+)
+from bot.release.steps import Step
+from bot.release.thread import ReleaseThread
+
+SYSTEM = "switchman"
+# Rollback skips the slow gates — CI, approval, freeze — and promotion and locks, which guard
+# releasing new code, not undoing it; authorization is checked when the rollback is requested.
+GATHERING = (ReleaseState.REQUESTED, ReleaseState.GATING)  # states in which gate verdicts are taken
+ROLLBACK_SKIPS = {"ci_green", "approval", "freeze_window", "promoted_from", "not_locked"}
+
+
+def thread_of(ctx: AppContext) -> ReleaseThread:
+    return ReleaseThread(ctx.config, ctx.release_view)
+
+
+def gate_deps(ctx: AppContext, service: str) -> GateDeps:
+    assert ctx.http is not None
+    provider = ctx.providers[ctx.config.services[service].provider]
+    return GateDeps(ctx.config, ctx.db, provider, ctx.clock, ctx.directory, ctx.sleep, ctx.http,
+                    ctx.release_view.date)
+
+
+def gates_for(ctx: AppContext, release: Release) -> list[GateOptions]:
+    """A deploy meets its environment's gates and the quarantine; a rollback skips the slow ones (§2)."""
+    env = ctx.config.services[release.service].environments[release.environment]
+    if release.kind == ReleaseKind.ROLLBACK:
+        return [g for g in env.gates if g.kind not in ROLLBACK_SKIPS]
+    return [NotQuarantined(), *env.gates]
+
+
+async def standings(session: AsyncSession, release_id: int) -> list[GateStanding]:
+    """Each gate's latest verdict for the release, and whether it was overridden."""
+    rows = (await session.exec(select(GateResult).where(GateResult.release_id == release_id)
+                               .order_by(col(GateResult.attempt)))).all()
+    overridden = {o.gate for o in (await session.exec(
+        select(GateOverride).where(GateOverride.release_id == release_id))).all()}
+    latest: dict[str, GateResult] = {}
+    for row in rows:
+        latest[row.gate] = row
+    return [GateStanding(g.gate, Verdict(g.verdict), g.evidence, g.overridable, g.gate in overridden)
+            for g in latest.values()]
+
+
+async def next_attempt(session: AsyncSession, release_id: int, gate: str) -> int:
+    """Gate results are appended, never overwritten: each re-evaluation is the next attempt."""
+    rows = (await session.exec(select(GateResult).where(GateResult.release_id == release_id,
+                                                        GateResult.gate == gate))).all()
+    return len(rows) + 1
+
+
+async def step(ctx: AppContext, release: Release) -> Step:
+    """Preview (once), the gates not yet answered, then the decision."""
+    assert release.id is not None
+    thread = thread_of(ctx)
+    if not (release.detail or {}).get("previewed"):
+        await _preview(ctx, thread, release)
+    async with ctx.db.session() as session:
+        answered = {s.gate for s in await standings(session, release.id)}
+    todo = [g for g in gates_for(ctx, release) if getattr(g, "kind", None) not in answered]
+    inp = GateInput(release.id, release.service, release.environment, release.ref, release.sha or "",
+                    release.requested_by)
+    async for result in run_gates(todo, inp, gate_deps(ctx, release.service)):
+        outcome, now = result.outcome, ctx.clock.now()
+        async with ctx.db.session() as session:
+            row = await store.get(session, release.id)
+            if row.state not in GATHERING:
+                return Step.CONTINUE  # ended meanwhile (cancelled, refused by Slack): no more verdicts
+            session.add(GateResult(release_id=release.id, gate=result.gate,
+                                   attempt=await next_attempt(session, release.id, result.gate),
+                                   verdict=outcome.verdict, evidence=outcome.evidence[:3000], link=outcome.link,
+                                   overridable=result.overridable, started_at=now, finished_at=now))
+            await thread.record(session, row, kind=LedgerKind.GATE_VERDICT, actor=f"gate:{result.gate}",
+                                outcome=outcome.verdict.value, now=now,
+                                evidence={"gate": result.gate, "evidence": outcome.evidence, "link": outcome.link,
+                                          "seconds": round(result.seconds, 3)},
+                                message=ctx.release_view.gate(result.gate, outcome.verdict, outcome.evidence,
+                                                              outcome.link, result.seconds))
+        await store.renew_lease(ctx.db, release.id, now=ctx.clock.now())
+    return await decide_now(ctx, release.id)
+
+
+async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> None:
+    """Commits between what runs now and the new commit; a failure here never blocks the release."""
+    service = ctx.config.services[release.service]
+    async with ctx.db.session() as session:
+        state = await session.get(EnvironmentState, (release.service, release.environment))
+    base = state.current_sha if state else None
+    try:
+        preview = await ctx.providers[service.provider].compare(service.repo, base, release.sha or release.ref)
+        message = ctx.release_view.preview(preview, service)
+    except ProviderError as exc:
+        message = ctx.release_view.note(f":grey_question: No change preview: {exc}")
+    async with ctx.db.session() as session:
+        row = await store.get(session, release.id or 0)
+        if (row.detail or {}).get("previewed") or row.state not in GATHERING:
+            return
+        now = ctx.clock.now()
+        await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True})
+        thread.refresh(session, row, now=now)
+        thread.say(session, row, message, now=now)
+
+
+def _event_for(decision: Decision) -> Event:
+    if decision.kind == DecisionKind.GO:
+        return Event.GO
+    if decision.kind == DecisionKind.WAITING:
+        return Event.WAIT
+    return Event.REJECT if "approval" in decision.blocking else Event.NO_GO
+
+
+async def decide_now(ctx: AppContext, release_id: int, *, actor: str = SYSTEM) -> Step:
+    """Decide from the recorded verdicts; the decision, its state change and its reply commit together."""
+    thread = thread_of(ctx)
+    async with ctx.db.session() as session:
+        release = await store.get(session, release_id)
+        decision = decide(await standings(session, release_id))
+        event, now = _event_for(decision), ctx.clock.now()
+        if not allows(release.state, event) or not await store.apply(session, release, event, now=now):
+            return Step.WAIT  # moved on meanwhile (cancelled, or decided by a concurrent click)
+        await thread.record(session, release, kind=LedgerKind.DECISION, actor=actor, outcome=decision.kind.value,
+                            now=now, evidence={"blocking": decision.blocking, "waiting_for": decision.waiting_for,
+                                               "overridden": decision.overridden},
+                            message=ctx.release_view.decision(release, decision))
+        if event in (Event.NO_GO, Event.REJECT):
+            await outcomes.recorded_end(session, thread, release, f"NO-GO: blocked by {', '.join(decision.blocking)}",
+                                        now=now)
+        else:
+            thread.refresh(session, release, now=now)
+    return Step.CONTINUE if event == Event.GO else Step.WAIT

@@ -1,0 +1,38 @@
+"""What the release domain needs from the outside, as Protocols: how its messages look, who is who.
+
+`bot/slack` implements these (Block Kit, the Web API); the domain imports none of it. Messages are
+rendered when they are queued, so the outbox stores exactly what will be posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.config.models import Service
+    from bot.providers.base import ChangePreview
+    from bot.release.decision import Decision
+    from bot.release.models import Release, Verdict
+
+Message = tuple[str, list[dict[str, Any]]]  # fallback text and blocks
+
+
+class ReleaseView(Protocol):
+    def parent(self, release: Release, *, position: int | None = None) -> Message: ...
+    def queued(self, release: Release, ahead: Sequence[Release]) -> Message: ...
+    def preview(self, preview: ChangePreview, service: Service) -> Message: ...
+    def gate(self, gate: str, verdict: Verdict, evidence: str, link: str | None, seconds: float) -> Message: ...
+    def decision(self, release: Release, decision: Decision) -> Message: ...
+    def note(self, text: str) -> Message: ...
+    def paused(self, release: Release, text: str, *, failed: bool) -> Message: ...
+    def state_text(self, state: str) -> str: ...
+    def date(self, instant: datetime | None) -> str: ...
+
+
+class Members(Protocol):
+    """Who belongs to a user group (`@handle` or id); a user id stands for itself."""
+
+    async def members(self, ref: str) -> frozenset[str]: ...
+    async def is_in_any(self, user: str, refs: list[str]) -> bool: ...

@@ -1,0 +1,113 @@
+"""Reading and changing release rows: loads, field updates, state changes through the machine, leases.
+
+State changes are conditional updates (`… WHERE state = <what we read>`), so of two writers that
+read the same state only one moves the release; the other learns it lost and does nothing. Every
+function takes its session explicitly and keyword-only arguments after the first two.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config.models import SwitchmanConfig
+from bot.providers.base import DeployTarget
+from bot.release.machine import Event, next_state
+from bot.release.models import IN_FLIGHT, Release, ReleaseKind, ReleaseState
+from bot.storage.database import Database
+
+LEASE = timedelta(minutes=2)  # renewed on every poll; a crashed holder's lease lapses this soon
+
+
+async def get(session: AsyncSession, release_id: int) -> Release:
+    release = await session.get(Release, release_id)
+    if release is None:
+        raise LookupError(f"release {release_id} does not exist")
+    return release
+
+
+async def load(db: Database, release_id: int) -> Release:
+    async with db.session() as session:
+        return await get(session, release_id)
+
+
+async def save(session: AsyncSession, release: Release, *, now: datetime, **changes: Any) -> Release:
+    for name, value in changes.items():
+        setattr(release, name, value)
+    release.updated_at = now
+    session.add(release)
+    await session.flush()
+    return release
+
+
+async def apply(session: AsyncSession, release: Release, event: Event, *, now: datetime, **changes: Any) -> bool:
+    """Move `release` by `event` if it is still in the state it was read in; False when it was not."""
+    to = next_state(release.state, event)
+    values: dict[str, Any] = {"state": to.value, "updated_at": now, **changes}
+    if to not in IN_FLIGHT and to != ReleaseState.QUEUED and release.finished_at is None:
+        values["finished_at"] = now
+    if to in IN_FLIGHT and release.started_at is None:
+        values["started_at"] = now
+    result = await session.exec(update(Release).where(col(Release.id) == release.id,
+                                                      col(Release.state) == release.state).values(**values))
+    if result.rowcount != 1:
+        await session.refresh(release)
+        return False
+    await session.refresh(release)
+    return True
+
+
+async def take_lease(db: Database, release_id: int, *, now: datetime) -> bool:
+    """Become the one task stepping this release, unless another holds a live lease."""
+    async with db.session() as session:
+        result = await session.exec(update(Release).where(
+            col(Release.id) == release_id,
+            or_(col(Release.lease_until).is_(None), col(Release.lease_until) < now)).values(lease_until=now + LEASE))
+        return bool(result.rowcount == 1)
+
+
+async def renew_lease(db: Database, release_id: int, *, now: datetime) -> None:
+    async with db.session() as session:
+        await session.exec(update(Release).where(col(Release.id) == release_id)
+                           .values(lease_until=now + LEASE))
+
+
+async def drop_lease(db: Database, release_id: int) -> None:
+    async with db.session() as session:
+        await session.exec(update(Release).where(col(Release.id) == release_id)
+                           .values(lease_until=None))
+
+
+SUBJECT_MAX = 255  # the ledger's subject column
+
+
+def subject(release: Release) -> str:
+    """`service/environment@ref`, shortened to fit the ledger (the full ref is on the release row)."""
+    text = f"{release.service}/{release.environment}@{release.ref}"
+    return text if len(text) <= SUBJECT_MAX else text[:SUBJECT_MAX - 1] + "…"
+
+
+def stages_of(config: SwitchmanConfig, release: Release) -> list[int]:
+    env = config.services[release.service].environments[release.environment]
+    if release.kind == ReleaseKind.ROLLBACK or release.strategy != "canary":
+        return [100]
+    return list(env.stages)
+
+
+def target(config: SwitchmanConfig, release: Release, stage: int) -> DeployTarget:
+    """What the provider is asked to deploy for one stage of `release`."""
+    service = config.services[release.service]
+    sha = release.sha or release.ref
+    names_commit = re.fullmatch(r"[0-9a-f]{7,40}", release.ref) is not None and sha.startswith(release.ref)
+    branch = service.environments[release.environment].branch
+    rollback = release.kind == ReleaseKind.ROLLBACK
+    workflow = service.rollback_workflow if rollback and service.rollback_workflow else service.workflow
+    return DeployTarget(repo=service.repo, workflow=workflow, service=release.service,
+                        environment=release.environment, ref=release.ref, sha=sha,
+                        strategy=release.strategy, stage=stage, release_id=release.id or 0,
+                        rollback=rollback, dispatch_ref=branch if names_commit else None)

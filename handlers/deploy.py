@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -15,6 +16,7 @@ from bot.slack import replies
 from bot.slack.deploy_requests import submit_request
 from bot.slack.ids import Command
 from bot.slack.release_modals import deploy_modal
+from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 
@@ -24,9 +26,13 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         parsed = grammar.parse(command.get("text", ""))
         user = command["user_id"]
         responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
+        key = request_key(command)
 
         def later(work: Any, name: str) -> None:
             answer_later(ctx.background, work, responder, name=name)
+
+        def once(act: Callable[[], Awaitable[str]], name: str) -> None:
+            answer_once(ctx, key, act, responder, name=name)
 
         match parsed:
             case grammar.DeployHelp():
@@ -39,7 +45,6 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
                 await ack(**replies.ephemeral(f":hourglass_flowing_sand: Requesting {parsed.service} "
                                               f"`{parsed.ref or 'the branch head'}` → {parsed.environment}…"))
-                key = f"{command.get('team_id')}:{command.get('trigger_id')}"
                 later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder), "deploy-request")
             case grammar.DeployStatus():
                 if parsed.service:
@@ -59,17 +64,17 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             case grammar.DeployLock():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
                 await ack()
-                later(_say(responder, actions.lock(ctx, service=parsed.service, environment=parsed.environment,
-                                                   user=user, reason=parsed.reason, duration=parsed.duration)),
-                      "deploy-lock")
+                once(lambda: actions.lock(ctx, service=parsed.service, environment=parsed.environment, user=user,
+                                          reason=parsed.reason, duration=parsed.duration, request_key=key),
+                     "deploy-lock")
             case grammar.DeployUnlock():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
                 await ack()
-                later(_say(responder, actions.unlock(ctx, service=parsed.service, environment=parsed.environment,
-                                                     user=user)), "deploy-unlock")
+                once(lambda: actions.unlock(ctx, service=parsed.service, environment=parsed.environment, user=user,
+                                            request_key=key), "deploy-unlock")
             case grammar.DeployCancel():
                 await ack()
-                later(_say(responder, actions.cancel(ctx, parsed.release_id, user=user)), "deploy-cancel")
+                once(lambda: actions.cancel(ctx, parsed.release_id, user=user, request_key=key), "deploy-cancel")
             case grammar.DeployMetrics():
                 await ack(**replies.not_built(Command.DEPLOY, "metrics"))
 

@@ -12,7 +12,8 @@ from bot.context import AppContext
 from bot.oncall import commands, paging_commands
 from bot.slack import replies
 from bot.slack.ids import Command
-from bot.slack.responder import ResponseUrlResponder, answer_later, tell
+from bot.slack.request_keys import answer_once, request_key
+from bot.slack.responder import ResponseUrlResponder
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -24,13 +25,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             return
         await ack()
         responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
-        user, channel = command["user_id"], command.get("channel_id", "")
+        user, channel, key = command["user_id"], command.get("channel_id", ""), request_key(command)
 
-        async def work() -> None:
+        async def act() -> str:
             if isinstance(parsed, grammar.OncallPage | grammar.OncallAck | grammar.OncallResolve):
-                answer = await paging_commands.run(ctx, parsed, user=user, channel=channel)
-            else:
-                answer = await commands.run(ctx, parsed, user=user, channel=channel)
-            await tell(responder, answer)
+                return await paging_commands.run(ctx, parsed, user=user, channel=channel, request_key=key)
+            return await commands.run(ctx, parsed, user=user, channel=channel, request_key=key)
 
-        answer_later(ctx.background, work(), responder, name="oncall")
+        answer_once(ctx, key, act, responder, name="oncall")

@@ -11,7 +11,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.context import AppContext
 from bot.oncall import swap_decisions
 from bot.slack.ids import ActionId
-from bot.slack.responder import ResponseUrlResponder, answer_later, tell
+from bot.slack.request_keys import answer_once, request_key
+from bot.slack.responder import ResponseUrlResponder
 
 Decide = Callable[..., Awaitable[str]]
 BUTTONS: dict[ActionId, Decide] = {
@@ -30,11 +31,8 @@ def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[
     async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        request_id, user = int(body["actions"][0]["value"]), body["user"]["id"]
-
-        async def work() -> None:
-            await tell(responder, await decide(ctx, request_id, user=user))
-
-        answer_later(ctx.background, work(), responder, name=str(action_id))
+        request_id, user, key = int(body["actions"][0]["value"]), body["user"]["id"], request_key(body)
+        answer_once(ctx, key, lambda: decide(ctx, request_id, user=user, request_key=key), responder,
+                    name=str(action_id))
 
     return on_click

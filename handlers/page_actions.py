@@ -12,23 +12,24 @@ from bot.context import AppContext
 from bot.errors import BadInput
 from bot.oncall import paging
 from bot.slack.ids import ActionId
-from bot.slack.responder import ResponseUrlResponder, answer_later, tell
+from bot.slack.request_keys import answer_once, request_key
+from bot.slack.responder import ResponseUrlResponder
 
-PageAction = Callable[[AppContext, int, str], Awaitable[str]]
+PageAction = Callable[..., Awaitable[str]]  # (ctx, page id, user, *, request_key)
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     def handle(body: dict[str, Any], action: PageAction, name: str) -> None:
         responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        user = body["user"]["id"]
+        user, key = body["user"]["id"], request_key(body)
         raw = str(body["actions"][0].get("value", ""))
 
-        async def work() -> None:
+        async def act() -> str:
             if not raw.isdigit():
                 raise BadInput("this button does not name a page")
-            await tell(responder, await action(ctx, int(raw), user))
+            return await action(ctx, int(raw), user, request_key=key)
 
-        answer_later(ctx.background, work(), responder, name=name)
+        answer_once(ctx, key, act, responder, name=name)
 
     @app.action(ActionId.PAGE_ACK)
     async def on_ack(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -14,19 +14,16 @@ from bot.slack.deploy_requests import submit_request
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.release_modals import override_modal, read_deploy_modal, read_override_modal
+from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     async def _vote(body: dict[str, Any], approve: bool) -> None:
         responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        release_id = _release_id(body)
-        user = body["user"]["id"]
-
-        async def work() -> None:
-            await tell(responder, await actions.vote(ctx, release_id, user=user, approve=approve))
-
-        answer_later(ctx.background, work(), responder, name="release-vote")
+        release_id, user, key = _release_id(body), body["user"]["id"], request_key(body)
+        answer_once(ctx, key, lambda: actions.vote(ctx, release_id, user=user, approve=approve, request_key=key),
+                    responder, name="release-vote")
 
     @app.action(ActionId.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -84,14 +81,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             await ack(response_action="errors", errors=form)
             return
         await ack()
-        user = body["user"]["id"]
+        user, key = body["user"]["id"], request_key(body)
         responder = DirectMessageResponder(ctx.slack, user)
-
-        async def work() -> None:
-            await tell(responder, await actions.override(ctx, form.release_id, user=user, gates=form.gates,
-                                                         reason=form.reason))
-
-        answer_later(ctx.background, work(), responder, name="override")
+        answer_once(ctx, key, lambda: actions.override(ctx, form.release_id, user=user, gates=form.gates,
+                                                       reason=form.reason, request_key=key),
+                    responder, name="override")
 
     @app.view(CallbackId.DEPLOY_MODAL)
     async def on_deploy_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

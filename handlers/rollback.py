@@ -16,6 +16,7 @@ from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import CallbackId, Command
 from bot.slack.release_blocks import short
 from bot.slack.release_modals import read_rollback_modal, rollback_modal
+from bot.slack.request_keys import request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 
@@ -39,8 +40,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await ack(**replies.ephemeral(f":hourglass_flowing_sand: Rolling back {parsed.service} "
                                       f"{parsed.environment}…"))
         responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
-        key = f"{command.get('team_id')}:{command.get('trigger_id')}"
-        answer_later(ctx.background, roll_back(parsed, command["user_id"], key, responder), responder,
+        answer_later(ctx.background, roll_back(parsed, command["user_id"], request_key(command), responder), responder,
                      name="rollback-request")
 
     async def _open_form(trigger_id: str) -> None:

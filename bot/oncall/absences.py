@@ -3,7 +3,8 @@
 Dates are days on the requester's own wall clock (from Slack), FROM through TO inclusive. The
 roster skips an absent person in any shift the absence touches and passes the role down the
 list (`shifts.generate_shifts`); swaps and covers they agreed to still stand, and the reply says
-so. Handoff jobs are re-planned, so a change to the current shift hands off at once.
+so. Handoff jobs are re-planned, so a change to the current shift hands off at once. The absence
+is stored with its Slack `request_key` claimed, so a retried `/oncall away` records one.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from bot.oncall.lookup import day_start, holder, member_of, role_in
 from bot.oncall.roster import schedule
 from bot.oncall.schedule_models import AbsenceRecord
 from bot.oncall.shifts import Shift
+from bot.storage import handled_requests as handled
 
 LONGEST = timedelta(days=366)
 
 
-async def declare_away(ctx: AppContext, command: grammar.OncallAway, *, user: str) -> str:
+async def declare_away(ctx: AppContext, command: grammar.OncallAway, *, user: str,
+                       request_key: str | None = None) -> str:
     zone = await ctx.directory.time_zone(user)
     start, end = day_start(command.start, zone), day_start(command.end + timedelta(days=1), zone)
     now = ctx.clock.now()
@@ -34,9 +37,13 @@ async def declare_away(ctx: AppContext, command: grammar.OncallAway, *, user: st
     rotations = [name for name, r in ctx.config.rotations.items() if member_of(r, user)]
     window = (max(start, now), end)
     before = {name: await schedule(ctx, name, *window) for name in rotations}
-    async with ctx.db.session() as session:
-        session.add(AbsenceRecord(person=user, start=start, end=end, created_at=now))
     lines = [f"Noted: you are away {local_span(start, end, zone)}."]
+    async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="oncall-away", now=now)
+        if claim.repeat:
+            return claim.earlier
+        session.add(AbsenceRecord(person=user, start=start, end=end, created_at=now))
+        claim.answer(lines[0])  # a repeat says this much; the schedule changes were told the first time
     for name in rotations:
         after = await schedule(ctx, name, *window)
         lines += _changes(name, user, before[name], after, zone)

@@ -13,7 +13,8 @@ from bot.oncall.rotation_records import calendar_secret, rotations_in_channel
 from bot.oncall.shadow_stats import shadow_stats
 
 
-async def run(ctx: AppContext, command: grammar.OncallCommand, *, user: str, channel: str) -> str:
+async def run(ctx: AppContext, command: grammar.OncallCommand, *, user: str, channel: str,
+              request_key: str | None = None) -> str:
     match command:
         case grammar.OncallHelp():
             return grammar.USAGE
@@ -34,11 +35,11 @@ async def run(ctx: AppContext, command: grammar.OncallCommand, *, user: str, cha
             rotation_named(ctx.config, name)
             return await schedule_replies.schedule_answer(ctx, name, weeks, user=user)
         case grammar.OncallSwap():
-            return await swap_requests.request_swap(ctx, command, user=user)
+            return await swap_requests.request_swap(ctx, command, user=user, request_key=request_key)
         case grammar.OncallCover():
-            return await swap_requests.request_cover(ctx, command, user=user)
+            return await swap_requests.request_cover(ctx, command, user=user, request_key=request_key)
         case grammar.OncallAway():
-            return await absences.declare_away(ctx, command, user=user)
+            return await absences.declare_away(ctx, command, user=user, request_key=request_key)
         case grammar.OncallShadowStats(rotation=name):
             return await shadow_stats_answer(ctx, name, user=user)
         case grammar.OncallCalendar(rotation=name):

@@ -9,7 +9,9 @@ a restart loses nothing; the DMs follow in the background (`page_notify`). Who m
 - resolve: the same people, and whoever raised the page with `/oncall page`; the sender of an
   inbound page resolves it through its webhook.
 
-Acks and resolves are idempotent: a repeat says what already happened and changes nothing.
+Acks and resolves are idempotent: a repeat says what already happened and changes nothing. A
+repeated delivery of one Slack request (`request_key`) is claimed in `handled_requests` with its
+change, so a retried `/oncall page` opens one page and a retried ack answers as the first did.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bot.oncall import escalation, page_notify
 from bot.oncall.models import Page, PageStatus
 from bot.oncall.roster import current_shift
 from bot.slack.page_blocks import who
+from bot.storage import handled_requests as handled
 
 MAX_TITLE = 1000
 
@@ -44,11 +47,13 @@ def unknown_rotation(ctx: AppContext, rotation: str, *, usage: str | None = None
 
 async def open_page(ctx: AppContext, *, rotation: str, source: str, dedup_key: str, title: str,
                     details: dict[str, Any], service: str | None = None, opened_by: str | None = None,
-                    wait_for_slack: bool = False) -> PageOutcome:
+                    wait_for_slack: bool = False, request_key: str | None = None) -> PageOutcome:
     """Open a page for the pair on call now, unless one with this dedup key is still open.
 
     The messages go out in the background, or before returning with `wait_for_slack` (when the
-    caller is background work already and wants to report who was reached).
+    caller is background work already and wants to report who was reached). With a
+    `request_key`, a repeated request returns the page it opened the first time (found by its
+    dedup key, which the caller derives from the request) as a duplicate, open or not.
     """
     if rotation not in ctx.config.rotations:
         raise unknown_rotation(ctx, rotation)
@@ -67,6 +72,13 @@ async def open_page(ctx: AppContext, *, rotation: str, source: str, dedup_key: s
             existing = await open_page_with_key(session, rotation=rotation, dedup_key=dedup_key)
             if existing is not None:
                 return PageOutcome(existing, duplicate=True)
+            claim = await handled.claim(session, key=request_key, kind="page-open", now=now)
+            if claim.repeat:
+                earlier = (await session.exec(select(Page).where(Page.rotation == rotation,
+                                                                 Page.dedup_key == dedup_key))).first()
+                if earlier is None:
+                    raise BadInput("this request was handled already, but not by opening a page")
+                return PageOutcome(earlier, duplicate=True)
             session.add(page)
             await session.flush()
     except IntegrityError:  # the same page raced itself in from another replica
@@ -116,7 +128,8 @@ async def _responders(ctx: AppContext, page: Page) -> list[str]:
     return list(dict.fromkeys(p for p in people if p))
 
 
-async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool = False) -> str:
+async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool = False,
+                      request_key: str | None = None) -> str:
     """Ack as `user` (or as the sender of an inbound page, `system`); returns what to tell them."""
     page = await get_page(ctx, page_id)
     responders = [] if system else await _responders(ctx, page)
@@ -127,28 +140,34 @@ async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool 
                          f"can acknowledge page #{page_id}{shadow}.")
     now = ctx.clock.now()
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="page-ack", now=now)
+        if claim.repeat:
+            return claim.earlier
         row = await _locked(session, page_id)
         if row.status == PageStatus.RESOLVED:
-            return f"page #{page_id} is already resolved (by {who(row.resolved_by)})."
+            return claim.answer(f"page #{page_id} is already resolved (by {who(row.resolved_by)}).")
         if is_shadow:
             if row.seen_by is not None:
-                return f"you already marked page #{page_id} as seen; escalation goes on until the primary acks."
+                return claim.answer(f"you already marked page #{page_id} as seen; escalation goes on until the "
+                                    "primary acks.")
             row.seen_by, row.seen_at = user, now
             answer = (f"page #{page_id} marked as seen. As the shadow your ack does not stop escalation; "
                       f"{who(row.primary)} still needs to ack.")
         elif row.status == PageStatus.ACKNOWLEDGED:
-            return f"page #{page_id} was already acknowledged by {who(row.acked_by)}."
+            return claim.answer(f"page #{page_id} was already acknowledged by {who(row.acked_by)}.")
         else:
             row.status, row.acked_by, row.acked_at, row.next_escalation_at = PageStatus.ACKNOWLEDGED, user, now, None
             answer = f"you acknowledged page #{page_id}; escalation stopped."
         session.add(row)
+        claim.answer(answer)
     if not is_shadow:
         escalation.cancel(ctx, page_id)
     await page_notify.refresh(ctx, page_id)
     return answer
 
 
-async def resolve(ctx: AppContext, page_id: int, user: str, *, system: bool = False) -> str:
+async def resolve(ctx: AppContext, page_id: int, user: str, *, system: bool = False,
+                  request_key: str | None = None) -> str:
     page = await get_page(ctx, page_id)
     if not system:
         allowed = [*await _responders(ctx, page), *([page.opened_by] if page.opened_by else [])]
@@ -156,14 +175,18 @@ async def resolve(ctx: AppContext, page_id: int, user: str, *, system: bool = Fa
             raise NotAllowed(f"only {_listing(list(dict.fromkeys(allowed)))} can resolve page #{page_id}.")
     now = ctx.clock.now()
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="page-resolve", now=now)
+        if claim.repeat:
+            return claim.earlier
         row = await _locked(session, page_id)
         if row.status == PageStatus.RESOLVED:
-            return f"page #{page_id} was already resolved by {who(row.resolved_by)}."
+            return claim.answer(f"page #{page_id} was already resolved by {who(row.resolved_by)}.")
         row.status, row.resolved_by, row.resolved_at, row.next_escalation_at = PageStatus.RESOLVED, user, now, None
         session.add(row)
+        answer = claim.answer(f"you resolved page #{page_id}.")
     escalation.cancel(ctx, page_id)
     await page_notify.refresh(ctx, page_id)
-    return f"you resolved page #{page_id}."
+    return answer
 
 
 async def _locked(session: AsyncSession, page_id: int) -> Page:

@@ -3,6 +3,7 @@ the person who typed it."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from bot.commands import oncall as grammar
@@ -14,23 +15,27 @@ SLACK = "slack"
 
 
 async def run(ctx: AppContext, command: grammar.OncallPage | grammar.OncallAck | grammar.OncallResolve, *,
-              user: str, channel: str) -> str:
+              user: str, channel: str, request_key: str | None = None) -> str:
     if isinstance(command, grammar.OncallAck):
-        return await paging.acknowledge(ctx, command.page_id, user)
+        return await paging.acknowledge(ctx, command.page_id, user, request_key=request_key)
     if isinstance(command, grammar.OncallResolve):
-        return await paging.resolve(ctx, command.page_id, user)
-    return await page(ctx, command, user=user, channel=channel)
+        return await paging.resolve(ctx, command.page_id, user, request_key=request_key)
+    return await page(ctx, command, user=user, channel=channel, request_key=request_key)
 
 
-async def page(ctx: AppContext, command: grammar.OncallPage, *, user: str, channel: str) -> str:
+async def page(ctx: AppContext, command: grammar.OncallPage, *, user: str, channel: str,
+               request_key: str | None = None) -> str:
     if command.rotation not in ctx.config.rotations:
         raise paging.unknown_rotation(ctx, command.rotation, usage=grammar.USAGE)
     services = ctx.config.rotations[command.rotation].services
-    # Every `/oncall page` is a new page: the person typing it means it.
+    # Every `/oncall page` is a new page: the person typing it means it. Its dedup key comes from
+    # the request, so Slack's retries of it find the page it opened; the answer is told again from it.
+    dedup_key = f"slack:{_digest(request_key) if request_key else secrets.token_hex(8)}"
     outcome = await paging.open_page(
-        ctx, rotation=command.rotation, source=SLACK, dedup_key=f"slack:{secrets.token_hex(8)}",
+        ctx, rotation=command.rotation, source=SLACK, dedup_key=dedup_key,
         title=command.message, details={"severity": "critical", "opened_in": channel},
-        service=services[0] if len(services) == 1 else None, opened_by=user, wait_for_slack=True)
+        service=services[0] if len(services) == 1 else None, opened_by=user, wait_for_slack=True,
+        request_key=request_key)
     found = outcome.page
     if found.primary is None:
         reached = "nobody is primary on call right now" + (
@@ -42,3 +47,7 @@ async def page(ctx: AppContext, command: grammar.OncallPage, *, user: str, chann
         elif found.shadow:
             reached += f" and {who(found.shadow)} (shadow)"
     return f":rotating_light: page #{found.id} opened in `{command.rotation}`: {reached}."
+
+
+def _digest(request_key: str) -> str:
+    return hashlib.sha256(request_key.encode()).hexdigest()[:32]

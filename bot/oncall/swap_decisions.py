@@ -8,7 +8,9 @@
 - Decline: the requester (withdraw), the named person, or a primary.
 
 Approval writes the overrides and a ledger row in one transaction, guarded by a compare-and-set
-on the request's status, so a double click approves once. Each returns what to tell the clicker.
+on the request's status, so a double click approves once; each decision also claims its Slack
+`request_key` in that transaction, so a retried click answers as the first did and changes nothing.
+Each returns what to tell the clicker.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from bot.oncall.schedule_models import RequestKind, RequestStatus, ScheduleOverr
 from bot.oncall.shifts import Role, Shift, apply_overrides
 from bot.oncall.swap_requests import overrides_for
 from bot.slack import oncall_blocks, oncall_posts
+from bot.storage import handled_requests as handled
 
 PENDING = (RequestStatus.OPEN, RequestStatus.TAKEN)
 
 
-async def take(ctx: AppContext, request_id: int, *, user: str) -> str:
+async def take(ctx: AppContext, request_id: int, *, user: str, request_key: str | None = None) -> str:
     request = await _load(ctx, request_id)
     if request.status != RequestStatus.OPEN:
         raise Blocked(f"request #{request_id} is already {request.status}")
@@ -46,15 +49,21 @@ async def take(ctx: AppContext, request_id: int, *, user: str) -> str:
         raise NotAllowed(f"only a {role} of {request.rotation} can take a {role} shift: "
                          f"a {role} swaps only with a {role}")
     if request.target is not None:
-        return await _approve(ctx, request, approver=user, taker=user)
-    if not await _transition(ctx, request_id, (RequestStatus.OPEN,), status=RequestStatus.TAKEN, taker=user):
-        raise Blocked(f"someone else took request #{request_id} first")
+        return await _approve(ctx, request, approver=user, taker=user, request_key=request_key)
+    async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="swap-take", now=ctx.clock.now())
+        if claim.repeat:
+            return claim.earlier
+        if not await _transition_in(session, request_id, (RequestStatus.OPEN,), status=RequestStatus.TAKEN,
+                                    taker=user):
+            raise Blocked(f"someone else took request #{request_id} first")
+        answer = claim.answer(f"You offered to take request #{request_id}; it takes effect when "
+                              f"{mention(request.requester)} or a primary of {request.rotation} approves.")
     await _refresh_message(ctx, request_id)
-    return (f"You offered to take request #{request_id}; it takes effect when {mention(request.requester)} "
-            f"or a primary of {request.rotation} approves.")
+    return answer
 
 
-async def approve(ctx: AppContext, request_id: int, *, user: str) -> str:
+async def approve(ctx: AppContext, request_id: int, *, user: str, request_key: str | None = None) -> str:
     request = await _load(ctx, request_id)
     if request.status == RequestStatus.APPROVED:
         return f"Request #{request_id} is already approved (by {mention(request.approver)})."
@@ -62,7 +71,7 @@ async def approve(ctx: AppContext, request_id: int, *, user: str) -> str:
         raise Blocked(f"request #{request_id} was declined")
     if request.status == RequestStatus.OPEN:
         if request.target == user:
-            return await take(ctx, request_id, user=user)
+            return await take(ctx, request_id, user=user, request_key=request_key)
         raise Blocked(f"nobody has taken request #{request_id} yet; it needs a taker before approval")
     assert request.taker is not None
     if user == request.taker:
@@ -71,10 +80,10 @@ async def approve(ctx: AppContext, request_id: int, *, user: str) -> str:
     if user != request.requester and user not in ctx.config.rotations[request.rotation].primaries:
         raise NotAllowed(f"only {mention(request.requester)} or a primary of {request.rotation} "
                          f"can approve request #{request_id}")
-    return await _approve(ctx, request, approver=user, taker=request.taker)
+    return await _approve(ctx, request, approver=user, taker=request.taker, request_key=request_key)
 
 
-async def decline(ctx: AppContext, request_id: int, *, user: str) -> str:
+async def decline(ctx: AppContext, request_id: int, *, user: str, request_key: str | None = None) -> str:
     request = await _load(ctx, request_id)
     if request.status not in PENDING:
         raise Blocked(f"request #{request_id} is already {request.status}")
@@ -82,21 +91,31 @@ async def decline(ctx: AppContext, request_id: int, *, user: str) -> str:
     if user not in allowed:
         raise NotAllowed(f"only {mention(request.requester)}, the person asked, or a primary of "
                          f"{request.rotation} can decline request #{request_id}")
-    if not await _transition(ctx, request_id, PENDING, status=RequestStatus.DECLINED, approver=user,
-                             decided_at=ctx.clock.now()):
-        raise Blocked(f"request #{request_id} was decided a moment ago")
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="swap-decline", now=now)
+        if claim.repeat:
+            return claim.earlier
+        if not await _transition_in(session, request_id, PENDING, status=RequestStatus.DECLINED, approver=user,
+                                    decided_at=now):
+            raise Blocked(f"request #{request_id} was decided a moment ago")
+        answer = claim.answer(f"You declined request #{request_id}; the schedule is unchanged.")
     await _refresh_message(ctx, request_id)
-    return f"You declined request #{request_id}; the schedule is unchanged."
+    return answer
 
 
-async def _approve(ctx: AppContext, request: SwapRequest, *, approver: str, taker: str) -> str:
+async def _approve(ctx: AppContext, request: SwapRequest, *, approver: str, taker: str,
+                   request_key: str | None) -> str:
     assert request.id is not None
     now = ctx.clock.now()
     link = await oncall_posts.permalink(ctx.slack, request.channel_id, request.message_ts)
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="swap-approve", now=now)
+        if claim.repeat:
+            return claim.earlier
         if not await _transition_in(session, request.id, PENDING, status=RequestStatus.APPROVED, taker=taker,
                                     approver=approver, decided_at=now):
-            return f"Request #{request.id} was decided a moment ago."
+            return claim.answer(f"Request #{request.id} was decided a moment ago.")
         pieces = await schedule_in(session, ctx.config, request.rotation, request.start, request.end)
         if request.kind == RequestKind.SWAP and not await _still_held(session, ctx, request, pieces, taker):
             raise Blocked("the schedule changed since the request (an absence, or another swap): the shifts "
@@ -124,9 +143,10 @@ async def _approve(ctx: AppContext, request: SwapRequest, *, approver: str, take
                                 "taker": taker, "overrides": [
                                     {"person": o.person, "start": o.start.isoformat(), "end": o.end.isoformat()}
                                     for o in overrides]})
+        answer = claim.answer(f"Approved request #{request.id}: {mention(taker)} takes over; the schedule is updated.")
     await _refresh_message(ctx, request.id)
     await handoffs.plan_rotation(ctx, request.rotation)
-    return f"Approved request #{request.id}: {mention(taker)} takes over; the schedule is updated."
+    return answer
 
 
 async def _still_held(session: AsyncSession, ctx: AppContext, request: SwapRequest, pieces: list[Shift],
@@ -145,11 +165,6 @@ async def _load(ctx: AppContext, request_id: int) -> SwapRequest:
     if request is None:
         raise BadInput(f"there is no swap or cover request #{request_id}")
     return request
-
-
-async def _transition(ctx: AppContext, request_id: int, allowed: tuple[RequestStatus, ...], **values: object) -> bool:
-    async with ctx.db.session() as session:
-        return await _transition_in(session, request_id, allowed, **values)
 
 
 async def _transition_in(session: AsyncSession, request_id: int, allowed: tuple[RequestStatus, ...],

@@ -3,11 +3,13 @@
 Rules: you can only give away a shift you hold; a shadow swaps only with a shadow and a primary
 only with a primary (the same goes for who may cover); a swap trades your shift on DATE for the
 other person's next shift in the same role. Nothing changes in the schedule until the request
-is approved (`swap_decisions`).
+is approved (`swap_decisions`). A request is stored with its Slack `request_key` claimed, so a
+retried `/oncall swap` posts one request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from bot.commands import oncall as grammar
@@ -20,11 +22,13 @@ from bot.oncall.rotation_records import remember_channel
 from bot.oncall.schedule_models import RequestKind, SwapRequest
 from bot.oncall.shifts import Override, Role, Shift, apply_overrides
 from bot.slack import oncall_blocks, oncall_posts
+from bot.storage import handled_requests as handled
 
 SWAP_HORIZON = timedelta(weeks=26)
 
 
-async def request_swap(ctx: AppContext, command: grammar.OncallSwap, *, user: str) -> str:
+async def request_swap(ctx: AppContext, command: grammar.OncallSwap, *, user: str,
+                       request_key: str | None = None) -> str:
     rotation = rotation_named(ctx.config, command.rotation)
     if command.with_user == user:
         raise BadInput("you cannot swap with yourself; name the person to trade with, e.g. @alex")
@@ -49,14 +53,15 @@ async def request_swap(ctx: AppContext, command: grammar.OncallSwap, *, user: st
                           start=shift.start, end=shift.end, swap_start=theirs.start, swap_end=theirs.end,
                           target=command.with_user, created_at=now)
     await check_feasible(ctx, request, overrides_for(request, command.with_user, []))
-    await _post(ctx, request)
     zone = await ctx.directory.time_zone(user)
-    return (f"Posted swap request #{request.id} in {rotation.channel}: {mention(command.with_user)} would take your "
-            f"{role} shift {local_span(shift.start, shift.end, zone)} and you theirs "
-            f"{local_span(theirs.start, theirs.end, zone)}. It takes effect when they press *Take*.")
+    return await _post(ctx, request, request_key, lambda posted: (
+        f"Posted swap request #{posted.id} in {rotation.channel}: {mention(command.with_user)} would take your "
+        f"{role} shift {local_span(shift.start, shift.end, zone)} and you theirs "
+        f"{local_span(theirs.start, theirs.end, zone)}. It takes effect when they press *Take*."))
 
 
-async def request_cover(ctx: AppContext, command: grammar.OncallCover, *, user: str) -> str:
+async def request_cover(ctx: AppContext, command: grammar.OncallCover, *, user: str,
+                        request_key: str | None = None) -> str:
     rotation = rotation_named(ctx.config, command.rotation)
     if command.user == user:
         raise BadInput("you cannot cover yourself; name someone else or nobody (anyone in your role may take it)")
@@ -75,10 +80,11 @@ async def request_cover(ctx: AppContext, command: grammar.OncallCover, *, user: 
         _check_same_role(ctx, command.rotation, role, command.user)
     request = SwapRequest(kind=RequestKind.COVER, rotation=command.rotation, requester=user, role=role,
                           start=start, end=end, target=command.user, created_at=now)
-    await _post(ctx, request)
     who = mention(command.user) if command.user else f"any {role} of {command.rotation}"
-    return (f"Posted cover request #{request.id} in {rotation.channel} for your {role} shifts "
-            f"{local_span(start, end, await ctx.directory.time_zone(user))}; {who} can take it there.")
+    zone = await ctx.directory.time_zone(user)
+    return await _post(ctx, request, request_key, lambda posted: (
+        f"Posted cover request #{posted.id} in {rotation.channel} for your {role} shifts "
+        f"{local_span(start, end, zone)}; {who} can take it there."))
 
 
 def _local_days(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
@@ -125,13 +131,23 @@ async def check_feasible(ctx: AppContext, request: SwapRequest, overrides: list[
                       "pick another shift or person") from None
 
 
-async def _post(ctx: AppContext, request: SwapRequest) -> None:
-    """Store the request (for its id), post it in the rotation's channel, then store where it went."""
+async def _post(ctx: AppContext, request: SwapRequest, request_key: str | None,
+                answer: Callable[[SwapRequest], str]) -> str:
+    """Store the request (for its id), post it in the rotation's channel, then store where it went.
+
+    Returns `answer(request)`, or for a repeated Slack request what the first one answered.
+    """
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind=f"oncall-{request.kind}", now=request.created_at)
+        if claim.repeat:
+            return claim.earlier
         session.add(request)
+        await session.flush()
+        said = claim.answer(answer(request))
     posted = await oncall_posts.post(ctx.slack, ctx.config.rotations[request.rotation].channel,
                                      oncall_blocks.swap_request(request))
     request.channel_id, request.message_ts = posted.channel, posted.ts
     async with ctx.db.session() as session:
         await session.merge(request)
     await remember_channel(ctx, request.rotation, posted.channel)
+    return said

@@ -4,6 +4,9 @@ and environment locks.
 Each action checks who may do it, then records itself — ledger row, the state change it causes and
 its thread reply — in one transaction, and hands the release to the engine. A repeated click is
 harmless: the database refuses a second vote by the same person, and state changes are conditional.
+A repeated delivery of one request (a Slack retry) does nothing at all: each action claims its
+`request_key` (`handled_requests`) first in that transaction, and a repeat answers what the first
+delivery answered.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.release.gates.builtin import approval_outcome, approvals_of
 from bot.release.machine import Event, allows
 from bot.release.models import Approval, GateOverride, GateResult, Release, ReleaseState
 from bot.release.steps import RollBack
+from bot.storage import handled_requests as handled
 
 
 async def _release(ctx: AppContext, release_id: int) -> Release:
@@ -44,7 +48,8 @@ def _state(ctx: AppContext, release: Release) -> str:
     return ctx.release_view.state_text(release.state)
 
 
-async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, comment: str | None = None) -> str:
+async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, comment: str | None = None,
+               request_key: str | None = None) -> str:
     """Approve or reject; returns what to tell the voter."""
     release = await _release(ctx, release_id)
     gate = _approval_gate(ctx, release)
@@ -62,6 +67,9 @@ async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, co
     try:
         async with ctx.db.session() as session:
             now = ctx.clock.now()
+            claim = await handled.claim(session, key=request_key, kind="release-vote", now=now)
+            if claim.repeat:
+                return claim.earlier
             row = await store.get(session, release_id)
             if row.state != ReleaseState.AWAITING_APPROVAL:
                 raise Blocked(f"release #{release_id} is no longer waiting for approval; it is {_state(ctx, row)}")
@@ -79,14 +87,16 @@ async def vote(ctx: AppContext, release_id: int, *, user: str, approve: bool, co
                                 message=ctx.release_view.note(
                                     f"{':thumbsup:' if approve else ':thumbsdown:'} <@{user}> {verb} release "
                                     f"#{release_id}" + (f": {comment}" if comment else "")))
+            answer = claim.answer(f"you {verb} release #{release_id}")
     except IntegrityError:
         return f"you already voted on release #{release_id}; your vote counts once"
     await gating.decide_now(ctx, release_id, actor=user)
     engine.kick(ctx, release_id)
-    return f"you {verb} release #{release_id}"
+    return answer
 
 
-async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[str], reason: str) -> str:
+async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[str], reason: str,
+                   request_key: str | None = None) -> str:
     release = await _release(ctx, release_id)
     env = ctx.config.services[release.service].environments[release.environment]
     reason = reason.strip()
@@ -107,6 +117,9 @@ async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[s
     try:
         async with ctx.db.session() as session:
             now = ctx.clock.now()
+            claim = await handled.claim(session, key=request_key, kind="release-override", now=now)
+            if claim.repeat:
+                return claim.earlier
             active = await releases.active_release(session, service=release.service,
                                                    environment=release.environment)
             if active is not None:
@@ -124,13 +137,14 @@ async def override(ctx: AppContext, release_id: int, *, user: str, gates: list[s
                                 message=ctx.release_view.note(
                                     f":warning: *Special handling:* <@{user}> overrode "
                                     f"{', '.join(f'`{g}`' for g in allowed)}: {reason}"))
+            answer = claim.answer(f"you overrode {', '.join(allowed)} on release #{release_id}")
     except IntegrityError:
         raise Blocked(f"another release just started in {release.environment}; override again later") from None
     engine.kick(ctx, release_id)
-    return f"you overrode {', '.join(allowed)} on release #{release_id}"
+    return answer
 
 
-async def cancel(ctx: AppContext, release_id: int, *, user: str) -> str:
+async def cancel(ctx: AppContext, release_id: int, *, user: str, request_key: str | None = None) -> str:
     release = await _release(ctx, release_id)
     env = ctx.config.services[release.service].environments[release.environment]
     allowed = user == release.requested_by or await ctx.directory.is_in_any(user, env.deployers + env.overriders)
@@ -141,24 +155,31 @@ async def cancel(ctx: AppContext, release_id: int, *, user: str) -> str:
         raise Blocked(f"release #{release_id} already ended: {_state(ctx, release)}")
     running = release.provider_run_id and release.state in (ReleaseState.ROLLING_OUT, ReleaseState.VERIFYING)
     async with ctx.db.session() as session:
+        claim = await handled.claim(session, key=request_key, kind="release-cancel", now=ctx.clock.now())
+        if claim.repeat:
+            return claim.earlier
         row = await store.get(session, release_id)
         ended = await outcomes.end(session, gating.thread_of(ctx), row, Event.CANCEL, f"cancelled by <@{user}>",
                                    now=ctx.clock.now(), actor=user)
-    if ended is None:
-        raise Blocked(f"release #{release_id} ended while you were cancelling it")
+        if ended is None:
+            raise Blocked(f"release #{release_id} ended while you were cancelling it")
+        answer = claim.answer(f"release #{release_id} is cancelled")
     if running:
         provider = ctx.providers[ctx.config.services[release.service].provider]
         await provider.cancel(store.target(ctx.config, release, 100),
                               PipelineRun(release.provider_run_id or "", RunState.RUNNING))
     engine.kick(ctx, release_id)
-    return f"release #{release_id} is cancelled"
+    return answer
 
 
 async def lock(ctx: AppContext, *, service: str, environment: str, user: str, reason: str,
-               duration: timedelta) -> str:
+               duration: timedelta, request_key: str | None = None) -> str:
     channel = ctx.config.services[service].channel
     async with ctx.db.session() as session:
         now = ctx.clock.now()
+        claim = await handled.claim(session, key=request_key, kind="lock", now=now)
+        if claim.repeat:
+            return claim.earlier
         taken, previous = await locks.take_lock(session, service=service, environment=environment, holder=user,
                                                 reason=reason, duration=duration, now=now)
         until = ctx.release_view.date(taken.expires_at)
@@ -170,13 +191,17 @@ async def lock(ctx: AppContext, *, service: str, environment: str, user: str, re
         outbox.post(session, thread=f"channel:{channel}", channel=channel, now=now, decision_seq=row.seq,
                     message=ctx.release_view.note(f":lock: <@{user}> locked {service} {environment} until {until}"
                                                   f"{replaced}: {reason}"))
-    return f"{service} {environment} is locked until {until}"
+        return claim.answer(f"{service} {environment} is locked until {until}")
 
 
-async def unlock(ctx: AppContext, *, service: str, environment: str, user: str) -> str:
+async def unlock(ctx: AppContext, *, service: str, environment: str, user: str,
+                 request_key: str | None = None) -> str:
     channel = ctx.config.services[service].channel
     async with ctx.db.session() as session:
         now = ctx.clock.now()
+        claim = await handled.claim(session, key=request_key, kind="unlock", now=now)
+        if claim.repeat:
+            return claim.earlier
         released = await locks.release_lock(session, service=service, environment=environment, by=user, now=now)
         if released is None:
             raise Blocked(f"{service} {environment} is not locked")
@@ -186,7 +211,7 @@ async def unlock(ctx: AppContext, *, service: str, environment: str, user: str) 
         outbox.post(session, thread=f"channel:{channel}", channel=channel, now=now, decision_seq=row.seq,
                     message=ctx.release_view.note(f":unlock: <@{user}> unlocked {service} {environment} (locked by "
                                                   f"<@{released.holder}>: {released.reason})"))
-    return f"{service} {environment} is unlocked"
+        return claim.answer(f"{service} {environment} is unlocked")
 
 
 async def promote(ctx: AppContext, release_id: int, *, user: str) -> str:

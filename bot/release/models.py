@@ -130,9 +130,16 @@ class EnvironmentState(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+# A lock counts until released; taking one releases the one it replaces and any that expired, so
+# at most one unreleased lock per environment, however many `/deploy lock` arrive at once.
+UNRELEASED_LOCK = "released_at IS NULL"
+
+
 class Lock(SQLModel, table=True):
     __tablename__ = "locks"
-    __table_args__ = (Index("ix_locks_service_env", "service", "environment"),)
+    __table_args__ = (Index("ix_locks_service_env", "service", "environment"),
+                      Index("uq_locks_one_active", "service", "environment", unique=True,
+                            sqlite_where=text(UNRELEASED_LOCK), postgresql_where=text(UNRELEASED_LOCK)))
 
     id: int | None = Field(default=None, primary_key=True)
     service: str = Field(max_length=64)

@@ -5,7 +5,9 @@ it undoes. It takes the environment at once: in one transaction the release in f
 (with its outcome), the rollback is inserted as the environment's one active release, both threads
 are told and the trigger is recorded, so nothing queued can slip in between and nothing is lost
 if Slack is down. It skips the slow gates (see `gating.ROLLBACK_SKIPS`) but never authorization.
-When it succeeds the undone commit is quarantined (`quarantine.py`).
+When it succeeds the undone commit is quarantined (`quarantine.py`). One rollback of a release
+runs at a time (the release's row is locked while a rollback of it begins), and a person's
+`/rollback` claims its Slack request key first, so retries and double clicks start nothing more.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands.rollback import RollbackRequest
@@ -26,8 +29,9 @@ from bot.release import outcomes, store
 from bot.release import service as releases
 from bot.release.access import check_deployer, check_target
 from bot.release.gating import thread_of
-from bot.release.machine import Event
-from bot.release.models import EnvironmentState, Release, ReleaseKind
+from bot.release.machine import Event, allows
+from bot.release.models import IN_FLIGHT, EnvironmentState, Release, ReleaseKind, ReleaseState
+from bot.storage import handled_requests as handled
 
 log = logging.getLogger(__name__)
 SYSTEM = "switchman"
@@ -65,10 +69,12 @@ async def start_automatic(ctx: AppContext, bad_id: int, evidence: str, *, actor:
     Returns the rollback's id, or None when there was nothing to roll back to (the release fails).
     """
     async with ctx.db.session() as session:
-        bad = await store.get(session, bad_id)
+        bad = await _locked(session, bad_id)
         previous = await releases.last_verified(session, service=bad.service, environment=bad.environment,
                                                 excluding_sha=bad.sha)
         if previous is None:
+            if not allows(bad.state, Event.FAIL):  # a copy of the same abort got here first
+                return None
             now, thread = ctx.clock.now(), thread_of(ctx)
             thread.note(session, bad, f":rotating_light: {evidence}\nThere is no earlier verified release to roll "
                                       "back to; stopping here.", now=now)
@@ -86,7 +92,17 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
     now, thread = ctx.clock.now(), thread_of(ctx)
     pair = await _oncall_mentions(ctx, bad_id) if automatic else ""
     async with ctx.db.session() as session:
-        bad = await store.get(session, bad_id)
+        # A copy of the same /rollback must not stop the rollback its twin just started (nor tell or
+        # record anything): the claim comes before anything this transaction changes.
+        claim = await handled.claim(session, key=request_key, kind="rollback", now=now)
+        if claim.repeat and request_key is not None:
+            again = await releases.release_by_request_key(session, request_key)
+            assert again is not None and again.id is not None  # claimed in the transaction that created it
+            return again.id
+        bad = await _locked(session, bad_id)
+        underway = await _rollback_underway(session, bad_id)
+        if underway is not None and underway.id is not None:  # a retried Roll back click, a second failing check
+            return underway.id
         stopped = await releases.active_release(session, service=bad.service, environment=bad.environment)
         if stopped is not None:
             await outcomes.end(session, thread, stopped, Event.FAIL if stopped.id == bad_id else Event.CANCEL,
@@ -112,6 +128,19 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
     if stopped is not None and stopped.provider_run_id:
         await _cancel_run(ctx, stopped)
     return rollback.id or 0
+
+
+async def _locked(session: AsyncSession, release_id: int) -> Release:
+    """The release, its row locked until commit: rollbacks of one release begin one after another."""
+    query = select(Release).where(Release.id == release_id).with_for_update().execution_options(
+        populate_existing=True)
+    return (await session.exec(query)).one()
+
+
+async def _rollback_underway(session: AsyncSession, bad_id: int) -> Release | None:
+    query = select(Release).where(Release.kind == ReleaseKind.ROLLBACK, Release.rollback_of == bad_id,
+                                  col(Release.state).in_([s.value for s in (*IN_FLIGHT, ReleaseState.QUEUED)]))
+    return (await session.exec(query)).first()
 
 
 async def _cancel_run(ctx: AppContext, stopped: Release) -> None:

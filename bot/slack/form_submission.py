@@ -17,6 +17,7 @@ from bot.commands.rollback import RollbackRequest
 from bot.context import AppContext
 from bot.errors import BadInput
 from bot.release.requests import check_target
+from bot.slack.request_keys import request_key
 from bot.slack.responder import DirectMessageResponder
 
 
@@ -39,5 +40,4 @@ async def accept_target_form(ack: AsyncAck, ctx: AppContext, body: dict[str, Any
         return None
     await ack()
     user = body["user"]["id"]
-    key = f"{body.get('team', {}).get('id')}:{view.get('id')}"
-    return Submitted(user, DirectMessageResponder(ctx.slack, user), key)
+    return Submitted(user, DirectMessageResponder(ctx.slack, user), request_key(body))

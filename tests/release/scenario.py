@@ -139,12 +139,14 @@ def _all_text(message: SimMessage) -> str:
 
 @asynccontextmanager
 async def scenario(tmp_path: Path, contract: SlackContract, *, config: str, start: datetime | None = None,
-                   environ: dict[str, str] | None = None, time: SimulatedTime | None = None
-                   ) -> AsyncIterator[Scenario]:
-    """The stack on simulated time starting at `start` (or on the given `time`)."""
+                   environ: dict[str, str] | None = None, time: SimulatedTime | None = None,
+                   database_url: str | None = None) -> AsyncIterator[Scenario]:
+    """The stack on simulated time starting at `start` (or on the given `time`), on SQLite in
+    `tmp_path` unless given a `database_url`."""
     path = tmp_path / "switchman.yml"
     path.write_text(config)
-    settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
+    database_url = database_url or f"sqlite:///{tmp_path / 'switchman.db'}"
+    settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": database_url,
                                   "SWITCHMAN_CONFIG": str(path), **(environ or {})})
     if time is None:
         assert start is not None, "give start or time"

@@ -1,0 +1,62 @@
+"""One key per Slack invocation, the same for every delivery of it; and answering each once.
+
+Slack gives every slash command and interaction a fresh `trigger_id` and, when it retries a
+delivery (`X-Slack-Retry-Num`), re-sends the signed body byte for byte. So the team and the
+trigger id tell a retry (same key) from a new invocation (new key), across processes and
+restarts. A form submission is keyed by its view, so a form submitted twice acts once. Services
+claim the key in `handled_requests` with their change; `answer_once` answers a retry that comes
+after the first delivery finished without running anything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from bot.context import AppContext
+from bot.errors import UserFacingError
+from bot.slack.responder import Responder, answer_later, tell
+from bot.storage import handled_requests
+
+MAX_KEY = handled_requests.MAX_KEY
+
+
+def request_key(body: Mapping[str, Any]) -> str:
+    """The key of a slash command, block action or view submission body (as Bolt parses it)."""
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or ""
+    if body.get("type") == "view_submission" and (body.get("view") or {}).get("id"):
+        key = f"{team}:{body['view']['id']}"
+    elif body.get("trigger_id"):
+        key = f"{team}:{body['trigger_id']}"
+    elif body.get("actions"):
+        action = body["actions"][0]
+        user = (body.get("user") or {}).get("id", "")
+        key = f"{team}:{user}:{action.get('action_id', '')}:{action.get('action_ts', '')}"
+    else:  # no id Slack documents as unique: the body itself, identical on every retry
+        key = f"{team}:body:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return key if len(key) <= MAX_KEY else f"{team[:40]}:sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def answer_once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]], responder: Responder, *,
+                name: str) -> None:
+    """After the ack, tell the person what `act()` answers; for a request handled before, what it
+    answered then, without acting again.
+
+    `act` claims `key` itself, so copies that arrive at once still act once. A copy refused by its
+    checks (say "already taken") may have been refused because the other copy just acted: the claim
+    commits with that change, so it is visible by then, and the copy gets the first answer instead.
+    """
+    async def work() -> None:
+        answer = await handled_requests.answered(ctx.db, key)
+        if answer is None:
+            try:
+                answer = await act()
+            except UserFacingError:
+                answer = await handled_requests.answered(ctx.db, key)
+                if answer is None:
+                    raise
+        await tell(responder, answer)
+
+    answer_later(ctx.background, work(), responder, name=name)

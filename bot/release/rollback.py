@@ -59,8 +59,10 @@ async def request_rollback(ctx: AppContext, request: RollbackRequest, *, user: s
             raise Blocked(f"nothing has been deployed to {request.environment} through Switchman, so there is "
                           "nothing to roll back")
         target = await _choose_target(ctx, session, request, bad, service.repo, usage)
-    return await begin(ctx, bad.id or 0, target, actor=user, reason=request.reason or "rollback requested",
-                       request_key=request_key)
+    started = await begin(ctx, bad.id or 0, target, actor=user, reason=request.reason or "rollback requested",
+                          request_key=request_key)
+    assert started is not None  # a person's rollback also undoes a finished release
+    return started
 
 
 async def start_automatic(ctx: AppContext, bad_id: int, evidence: str, *, actor: str | None = None) -> int | None:
@@ -83,12 +85,16 @@ async def start_automatic(ctx: AppContext, bad_id: int, evidence: str, *, actor:
             return None
     target = RollbackTarget(previous.ref, previous.sha or previous.ref, previous.id)
     return await begin(ctx, bad_id, target, actor=actor or SYSTEM, reason=evidence, request_key=None,
-                       automatic=actor is None)
+                       automatic=actor is None, while_unfinished=True)
 
 
 async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: str, reason: str,
-                request_key: str | None, automatic: bool = False) -> int:
-    """Stop what is in flight, insert the rollback as the active release, tell both threads, record why."""
+                request_key: str | None, automatic: bool = False, while_unfinished: bool = False) -> int | None:
+    """Stop what is in flight, insert the rollback as the active release, tell both threads, record why.
+
+    `while_unfinished`: only if the release to undo is still unfinished (a failed check or an abort
+    click); a copy that arrives after it ended — a rollback already ran — changes nothing (None).
+    """
     now, thread = ctx.clock.now(), thread_of(ctx)
     pair = await _oncall_mentions(ctx, bad_id) if automatic else ""
     async with ctx.db.session() as session:
@@ -103,6 +109,8 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
         underway = await _rollback_underway(session, bad_id)
         if underway is not None and underway.id is not None:  # a retried Roll back click, a second failing check
             return underway.id
+        if while_unfinished and not allows(bad.state, Event.FAIL):
+            return None  # it ended meanwhile (its rollback may even have finished already)
         stopped = await releases.active_release(session, service=bad.service, environment=bad.environment)
         if stopped is not None:
             await outcomes.end(session, thread, stopped, Event.FAIL if stopped.id == bad_id else Event.CANCEL,

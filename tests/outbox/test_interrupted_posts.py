@@ -36,6 +36,17 @@ async def deploy(s: Scenario) -> None:
     assert release.state == ReleaseState.SUCCEEDED
 
 
+async def test_a_parent_whose_answer_was_lost_is_found_in_the_channel_not_posted_again(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY,
+                        environ=ENVIRON) as s:
+        s.stack.api.fail("chat.postMessage", match=nth_call(0), drop_response=True)  # Slack posts it; 500
+        await deploy(s)
+        assert max(copies(s.stack.workspace).values()) == 1
+        parents = [m for m in s.stack.workspace.messages.values() if m.thread_ts is None and m.user == BOT_USER_ID]
+        assert len(parents) == 1
+
+
 async def test_a_reply_is_not_posted_again_when_looking_for_it_is_rate_limited(
         tmp_path: Path, slack_contract: SlackContract) -> None:
     async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY,

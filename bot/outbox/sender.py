@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,14 @@ ORPHANED = "parent_not_posted"  # a reply or update whose message could not be p
 
 def backoff(attempts: int) -> float:
     return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+@dataclass
+class _Attempt:
+    """One try at sending a row. `unsettled`: an earlier try may have posted it and nobody has looked
+    yet; the mark that says so stays on the row until a look succeeds, however this try fails."""
+
+    unsettled: bool
 
 
 class OutboxSender:
@@ -122,6 +131,7 @@ class OutboxSender:
         if claimed is None:
             return
         row, look_first = claimed
+        attempt = _Attempt(unsettled=look_first)
         try:
             match row.kind:
                 case OutboxKind.UPDATE:
@@ -130,16 +140,16 @@ class OutboxSender:
                     await self.wire.set_usergroup(row.channel, [u for u in row.text.split(",") if u])
                     await self._mark_sent(row, None, None)
                 case _:
-                    await self._send_post(row, look_first)
+                    await self._send_post(row, attempt)
         except RateLimited as exc:
             self.pacer.hold(row.channel, exc.retry_after)
             await self._retry_at(row, self.clock.now() + timedelta(seconds=exc.retry_after), "ratelimited",
-                                 delivered_unknown=False)
+                                 delivered_unknown=attempt.unsettled)
         except Unavailable as exc:
             log.warning("slack unavailable; will retry", extra={"outbox": row.id, "error": exc.code,
                                                                  "attempts": row.attempts})
             await self._retry_at(row, self.clock.now() + timedelta(seconds=backoff(row.attempts)), exc.code,
-                                 delivered_unknown=exc.maybe_delivered)
+                                 delivered_unknown=exc.maybe_delivered or attempt.unsettled)
         except Refused as exc:
             await self._refused_for_good(row, exc.code)
 
@@ -154,7 +164,7 @@ class OutboxSender:
             session.add(row)
         return row, look_first
 
-    async def _send_post(self, row: OutboxMessage, look_first: bool) -> None:
+    async def _send_post(self, row: OutboxMessage, attempt: _Attempt) -> None:
         assert row.id is not None
         channel, thread_ts = row.channel, None
         if row.reply_to is not None:
@@ -165,7 +175,10 @@ class OutboxSender:
             channel, thread_ts = anchor.channel, anchor.ts
         elif row.kind == OutboxKind.DM:
             channel = await self.wire.open_dm(row.channel)
-        delivered = await self.wire.find(channel, thread_ts=thread_ts, outbox_id=row.id) if look_first else None
+        delivered = None
+        if attempt.unsettled:
+            delivered = await self.wire.find(channel, thread_ts=thread_ts, outbox_id=row.id)
+            attempt.unsettled = False  # looked: an earlier attempt either posted it (found) or did not
         if delivered is None:
             self.pacer.take(row.channel)
             try:

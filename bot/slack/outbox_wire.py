@@ -2,8 +2,9 @@
 
 Every failure is sorted into the outbox's three kinds (see `bot/outbox/wire.py`). Each message is
 posted with metadata naming its outbox id, which is how `find` recognises a message an earlier,
-interrupted attempt did post. The client used here has no retry handlers of its own: retrying a
-post blindly is exactly what could post it twice, so the outbox decides.
+interrupted attempt did post; history is read by channel id, so a channel configured as `#name` is
+first looked up by name (conversations.list). The client used here has no retry handlers of its
+own: retrying a post blindly is exactly what could post it twice, so the outbox decides.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited"})
 LOOKBACK = 200  # messages searched for an interrupted post: a thread or a channel's recent history
+LIST_PAGE, MAX_LIST_PAGES = 200, 50  # conversations.list pages read to find a channel's id by its name
 
 
 def outbox_client(token: str | None, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
@@ -31,6 +33,7 @@ def outbox_client(token: str | None, base_url: str, *, timeout: int = 10) -> Asy
 class SlackOutboxWire:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self._ids: dict[str, str] = {}  # channel name → id, as conversations.list told
 
     async def post(self, channel: str, text: str, blocks: list[dict[str, Any]], *, thread_ts: str | None,
                    outbox_id: int) -> Delivered:
@@ -60,6 +63,12 @@ class SlackOutboxWire:
 
     async def find(self, channel: str, *, thread_ts: str | None, outbox_id: int) -> Delivered | None:
         try:
+            found = await self._channel_id(channel)
+            if found is None:
+                log.warning("cannot look for an interrupted post; posting it",
+                            extra={"channel": channel, "error": "channel_not_listed"})
+                return None
+            channel = found
             if thread_ts is not None:
                 response = await _call(self.client.conversations_replies(
                     channel=channel, ts=thread_ts, limit=LOOKBACK, include_all_metadata=True), may_post=False)
@@ -76,6 +85,24 @@ class SlackOutboxWire:
             if metadata.get("event_type") == OUTBOX_EVENT and payload.get("outbox_id") == outbox_id:
                 return Delivered(str(response.get("channel") or channel), str(message["ts"]))
         return None
+
+    async def _channel_id(self, channel: str) -> str | None:
+        """History is read by channel id; a channel configured as `#name` is looked up (once) by name."""
+        if not channel.startswith("#"):
+            return channel
+        name = channel.removeprefix("#")
+        if name not in self._ids:
+            cursor = None
+            for _ in range(MAX_LIST_PAGES):
+                response = await _call(self.client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=LIST_PAGE, cursor=cursor),
+                    may_post=False)
+                for listed in response.get("channels") or []:
+                    self._ids[str(listed.get("name"))] = str(listed.get("id"))
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if name in self._ids or not cursor:
+                    break
+        return self._ids.get(name)
 
     async def permalink(self, channel: str, ts: str) -> str | None:
         try:

@@ -38,6 +38,7 @@ class WebApiMethods:
             "chat.getPermalink": self._permalink,
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
+            "conversations.list": self._conversations_list,
             "conversations.history": lambda p: conversations_history(self.workspace, p),
             "conversations.replies": lambda p: conversations_replies(self.workspace, p),
             "views.open": self._views_open,
@@ -128,6 +129,21 @@ class WebApiMethods:
         self.workspace.add_bot(channel.id)
         body: dict[str, Any] = {"ok": True, "channel": conversation_json(channel)}
         return _with_warnings(body, ["already_in_channel"] if already else [])
+
+    def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's channels (the simulation has only public ones), oldest first, `limit` a page."""
+        types = {t.strip() for t in str(p.get("types") or "public_channel").split(",")}
+        skip_archived = str(p.get("exclude_archived", "")).lower() in ("1", "true")
+        channels = [c for c in self.workspace.channels.values()
+                    if not c.is_im and "public_channel" in types and not (skip_archived and c.archived)]
+        limit = min(max(int(p.get("limit") or 100), 1), 1000)
+        cursor = str(p.get("cursor") or "")
+        start = int(cursor.removeprefix("offset:")) if cursor.startswith("offset:") else 0
+        if cursor and not cursor.startswith("offset:"):
+            return _error("invalid_cursor")
+        page, more = channels[start:start + limit], start + limit < len(channels)
+        return {"ok": True, "channels": [conversation_json(c) for c in page],
+                "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""}}
 
     def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self._triggers.get(str(p.get("trigger_id")))

@@ -46,7 +46,7 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
     outbox = OutboxSender(db, SlackOutboxWire(outbox_client(settings.bot_token, settings.slack_api_url,
                                                           timeout=max(int(settings.slack_timeout), 1))), clock,
                           sleep, lambda work, name: background.spawn(work, name=name),
-                          pacer=Pacer(clock, ahead_of_slack=time is None))
+                          pacer=Pacer(clock, ahead_of_slack=time is None), settle_after=settings.slack_timeout)
     db.commit_hooks.append(outbox.after_commit)
     log.info("switchman ready", extra={"config": str(settings.config_path), "database": db.dialect,
                                         "services": len(config.services), "rotations": len(config.rotations)})

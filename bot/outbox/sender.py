@@ -56,9 +56,10 @@ class _Attempt:
 
 class OutboxSender:
     def __init__(self, db: Database, wire: SlackWire, clock: Clock, sleep: Sleep, spawn: Spawn, *,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, settle_after: float = 0.0) -> None:
         self.db, self.wire, self.clock, self.sleep, self.spawn = db, wire, clock, sleep, spawn
         self.pacer = pacer or Pacer(clock)
+        self.settle_after = settle_after  # the Slack client's timeout: how long an unanswered call may still land
         self._workers: set[str] = set()
         self._wakes = 0
         self._anchored: list[tuple[str, AnchoredHook]] = []
@@ -148,7 +149,10 @@ class OutboxSender:
         except Unavailable as exc:
             log.warning("slack unavailable; will retry", extra={"outbox": row.id, "error": exc.code,
                                                                  "attempts": row.attempts})
-            await self._retry_at(row, self.clock.now() + timedelta(seconds=backoff(row.attempts)), exc.code,
+            wait = backoff(row.attempts)
+            if exc.maybe_delivered:  # let a request still on its way finish before looking for its message
+                wait = max(wait, self.settle_after)
+            await self._retry_at(row, self.clock.now() + timedelta(seconds=wait), exc.code,
                                  delivered_unknown=exc.maybe_delivered or attempt.unsettled)
         except Refused as exc:
             await self._refused_for_good(row, exc.code)

@@ -39,7 +39,9 @@ RefusedHook = Callable[[str, str, str], Awaitable[None]]  # owner, error code, c
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 Sleep = Callable[[float], Awaitable[None]]
 MAX_BACKOFF_SECONDS = 300.0
-ORPHANED = "parent_not_posted"  # a reply or update whose message could not be posted
+ORPHANED = "parent_not_posted"
+PERMALINK_TRIES = 5  # asks per message (per process) for a permalink Slack did not give at once
+PERMALINK_RETRY_SECONDS = 5.0  # a reply or update whose message could not be posted
 
 
 def backoff(attempts: int) -> float:
@@ -64,6 +66,7 @@ class OutboxSender:
         self._wakes = 0
         self._anchored: list[tuple[str, AnchoredHook]] = []
         self._refused: list[tuple[str, RefusedHook]] = []
+        self._permalink_tries: dict[int, int] = {}
         self.sent = 0  # rows marked sent by this process, for /metrics and tests
 
     # --- wiring ---------------------------------------------------------------------------------
@@ -98,6 +101,9 @@ class OutboxSender:
                 heads = [h for h in await self._heads() if h.channel == channel]
                 if not heads:
                     if wakes == self._wakes:
+                        if await self._fill_permalinks(channel):
+                            await self.sleep(PERMALINK_RETRY_SECONDS)
+                            continue
                         return
                     continue
                 now = self.clock.now()
@@ -216,6 +222,35 @@ class OutboxSender:
             return
         await self.wire.update(anchor.channel, anchor.ts, row.text, row.blocks)
         await self._mark_sent(row, Delivered(anchor.channel, anchor.ts), None)
+
+    async def _fill_permalinks(self, channel: str) -> bool:
+        """Ask again for the permalinks Slack did not give when their messages went out (decisions link
+        to them); True while some are still worth asking for."""
+        async with self.db.session() as session:
+            rows = (await session.exec(select(OutboxMessage).where(
+                OutboxMessage.state == OutboxState.SENT, OutboxMessage.channel == channel,
+                col(OutboxMessage.permalink).is_(None), col(OutboxMessage.sent_ts).is_not(None),
+                col(OutboxMessage.decision_seq).is_not(None) | col(OutboxMessage.anchor).is_not(None)))).all()
+        left = False
+        for row in rows:
+            tries = self._permalink_tries.get(row.id or 0, 0)
+            if tries >= PERMALINK_TRIES:
+                continue
+            self._permalink_tries[row.id or 0] = tries + 1
+            link = await self.wire.permalink(row.sent_channel or "", row.sent_ts or "")
+            if link is None:
+                left = left or tries + 1 < PERMALINK_TRIES
+                continue
+            async with self.db.session() as session:
+                found = await session.get(OutboxMessage, row.id)
+                anchor = await session.get(OutboxAnchor, found.anchor) if found and found.anchor else None
+                if found is not None:
+                    found.permalink = link
+                    session.add(found)
+                if anchor is not None:
+                    anchor.permalink = link
+                    session.add(anchor)
+        return left
 
     async def _anchor(self, name: str) -> OutboxAnchor | None:
         async with self.db.session() as session:

@@ -130,3 +130,13 @@ async def test_cancel_after_the_channel_refused_answers_that_it_already_ended(
         await s.command(ALICE, "cancel 1")
         assert any("release #1 already ended" in t for t in s.ephemerals(ALICE))
         assert [d.kind for d in await s.ledger(1)].count("outcome") == 1
+
+
+async def test_a_permalink_slack_did_not_give_at_once_is_asked_for_again(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY,
+                        environ=ENVIRON) as s:
+        s.stack.api.fail("chat.getPermalink", status=500, error="internal_error", times=3)
+        await deploy_to_staging(s)
+        await assert_clean_end(s)
+        assert all(await s.permalinks(1))  # every decision links to its message in the end

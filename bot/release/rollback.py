@@ -126,7 +126,7 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
         thread.note(session, bad, f":rotating_light: Rolling back: release #{rollback.id} — {reason}"
                                   + (f"\n{pair}" if pair else ""), now=now)
     if stopped is not None and stopped.provider_run_id:
-        await _cancel_run(ctx, stopped)
+        await cancel_run(ctx, stopped)
     return rollback.id or 0
 
 
@@ -143,7 +143,8 @@ async def _rollback_underway(session: AsyncSession, bad_id: int) -> Release | No
     return (await session.exec(query)).first()
 
 
-async def _cancel_run(ctx: AppContext, stopped: Release) -> None:
+async def cancel_run(ctx: AppContext, stopped: Release) -> None:
+    """Cancel the pipeline run of a release that was stopped; a failure is noted in its thread, not raised."""
     provider = ctx.providers[ctx.config.services[stopped.service].provider]
     run = PipelineRun(stopped.provider_run_id or "", RunState.RUNNING, stopped.provider_run_url)
     try:

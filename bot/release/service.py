@@ -28,11 +28,22 @@ class Created:
     def queued(self) -> bool:
         return self.release.state == ReleaseState.QUEUED
 
+    @property
+    def stalled(self) -> bool:
+        """Queued though nothing is in flight: whatever ended last did not move the queue on."""
+        return self.queued and not any(ReleaseState(r.state).in_flight for r in self.ahead)
+
 
 async def create_release(session: AsyncSession, *, service: str, environment: str, ref: str, sha: str,
                          strategy: str, requested_by: str, reason: str | None, request_key: str | None,
                          now: datetime, kind: ReleaseKind = ReleaseKind.DEPLOY, rollback_of: int | None = None,
                          channel_id: str | None = None) -> Created:
+    """Insert a release as the environment's one in flight, or queued behind what is there.
+
+    A deploy goes to the end of the queue whenever one exists, even if nothing is in flight at this
+    instant (between one release ending and the next starting): the queue is first in, first out.
+    Only a rollback takes a free environment ahead of the queue.
+    """
     if request_key is not None:
         existing = (await session.exec(select(Release).where(Release.request_key == request_key))).first()
         if existing is not None:
@@ -41,27 +52,31 @@ async def create_release(session: AsyncSession, *, service: str, environment: st
         kind=kind, service=service, environment=environment, ref=ref, sha=sha, strategy=strategy,
         requested_by=requested_by, reason=reason, request_key=request_key, rollback_of=rollback_of,
         channel_id=channel_id, created_at=now, updated_at=now, detail={})
-    release = Release(state=ReleaseState.GATING, started_at=now, **fields)  # type: ignore[arg-type]
-    try:
-        async with session.begin_nested():
-            session.add(release)
-    except IntegrityError:
-        if release in session:
-            session.expunge(release)
-        if request_key is not None:
-            again = (await session.exec(select(Release).where(Release.request_key == request_key))).first()
-            if again is not None:  # the same request raced itself
-                return Created(again, duplicate=True, ahead=[])
-        release = Release(state=ReleaseState.QUEUED, **fields)  # type: ignore[arg-type]
-        session.add(release)
-        await session.flush()
-        ahead = await releases_ahead(session, release)
-        if ahead:
-            release.detail = {"queued_behind": ahead[-1].id}
-            session.add(release)
-        return Created(release, duplicate=False, ahead=ahead)
+    waiting = kind == ReleaseKind.DEPLOY and bool(await queued_releases(session, service=service,
+                                                                         environment=environment))
+    if not waiting:
+        release = Release(state=ReleaseState.GATING, started_at=now, **fields)  # type: ignore[arg-type]
+        try:
+            async with session.begin_nested():
+                session.add(release)
+        except IntegrityError:
+            if release in session:
+                session.expunge(release)
+            if request_key is not None:
+                again = (await session.exec(select(Release).where(Release.request_key == request_key))).first()
+                if again is not None:  # the same request raced itself
+                    return Created(again, duplicate=True, ahead=[])
+        else:
+            await session.flush()
+            return Created(release, duplicate=False, ahead=[])
+    release = Release(state=ReleaseState.QUEUED, **fields)  # type: ignore[arg-type]
+    session.add(release)
     await session.flush()
-    return Created(release, duplicate=False, ahead=[])
+    ahead = await releases_ahead(session, release)
+    if ahead:
+        release.detail = {"queued_behind": ahead[-1].id}
+        session.add(release)
+    return Created(release, duplicate=False, ahead=ahead)
 
 
 async def releases_ahead(session: AsyncSession, release: Release) -> list[Release]:

@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.release import store
+from bot.release.machine import Event
 from bot.release.models import IN_FLIGHT, GateResult, Release, ReleaseKind, ReleaseState
 
 
@@ -101,20 +103,31 @@ async def queued_releases(session: AsyncSession, *, service: str, environment: s
     return list((await session.exec(query)).all())
 
 
-async def promote_next(session: AsyncSession, *, service: str, environment: str, now: datetime) -> Release | None:
-    """Start the oldest queued release of an environment that has nothing in flight."""
-    for candidate in await queued_releases(session, service=service, environment=environment):
-        blocker = await active_release(session, service=service, environment=environment)
-        if blocker is not None:
-            return None
-        try:
-            async with session.begin_nested():
-                candidate.state, candidate.started_at, candidate.updated_at = ReleaseState.GATING, now, now
-                session.add(candidate)
-        except IntegrityError:
-            return None  # another process promoted one first
-        return candidate
-    return None
+async def queue_head(session: AsyncSession, *, service: str, environment: str) -> Release | None:
+    """The release that goes next: the oldest queued one (by id), when nothing is in flight there."""
+    if await active_release(session, service=service, environment=environment) is not None:
+        return None
+    queued = await queued_releases(session, service=service, environment=environment)
+    return queued[0] if queued else None
+
+
+async def promote_next(session: AsyncSession, *, service: str, environment: str, now: datetime,
+                       release_id: int | None = None) -> Release | None:
+    """Start the oldest queued release of an environment that has nothing in flight, and only that one.
+
+    With `release_id`, only if that release is still the head of the queue (the caller checked it).
+    The state change is conditional and the database allows one release in flight, so of two
+    processes promoting at once exactly one gets the release back.
+    """
+    head = await queue_head(session, service=service, environment=environment)
+    if head is None or head.id is None or (release_id is not None and head.id != release_id):
+        return None
+    try:
+        async with session.begin_nested():
+            started = await store.apply(session, head, Event.START, now=now)
+    except IntegrityError:
+        return None  # another release took the environment first
+    return head if started else None
 
 
 async def set_state(session: AsyncSession, release: Release, state: ReleaseState, now: datetime,

@@ -29,6 +29,7 @@ STATE_LABEL = {
     ReleaseState.CANCELLED: (":no_entry_sign:", "cancelled"),
     ReleaseState.REJECTED: (":no_good:", "rejected"),
     ReleaseState.ROLLED_BACK: (":leftwards_arrow_with_hook:", "rolled back"),
+    ReleaseState.SUPERSEDED: (":fast_forward:", "superseded"),
 }
 VERDICT_ICON = {Verdict.PASS: ":white_check_mark:", Verdict.FAIL: ":x:", Verdict.WARN: ":warning:",
                 Verdict.ERROR: ":boom:", Verdict.WAITING: ":hourglass:", Verdict.INCONCLUSIVE: ":grey_question:"}

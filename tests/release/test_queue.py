@@ -92,3 +92,23 @@ async def test_a_pipeline_that_cannot_be_cancelled_does_not_hold_up_the_queue(tm
 
         await ship_in_turn(s, second, third)
         assert await running_ref(s) == "v1.2.0"
+
+
+async def test_a_queued_release_whose_commit_already_runs_is_skipped_as_superseded(s: Scenario) -> None:
+    await to_staging(s, "v1.0.0", "v1.1.0")
+    await s.command(ALICE, "api v1.0.0 to production")
+    await s.command(BOB, "api v1.0.0 to production")  # the same commit, queued behind it
+    await s.command(DAVE, "api v1.1.0 to production")
+    first, same, newer = (await s.releases())[-3:]
+
+    await ship_in_turn(s, first)
+    same = await s.release(same.id or 0)
+    assert same.state == ReleaseState.SUPERSEDED and same.started_at is None and same.finished_at is not None
+    assert (f"superseded — its commit `{(same.sha or '')[:10]}` already runs in production (`v1.0.0`, "
+            f"release #{first.id}); nothing left to deploy") in s.thread_text(same)
+    assert "superseded" in s.parent(same).text  # the parent message says so too
+    assert [(d.kind, d.outcome) for d in await s.ledger(same.id)] == [("outcome", "superseded")]
+    assert not any(r.release_id == same.id for r in s.stack.ctx.providers["sandbox"].reports)  # never deployed
+
+    await ship_in_turn(s, newer)  # the next in line started by itself
+    assert await running_ref(s) == "v1.1.0"

@@ -47,9 +47,13 @@ async def test_a_deploy_goes_behind_the_queue_even_while_nothing_is_in_flight(db
     assert late.queued and late.stalled
     assert [r.id for r in late.ahead] == [second.id, third.id]
 
-    async with db.session() as session:
+    async with db.session() as session:  # only the head, and only the one the caller checked
+        assert await releases.promote_next(session, service="api", environment="production", now=NOW,
+                                           release_id=third.id) is None
         started = await releases.promote_next(session, service="api", environment="production", now=NOW)
-    assert started is not None and started.id == second.id  # strictly the oldest
+    assert started is not None and (started.id, started.state) == (second.id, ReleaseState.GATING)
+    async with db.session() as session:  # promoting again starts nothing: the environment is taken
+        assert await releases.promote_next(session, service="api", environment="production", now=NOW) is None
     after = await request(db, "e5")
     assert after.queued and not after.stalled
 

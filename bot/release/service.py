@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.release import store
 from bot.release.machine import Event
-from bot.release.models import IN_FLIGHT, GateResult, Release, ReleaseKind, ReleaseState
+from bot.release.models import IN_FLIGHT, EnvironmentState, GateResult, Release, ReleaseKind, ReleaseState
 
 
 @dataclass(frozen=True)
@@ -153,14 +153,35 @@ async def recent_releases(session: AsyncSession, *, service: str | None = None, 
     return list((await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all())
 
 
-async def last_verified(session: AsyncSession, *, service: str, environment: str,
-                        excluding_sha: str | None = None) -> Release | None:
-    """The latest release verified in the environment (optionally: of another commit than `excluding_sha`)."""
-    query = select(Release).where(Release.service == service, Release.environment == environment,
-                                  col(Release.verified_at).is_not(None))
-    if excluding_sha is not None:
-        query = query.where(Release.sha != excluding_sha)
-    return (await session.exec(query.order_by(col(Release.verified_at).desc(), col(Release.id).desc()))).first()
+async def quarantined_shas(session: AsyncSession, *, service: str, environment: str) -> set[str]:
+    """Every commit quarantined in the environment: rolled back there since its last successful deploy (§5).
+
+    `EnvironmentState.quarantined_sha` holds only the latest one, so after two rollbacks in a row it
+    has forgotten the first commit; the release rows still say which releases were rolled back and
+    when, and a deploy that succeeds afterwards lifts all of them.
+    """
+    last_deploy = (await session.exec(
+        select(Release.verified_at).where(Release.service == service, Release.environment == environment,
+                                          Release.kind == ReleaseKind.DEPLOY, Release.state == ReleaseState.SUCCEEDED,
+                                          col(Release.verified_at).is_not(None))
+        .order_by(col(Release.verified_at).desc()).limit(1))).first()
+    query = select(Release.sha).where(Release.service == service, Release.environment == environment,
+                                      col(Release.rolled_back_at).is_not(None))
+    if last_deploy is not None:
+        query = query.where(col(Release.rolled_back_at) > last_deploy)
+    shas = {sha for sha in (await session.exec(query)).all() if sha}
+    state = await session.get(EnvironmentState, (service, environment))
+    if state is not None and state.quarantined_sha:
+        shas.add(state.quarantined_sha)
+    return shas
+
+
+async def succeeded_releases(session: AsyncSession, *, service: str, environment: str) -> list[Release]:
+    """Releases that succeeded (and so passed verification) in the environment, latest verified first."""
+    query = (select(Release).where(Release.service == service, Release.environment == environment,
+                                   Release.state == ReleaseState.SUCCEEDED, col(Release.verified_at).is_not(None))
+             .order_by(col(Release.verified_at).desc(), col(Release.id).desc()))
+    return list((await session.exec(query)).all())
 
 
 async def release_by_request_key(session: AsyncSession, request_key: str) -> Release | None:

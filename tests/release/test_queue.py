@@ -9,6 +9,7 @@ import pytest
 
 from bot.release.models import EnvironmentState, Release, ReleaseState
 from bot.slack.ids import ActionId
+from bot.slack.release_blocks import short
 from tests.contracts.slack_contract import SlackContract
 from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
 
@@ -57,9 +58,17 @@ async def test_cancelling_a_queued_release_keeps_the_order_of_the_others(s: Scen
     await s.command(BOB, "api v1.3.0 to production")
     first, second, third, fourth = (await s.releases())[-4:]
 
+    assert (f"you are #3 in line behind #{first.id} `v1.0.0` (`{short(first.sha)}`) by <@{ALICE}> "
+            f"(:raised_hand: awaiting approval), #{second.id} `v1.1.0`") in s.thread_text(third)
+
     await s.command(BOB, f"cancel {second.id}")  # queued: leaves the line
     assert (await s.release(second.id or 0)).state == ReleaseState.CANCELLED
     assert (await s.release(first.id or 0)).state == ReleaseState.AWAITING_APPROVAL  # still in flight
+    await s.command(BOB, "status api")
+    status = s.ephemerals(BOB)[-1]
+    assert f"|#{first.id}> `v1.0.0` (`{short(first.sha)}`) by <@{ALICE}> — :raised_hand: awaiting approval" in status
+    assert (f"queue: 2. <{third.detail['permalink']}|#{third.id}> `v1.2.0` (`{short(third.sha)}`) by <@{DAVE}> · "
+            f"3. <{fourth.detail['permalink']}|#{fourth.id}> `v1.3.0` (`{short(fourth.sha)}`) by <@{BOB}>") in status
     await s.command(ALICE, f"cancel {first.id}")
 
     await ship_in_turn(s, third, fourth)

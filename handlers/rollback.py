@@ -9,8 +9,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import rollback as grammar
 from bot.context import AppContext
-from bot.release import service as releases
 from bot.release.requests import check_target, request_rollback
+from bot.release.rollback import rollback_choices
 from bot.slack import replies
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import CallbackId, Command
@@ -44,10 +44,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                      name="rollback-request")
 
     async def _open_form(trigger_id: str) -> None:
-        async with ctx.db.session() as session:
-            recent = await releases.recent_releases(session, limit=50)
         choices = [(f"{r.service} {r.environment}: {r.ref} ({short(r.sha)}) #{r.id}",
-                    f"{r.service}/{r.environment}/{r.id}") for r in recent if r.verified_at is not None]
+                    f"{r.service}/{r.environment}/{r.id}") for r in await rollback_choices(ctx)]
         await ctx.slack.views_open(trigger_id=trigger_id, view=rollback_modal(choices))
 
     @app.view(CallbackId.ROLLBACK_MODAL)

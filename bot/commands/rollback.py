@@ -10,7 +10,8 @@ from bot.errors import BadInput
 USAGE = """*`/rollback`* — undo a bad release in minutes
 • `/rollback` — open the rollback form with recent releases
 • `/rollback SERVICE ENV [to REF|#DEPLOY_ID] [--reason "..."]` — e.g. `/rollback api production --reason "errors up"`
-  Without a target, rolls back to the last release that passed verification in ENV.
+  Without a target, rolls back to the last release that passed verification in ENV. A target must be a release
+  that succeeded in ENV (`#ID`, or its ref or commit) and is not quarantined; a new commit goes through `/deploy`.
   Rollback skips the CI, approval and freeze gates, never authorization, and is recorded like any release.
 • `/rollback help` — this text"""
 

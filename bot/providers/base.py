@@ -50,6 +50,9 @@ class ChangePreview:
     total_commits: int
     files: list[str] = field(default_factory=list)
     url: str | None = None
+    # Commits head has that base lacks, when the provider says (GitHub's `ahead_by`): 0 means head is
+    # base or one of its ancestors. None when the provider cannot tell.
+    ahead_by: int | None = None
 
 
 @dataclass(frozen=True)

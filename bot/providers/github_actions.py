@@ -93,7 +93,7 @@ class GitHubActions:
         files = [str(f["filename"]) for f in data.get("files") or [] if isinstance(f, dict) and "filename" in f]
         return ChangePreview(base_sha=as_dict(data.get("base_commit")).get("sha") or base, head_sha=head,
                              commits=commits, total_commits=int(data.get("total_commits") or len(commits)),
-                             files=files, url=data.get("html_url"))
+                             files=files, url=data.get("html_url"), ahead_by=_count(data.get("ahead_by")))
 
     async def dispatch(self, target: DeployTarget) -> PipelineRun:
         return await self.runs.dispatch(target, now=self._clock.now())
@@ -109,6 +109,10 @@ class GitHubActions:
 
     async def report(self, target: DeployTarget, run: PipelineRun | None, state: str, description: str) -> None:
         await self.deployments.report(target, run, state, description)
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _commit(data: Mapping[str, Any]) -> Commit:

@@ -21,8 +21,7 @@ from bot.errors import Blocked, NotAllowed
 from bot.ledger import service as ledger
 from bot.ledger.models import DecisionKind as LedgerKind
 from bot.outbox import queue as outbox
-from bot.providers.base import PipelineRun, RunState
-from bot.release import engine, gating, locks, outcomes, rollout, store
+from bot.release import engine, gating, locks, outcomes, rollback, rollout, store
 from bot.release import service as releases
 from bot.release.gates.builtin import approval_outcome, approvals_of
 from bot.release.machine import Event, allows
@@ -164,10 +163,8 @@ async def cancel(ctx: AppContext, release_id: int, *, user: str, request_key: st
         if ended is None:
             raise Blocked(f"release #{release_id} ended while you were cancelling it")
         answer = claim.answer(f"release #{release_id} is cancelled")
-    if running:
-        provider = ctx.providers[ctx.config.services[release.service].provider]
-        await provider.cancel(store.target(ctx.config, release, 100),
-                              PipelineRun(release.provider_run_id or "", RunState.RUNNING))
+    if running:  # the release is cancelled already; a run that will not stop must not hold up the queue
+        await rollback.cancel_run(ctx, release)
     engine.kick(ctx, release_id)
     return answer
 

@@ -25,6 +25,7 @@ from bot.release import service as releases
 from bot.release.gating import thread_of
 from bot.release.machine import Event, allows
 from bot.release.models import IN_FLIGHT, Release, ReleaseState
+from bot.release.queue import superseded
 from bot.release.steps import RollBack, Step
 from bot.release.thread import PREFIX, on_parent_posted, release_id_of
 
@@ -93,17 +94,32 @@ async def roll_back(ctx: AppContext, release_id: int, why: RollBack) -> None:
 
 
 async def start_next(ctx: AppContext, service: str, environment: str) -> None:
-    """The environment is free: start the oldest queued release, if any (idempotent)."""
-    now = ctx.clock.now()
-    async with ctx.db.session() as session:
-        promoted = await releases.promote_next(session, service=service, environment=environment, now=now)
+    """The environment is free: start the oldest queued release, if any (idempotent).
+
+    A head of the queue that has nothing left to deploy (`queue.superseded`) ends as superseded,
+    with its outcome and a note in its thread, and the next one is considered.
+    """
+    thread = thread_of(ctx)
+    while True:
+        async with ctx.db.session() as session:
+            head = await releases.queue_head(session, service=service, environment=environment)
+        if head is None or head.id is None:
+            return
+        why = await superseded(ctx, head)
+        now = ctx.clock.now()
+        async with ctx.db.session() as session:
+            if why is not None:
+                await outcomes.end(session, thread, await store.get(session, head.id), Event.SUPERSEDE, why, now=now)
+                continue
+            promoted = await releases.promote_next(session, service=service, environment=environment, now=now,
+                                                   release_id=head.id)
+            if promoted is not None:
+                thread.refresh(session, promoted, now=now)
+                thread.note(session, promoted, f":arrow_forward: {environment} is free; release #{promoted.id} starts "
+                                               "now.", now=now)
         if promoted is not None:
-            thread = thread_of(ctx)
-            thread.refresh(session, promoted, now=now)
-            thread.note(session, promoted, f":arrow_forward: {environment} is free; release #{promoted.id} starts "
-                                           "now.", now=now)
-    if promoted is not None and promoted.id is not None:
-        kick(ctx, promoted.id)
+            kick(ctx, head.id)
+            return
 
 
 async def fail_unexpectedly(ctx: AppContext, release_id: int, error_id: str) -> None:

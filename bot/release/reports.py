@@ -1,4 +1,8 @@
-"""Answers to `/deploy status`, `/deploy why` and `/deploy history` (§2), as mrkdwn text."""
+"""Answers to `/deploy status`, `/deploy why` and `/deploy history` (§2), as mrkdwn text.
+
+Releases are named as people tell them apart — id, ref, short commit, requester — and states and
+dates are worded by the release view (`ctx.release_view`), so this module needs nothing from Slack.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +13,38 @@ from bot.release import gating, locks
 from bot.release import service as releases
 from bot.release.decision import decide
 from bot.release.models import EnvironmentState, Lock, Release, ReleaseState
-from bot.slack.dates import slack_date
-from bot.slack.release_blocks import short, state_text
+from bot.release.ports import ReleaseView
+
+INDENT = "      "
+MAX_QUEUE_SHOWN = 10  # a long queue is summarised, so the answer stays within one Block Kit section
 
 
 async def status(ctx: AppContext, service: str | None) -> str:
+    """Per environment: what runs, the release in flight, the queue in order, and any lock."""
+    view, now = ctx.release_view, ctx.clock.now()
     names = [service] if service else sorted(ctx.config.services)
-    now = ctx.clock.now()
     lines: list[str] = []
     async with ctx.db.session() as session:
         for name in names:
             lines.append(f"*{name}*")
             for env in ctx.config.services[name].environments:
                 state = await session.get(EnvironmentState, (name, env))
-                running = (f"`{state.current_ref}` (`{short(state.current_sha)}`)" if state and state.current_sha
-                           else "nothing deployed through Switchman yet")
-                parts = [f"• *{env}*: {running}"]
+                lines.append(f"• *{env}*: {_running(state)}")
                 active = await releases.active_release(session, service=name, environment=env)
                 if active:
-                    parts.append(f"in flight: {_link(active)} by <@{active.requested_by}> — {state_text(active.state)}")
+                    lines.append(f"{INDENT}in flight: {_described(active)} — {view.state_text(active.state)}")
                 queued = await releases.queued_releases(session, service=name, environment=env)
                 if queued:
-                    parts.append("queue: " + ", ".join(f"{i}. {_link(r)} by <@{r.requested_by}>"
-                                                        for i, r in enumerate(queued, start=2)))
+                    lines.append(f"{INDENT}queue: " + _queue(queued, first=2 if active else 1))
                 lock = await locks.active_lock(session, service=name, environment=env, now=now)
                 if lock:
-                    parts.append(lock_text(lock))
-                lines.append(" · ".join(parts))
+                    lines.append(INDENT + lock_text(view, lock))
     return "\n".join(lines)
 
 
 async def why(ctx: AppContext, service: str, environment: str) -> str:
     """What blocks a deploy to SERVICE ENV right now: lock, release in flight, queue, waiting approvals."""
-    now = ctx.clock.now()
+    view, now = ctx.release_view, ctx.clock.now()
     reasons: list[str] = []
     async with ctx.db.session() as session:
         lock = await locks.active_lock(session, service=service, environment=environment, now=now)
@@ -51,20 +54,21 @@ async def why(ctx: AppContext, service: str, environment: str) -> str:
                                                          Release.environment == environment)
                                    .order_by(col(Release.id).desc()))).first()
     if lock:
-        reasons.append(lock_text(lock))
+        reasons.append(lock_text(view, lock))
     if active:
-        reasons.append(f":truck: {_link(active)} by <@{active.requested_by}> is in flight ({state_text(active.state)})")
+        reasons.append(f":truck: {_described(active)} is in flight ({view.state_text(active.state)})")
         if active.state == ReleaseState.AWAITING_APPROVAL:
             async with ctx.db.session() as session:
                 decision = decide(await gating.standings(session, active.id or 0))
             reasons += [f":raised_hand: waiting: {w}" for w in decision.waiting_for]
     if queued:
-        reasons.append(f":clock3: {len(queued)} release(s) queued: " + ", ".join(_link(r) for r in queued))
+        reasons.append(f":clock3: {len(queued)} release(s) queued: " + _queue(queued, first=2 if active else 1))
     if not reasons and last is not None and last.state == ReleaseState.BLOCKED:
         async with ctx.db.session() as session:
             decision = decide(await gating.standings(session, last.id or 0))
-        reasons.append(f":no_entry: the last release, {_link(last)}, was NO-GO: blocked by "
-                       + ", ".join(f"`{g}`" for g in decision.blocking) + "; a new deploy re-checks every gate")
+        reasons.append(f":no_entry: the last release, {_link(last)} `{last.ref}` (`{_short(last.sha)}`), was NO-GO: "
+                       "blocked by " + ", ".join(f"`{g}`" for g in decision.blocking)
+                       + "; a new deploy re-checks every gate")
     if not reasons:
         return (f"Nothing blocks {service} {environment} right now; "
                 f"`/deploy {service} to {environment}` starts a release.")
@@ -72,6 +76,7 @@ async def why(ctx: AppContext, service: str, environment: str) -> str:
 
 
 async def history(ctx: AppContext, service: str, environment: str | None, limit: int = 10) -> str:
+    view = ctx.release_view
     async with ctx.db.session() as session:
         rows = await releases.recent_releases(session, service=service, environment=environment, limit=limit)
     if not rows:
@@ -81,9 +86,32 @@ async def history(ctx: AppContext, service: str, environment: str | None, limit:
         took = ""
         if r.finished_at and r.started_at:
             took = f" in {int((r.finished_at - r.started_at).total_seconds() // 60)}m"
-        lines.append(f"• {_link(r)} `{r.ref}` → {r.environment} by <@{r.requested_by}> — {state_text(r.state)}{took}"
-                     f" · {slack_date(r.created_at)}")
+        lines.append(f"• {_link(r)} `{r.ref}` → {r.environment} by <@{r.requested_by}> — {view.state_text(r.state)}"
+                     f"{took} · {view.date(r.created_at)}")
     return "\n".join(lines)
+
+
+def _short(sha: str | None) -> str:
+    return sha[:10] if sha else "?"
+
+
+def _running(state: EnvironmentState | None) -> str:
+    if state is None or not state.current_sha:
+        return "nothing deployed through Switchman yet"
+    source = f", release #{state.current_release_id}" if state.current_release_id else ""
+    return f"runs `{state.current_ref}` (`{_short(state.current_sha)}`{source})"
+
+
+def _described(release: Release) -> str:
+    """A release as people tell releases apart: id, ref, commit and who asked for it."""
+    return f"{_link(release)} `{release.ref}` (`{_short(release.sha)}`) by <@{release.requested_by}>"
+
+
+def _queue(queued: list[Release], *, first: int) -> str:
+    """The queue in order, numbered as in line: the release in flight, when there is one, is number 1."""
+    shown = [f"{i}. {_described(r)}" for i, r in enumerate(queued[:MAX_QUEUE_SHOWN], start=first)]
+    more = len(queued) - MAX_QUEUE_SHOWN
+    return " · ".join(shown) + (f" · …and {more} more" if more > 0 else "")
 
 
 def _link(release: Release) -> str:
@@ -91,7 +119,5 @@ def _link(release: Release) -> str:
     return f"<{permalink}|#{release.id}>" if permalink else f"#{release.id}"
 
 
-def lock_text(lock: Lock) -> str:
-    return f":lock: locked by <@{lock.holder}> until {slack_date(lock.expires_at)}: {lock.reason}"
-
-
+def lock_text(view: ReleaseView, lock: Lock) -> str:
+    return f":lock: locked by <@{lock.holder}> until {view.date(lock.expires_at)}: {lock.reason}"

@@ -55,6 +55,8 @@ async def request_release(ctx: AppContext, request: DeployRequest, *, user: str,
     if created.duplicate:
         return Accepted(release.id, True, None, [])
     if created.queued:
+        if created.stalled:  # the environment is free but its queue was not moved on: do it now, oldest first
+            await engine.start_next(ctx, request.service, request.environment)
         return Accepted(release.id, False, len(created.ahead) + 1, [r.requested_by for r in created.ahead])
     engine.kick(ctx, release.id)
     return Accepted(release.id, False, None, [])

@@ -8,11 +8,17 @@ if Slack is down. It skips the slow gates (see `gating.ROLLBACK_SKIPS`) but neve
 When it succeeds the undone commit is quarantined (`quarantine.py`). One rollback of a release
 runs at a time (the release's row is locked while a rollback of it begins), and a person's
 `/rollback` claims its Slack request key first, so retries and double clicks start nothing more.
+
+What it may go back to is one rule (`rollback_targets`): a release that succeeded in that
+environment, of a commit neither being undone nor quarantined there. `to REF` must name such a
+release (its ref, or 7+ hex digits of its commit) and is never resolved through the provider: a
+new commit goes through `/deploy` and its gates.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -35,6 +41,8 @@ from bot.storage import handled_requests as handled
 
 log = logging.getLogger(__name__)
 SYSTEM = "switchman"
+MAX_LISTED = 5  # valid targets named in a refusal
+HEX_PREFIX = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class RollbackTarget:
 async def request_rollback(ctx: AppContext, request: RollbackRequest, *, user: str, request_key: str | None,
                            usage: str) -> int:
     """A person's `/rollback`: authorise, choose the target, take the environment; returns the rollback's id."""
-    service, env = check_target(ctx.config, request.service, request.environment, usage)
+    _, env = check_target(ctx.config, request.service, request.environment, usage)
     await check_deployer(ctx, env, request.environment, user)
     async with ctx.db.session() as session:
         if request_key is not None:
@@ -58,7 +66,7 @@ async def request_rollback(ctx: AppContext, request: RollbackRequest, *, user: s
         if bad is None:
             raise Blocked(f"nothing has been deployed to {request.environment} through Switchman, so there is "
                           "nothing to roll back")
-        target = await _choose_target(ctx, session, request, bad, service.repo, usage)
+        target = await _choose_target(session, request, bad, usage)
     started = await begin(ctx, bad.id or 0, target, actor=user, reason=request.reason or "rollback requested",
                           request_key=request_key)
     assert started is not None  # a person's rollback also undoes a finished release
@@ -72,14 +80,15 @@ async def start_automatic(ctx: AppContext, bad_id: int, evidence: str, *, actor:
     """
     async with ctx.db.session() as session:
         bad = await _locked(session, bad_id)
-        previous = await releases.last_verified(session, service=bad.service, environment=bad.environment,
-                                                excluding_sha=bad.sha)
+        targets = await rollback_targets(session, service=bad.service, environment=bad.environment,
+                                         undoing_sha=bad.sha)
+        previous = targets[0] if targets else None
         if previous is None:
             if not allows(bad.state, Event.FAIL):  # a copy of the same abort got here first
                 return None
             now, thread = ctx.clock.now(), thread_of(ctx)
-            thread.note(session, bad, f":rotating_light: {evidence}\nThere is no earlier verified release to roll "
-                                      "back to; stopping here.", now=now)
+            thread.note(session, bad, f":rotating_light: {evidence}\nThere is no earlier verified release that is "
+                                      "not quarantined to roll back to; stopping here.", now=now)
             await outcomes.end(session, thread, bad, Event.FAIL, "verification failed; nothing to roll back to",
                                now=now)
             return None
@@ -134,7 +143,7 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
         thread.note(session, bad, f":rotating_light: Rolling back: release #{rollback.id} — {reason}"
                                   + (f"\n{pair}" if pair else ""), now=now)
     if stopped is not None and stopped.provider_run_id:
-        await _cancel_run(ctx, stopped)
+        await cancel_run(ctx, stopped)
     return rollback.id or 0
 
 
@@ -151,7 +160,8 @@ async def _rollback_underway(session: AsyncSession, bad_id: int) -> Release | No
     return (await session.exec(query)).first()
 
 
-async def _cancel_run(ctx: AppContext, stopped: Release) -> None:
+async def cancel_run(ctx: AppContext, stopped: Release) -> None:
+    """Cancel the pipeline run of a release that was stopped; a failure is noted in its thread, not raised."""
     provider = ctx.providers[ctx.config.services[stopped.service].provider]
     run = PipelineRun(stopped.provider_run_id or "", RunState.RUNNING, stopped.provider_run_url)
     try:
@@ -185,29 +195,104 @@ async def _release_to_undo(session: AsyncSession, service: str, environment: str
     return current
 
 
-async def _choose_target(ctx: AppContext, session: AsyncSession, request: RollbackRequest, bad: Release,
-                         repo: str | None, usage: str) -> RollbackTarget:
-    if request.to_release is not None:
-        chosen: Release | None = await session.get(Release, request.to_release)
-        if (chosen is None or chosen.service != request.service or chosen.environment != request.environment
-                or chosen.verified_at is None):
-            raise BadInput(f"#{request.to_release} is not a verified release of {request.service} in "
-                           f"{request.environment}", usage=usage)
-        target = RollbackTarget(chosen.ref, chosen.sha or chosen.ref, chosen.id)
-    elif request.to_ref is not None:
-        provider = ctx.providers[ctx.config.services[request.service].provider]
-        try:
-            sha = await provider.resolve_ref(repo, request.to_ref)
-        except ProviderError as exc:
-            raise BadInput(f"I could not find `{request.to_ref}`: {exc}", usage=usage) from None
-        target = RollbackTarget(request.to_ref, sha, None)
-    else:
-        previous = await releases.last_verified(session, service=request.service,
-                                                environment=request.environment, excluding_sha=bad.sha)
-        if previous is None:
+async def rollback_targets(session: AsyncSession, *, service: str, environment: str,
+                           undoing_sha: str | None) -> list[Release]:
+    """What a rollback may go back to (§2), latest verified first: releases that succeeded in that
+    environment, of a commit that is neither the one being undone nor quarantined there.
+
+    The one rule for `/rollback` (default, `to #ID`, `to REF`), the automatic rollback and the form.
+    """
+    quarantined = await releases.quarantined_shas(session, service=service, environment=environment)
+    return [r for r in await releases.succeeded_releases(session, service=service, environment=environment)
+            if r.sha and r.sha != undoing_sha and r.sha not in quarantined]
+
+
+async def rollback_choices(ctx: AppContext) -> list[Release]:
+    """For the rollback form: the valid targets of each environment that has something to undo."""
+    choices: list[Release] = []
+    async with ctx.db.session() as session:
+        for name in sorted(ctx.config.services):
+            for environment in ctx.config.services[name].environments:
+                bad = await _release_to_undo(session, name, environment)
+                if bad is not None:
+                    choices += distinct_commits(await rollback_targets(
+                        session, service=name, environment=environment, undoing_sha=bad.sha))
+    return choices
+
+
+def distinct_commits(targets: list[Release], limit: int = MAX_LISTED) -> list[Release]:
+    """The latest release of each commit among `targets`, in order, at most `limit`."""
+    seen: set[str] = set()
+    listed: list[Release] = []
+    for release in targets:
+        if release.sha not in seen and len(listed) < limit:
+            seen.add(release.sha or "")
+            listed.append(release)
+    return listed
+
+
+async def _choose_target(session: AsyncSession, request: RollbackRequest, bad: Release, usage: str) -> RollbackTarget:
+    targets = await rollback_targets(session, service=request.service, environment=request.environment,
+                                     undoing_sha=bad.sha)
+    if request.to_release is None and request.to_ref is None:
+        if not targets:
             raise Blocked(f"there is no verified release of {request.service} in {request.environment} other than "
-                          f"`{(bad.sha or '')[:10]}` to roll back to; name one with `to REF`")
-        target = RollbackTarget(previous.ref, previous.sha or previous.ref, previous.id)
-    if target.sha == bad.sha:
-        raise Blocked(f"`{target.ref}` is the commit being rolled back; choose an earlier one")
-    return target
+                          f"`{(bad.sha or '')[:10]}` that is not quarantined, so there is nothing to roll back to; "
+                          f"{_deploy_hint(request)}")
+        chosen = targets[0]
+    elif request.to_release is not None:
+        found = next((r for r in targets if r.id == request.to_release), None)
+        if found is None:
+            why = await _not_a_target(session, request, request.to_release, bad)
+            raise BadInput(f"#{request.to_release} {why}. {_valid_targets(request, targets)}", usage=usage)
+        chosen = found
+    else:
+        ref = request.to_ref or ""
+        found = next((r for r in targets if _names(ref, r)), None)
+        if found is None:
+            named = next((r for r in await releases.recent_releases(
+                session, service=request.service, environment=request.environment, limit=200) if _names(ref, r)), None)
+            why = (f"names release #{named.id}, which {await _not_a_target(session, request, named.id or 0, bad)}"
+                   if named else f"names no release of {request.service} in {request.environment}")
+            raise BadInput(f"`{ref}` {why}. {_valid_targets(request, targets)}", usage=usage)
+        chosen = found
+    return RollbackTarget(chosen.ref, chosen.sha or chosen.ref, chosen.id)
+
+
+def _names(ref: str, release: Release) -> bool:
+    """`ref` is the release's ref, or an abbreviation (7+ hex digits) of its commit; never resolved anew."""
+    if ref == release.ref:
+        return True
+    return HEX_PREFIX.fullmatch(ref) is not None and (release.sha or "").startswith(ref.lower())
+
+
+async def _not_a_target(session: AsyncSession, request: RollbackRequest, release_id: int, bad: Release) -> str:
+    """Why release `release_id` cannot be rolled back to, in words for the person who named it."""
+    release = await session.get(Release, release_id)
+    if release is None:
+        return "does not exist"
+    if (release.service, release.environment) != (request.service, request.environment):
+        return (f"is a release of {release.service} to {release.environment}, not of {request.service} to "
+                f"{request.environment}")
+    sha = (release.sha or "")[:10]
+    if release.sha and release.sha == bad.sha:
+        return f"is of `{sha}`, the commit being rolled back"
+    if release.sha in await releases.quarantined_shas(session, service=request.service,
+                                                      environment=request.environment):
+        return f"is of `{sha}`, which was rolled back and is quarantined in {request.environment}"
+    return f"did not succeed in {request.environment} (it is {release.state.replace('_', ' ')})"
+
+
+def _valid_targets(request: RollbackRequest, targets: list[Release]) -> str:
+    listed = distinct_commits(targets)
+    if not listed:
+        valid = (f"No release of {request.service} can be rolled back to in {request.environment}: none other than "
+                 "the one being undone succeeded there without being quarantined.")
+    else:
+        valid = "Valid targets: " + ", ".join(f"#{r.id} `{r.ref}` (`{(r.sha or '')[:10]}`)" for r in listed) + "."
+    hint = _deploy_hint(request)
+    return f"{valid} {hint[0].upper()}{hint[1:]}."
+
+
+def _deploy_hint(request: RollbackRequest) -> str:
+    return f"to release a new commit use `/deploy {request.service} REF to {request.environment}`"

@@ -29,6 +29,7 @@ STATE_LABEL = {
     ReleaseState.CANCELLED: (":no_entry_sign:", "cancelled"),
     ReleaseState.REJECTED: (":no_good:", "rejected"),
     ReleaseState.ROLLED_BACK: (":leftwards_arrow_with_hook:", "rolled back"),
+    ReleaseState.SUPERSEDED: (":fast_forward:", "superseded"),
 }
 VERDICT_ICON = {Verdict.PASS: ":white_check_mark:", Verdict.FAIL: ":x:", Verdict.WARN: ":warning:",
                 Verdict.ERROR: ":boom:", Verdict.WAITING: ":hourglass:", Verdict.INCONCLUSIVE: ":grey_question:"}
@@ -73,7 +74,8 @@ def parent_message(release: Release, *, position: int | None = None) -> tuple[st
 
 
 def queued_reply(release: Release, ahead: list[Release]) -> tuple[str, list[dict[str, Any]]]:
-    lines = ", ".join(f"#{r.id} by <@{r.requested_by}> ({state_text(r.state)})" for r in ahead[:10])
+    lines = ", ".join(f"#{r.id} `{r.ref}` (`{short(r.sha)}`) by <@{r.requested_by}> ({state_text(r.state)})"
+                      for r in ahead[:10]) + (f" and {len(ahead) - 10} more" if len(ahead) > 10 else "")
     text = (f":clock3: {release.environment} is busy, so this release waits its turn: you are "
             f"#{len(ahead) + 1} in line behind {lines}. It starts by itself when the environment frees.")
     return text, [section(text)]

@@ -67,6 +67,12 @@ class Bodies:
         body["base_commit"]["sha"] = base
         return body
 
+    def comparison_behind(self, *, base: str, head: str, behind_by: int) -> dict[str, Any]:
+        """`head` is an ancestor of `base`: nothing in head that base lacks."""
+        body = self.comparison(base=base, head=head, commits=[], files=[])
+        body.update(status="behind", ahead_by=0, behind_by=behind_by, total_commits=0)
+        return body
+
     def workflow_run(self, *, id: int, workflow: str, title: str, branch: str, sha: str, event: str,
                      status: str, conclusion: str | None, created: datetime) -> dict[str, Any]:
         body: dict[str, Any] = self.contract.example("workflow-run")

@@ -119,6 +119,10 @@ class FakeGitHub:
                        files: list[str]) -> None:
         self.comparisons[(base, head)] = self.bodies.comparison(base=base, head=head, commits=commits, files=files)
 
+    def set_behind(self, base: str, head: str, behind_by: int) -> None:
+        """`head` is an ancestor of `base` (`behind_by` commits older)."""
+        self.comparisons[(base, head)] = self.bodies.comparison_behind(base=base, head=head, behind_by=behind_by)
+
     def add_run(self, *, workflow: str = "deploy.yml", title: str, branch: str = "main",
                 event: str = "workflow_dispatch", status: str = "queued", created: datetime | None = None) -> int:
         run_id = next(self._ids)

@@ -102,9 +102,16 @@ async def test_compare_lists_commits_files_and_link(github: FakeGitHub, provider
         Commit("1" * 40, "Add index", "ada", f"{github.bodies.base_url}/acme/api/commit/{'1' * 40}"),
         Commit("2" * 40, "Fix typo", "Grace Hopper", f"{github.bodies.base_url}/acme/api/commit/{'2' * 40}"),
     ]
-    assert (preview.base_sha, preview.head_sha, preview.total_commits) == (base, head, 2)
+    assert (preview.base_sha, preview.head_sha, preview.total_commits, preview.ahead_by) == (base, head, 2, 2)
     assert preview.files == ["migrations/0042_add_index.sql", "app.py"]
     assert preview.url == f"{github.bodies.base_url}/acme/api/compare/{base}...{head}"
+
+
+async def test_compare_says_when_head_is_an_ancestor_of_base(github: FakeGitHub, provider: GitHubActions) -> None:
+    base, head = "b" * 40, "a" * 40
+    github.set_behind(base, head, behind_by=3)
+    preview = await provider.compare("acme/api", base, head)
+    assert (preview.commits, preview.total_commits, preview.ahead_by) == ([], 0, 0)
 
 
 async def test_compare_without_base_is_empty_and_asks_nothing(github: FakeGitHub, provider: GitHubActions) -> None:

@@ -101,3 +101,29 @@ async def test_deploy_to_production_through_github_actions(tmp_path: Path, slack
                                  ("decision", CAROL, "GO"), ("stage_result", "pipeline:1009", "succeeded"),
                                  ("outcome", "switchman", "succeeded")]
         assert [d.seq for d in await s.ledger(release.id)] == sorted(d.seq for d in await s.ledger(release.id))
+
+
+async def test_a_queued_release_of_an_older_commit_is_skipped_as_superseded(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, time: SimulatedTime) -> None:
+    older, newer = github.add_ref("v1.4.1", "41" * 20), github.add_ref("v1.4.2", "42" * 20)
+    for sha in (older, newer):
+        github.add_check_run(sha, "build")
+    github.set_behind(newer, older, behind_by=2)  # v1.4.1 is an ancestor of v1.4.2
+    provider = f'  gh: {{kind: github_actions, api_url: "{github.url}", token_env: GITHUB_TOKEN}}'
+    config = release_config(provider, provider="gh")
+    async with scenario(tmp_path, slack_contract, config=config, time=time, environ={"GITHUB_TOKEN": TOKEN}) as s:
+        for ref in ("v1.4.1", "v1.4.2"):
+            await s.command(ALICE, f"api {ref} to staging")
+        await s.command(BOB, "api v1.4.2 to production")
+        await s.command(ALICE, "api v1.4.1 to production")  # asked for later, so queued behind v1.4.2
+        current, stale = (await s.releases())[-2:]
+        assert stale.state == ReleaseState.QUEUED
+
+        await s.press(CAROL, current, ActionId.APPROVE)
+        assert (await s.release(current.id or 0)).state == ReleaseState.SUCCEEDED
+        stale = await s.release(stale.id or 0)
+        assert stale.state == ReleaseState.SUPERSEDED
+        assert f"its commit `{older[:10]}` is an ancestor of what runs in production (`{newer[:10]}`" in s.thread_text(
+            stale)
+        assert [(d.kind, d.outcome) for d in await s.ledger(stale.id)] == [("outcome", "superseded")]
+        assert [d["inputs"]["sha"] for d in github.dispatches if d["inputs"]["environment"] == "production"] == [newer]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.release.models import ReleaseState
+from bot.release.models import Release, ReleaseState
+from bot.slack.release_blocks import short
 from tests.contracts.slack_contract import SlackContract
 from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
 
@@ -25,23 +26,34 @@ def last_ephemeral(s: Scenario, user: str) -> str:
     return s.ephemerals(user)[-1]
 
 
+def link(release: Release) -> str:
+    return f"<{release.detail['permalink']}|#{release.id}>"
+
+
 async def test_status_why_and_history_tell_what_runs_what_waits_and_who_locked(s: Scenario) -> None:
     await s.command(ALICE, "api v1.0.0 to staging")
     await s.command(ALICE, "api v1.0.0 to production")  # waits for approval
     await s.command(BOB, "api v1.0.0 to production")  # queued behind it
     await s.command(CAROL, 'lock api staging --for 1h --reason "load test"')
 
+    staging, in_flight, queued = await s.releases()
+    sha = short(staging.sha)
+
     await s.command(BOB, "status api")
     status = last_ephemeral(s, BOB)
-    assert "*staging*: `v1.0.0`" in status and ":lock: locked by <@U0CAROL>" in status and "load test" in status
-    assert "in flight: <" in status and "by <@U0ALICE> — :raised_hand: awaiting approval" in status
-    assert "queue: 2. <" in status and "by <@U0BOB>" in status
+    assert f"*staging*: runs `v1.0.0` (`{sha}`, release #{staging.id})" in status
+    assert ":lock: locked by <@U0CAROL>" in status and "load test" in status
+    assert "*production*: nothing deployed through Switchman yet" in status
+    assert (f"in flight: {link(in_flight)} `v1.0.0` (`{sha}`) by <@U0ALICE> — :raised_hand: awaiting approval"
+            in status)
+    assert f"queue: 2. {link(queued)} `v1.0.0` (`{sha}`) by <@U0BOB>" in status
 
     await s.command(BOB, "why api production")
     why = last_ephemeral(s, BOB)
     assert "*What blocks api production:*" in why
+    assert f":truck: {link(in_flight)} `v1.0.0` (`{sha}`) by <@U0ALICE> is in flight" in why
     assert ":raised_hand: waiting: needs 1 more approval from @sre" in why
-    assert ":clock3: 1 release(s) queued" in why
+    assert f":clock3: 1 release(s) queued: 2. {link(queued)} `v1.0.0` (`{sha}`) by <@U0BOB>" in why
 
     await s.command(BOB, "why api staging")
     assert ":lock: locked by <@U0CAROL>" in last_ephemeral(s, BOB)

@@ -14,9 +14,10 @@ from bot.config.gates import FreezeWindowGate, OncallPresent, PromotedFrom
 from bot.oncall.roster import current_shift
 from bot.providers.base import CiVerdict
 from bot.release import locks, verify
+from bot.release import service as releases
 from bot.release.freeze_window import parse_freeze_window
 from bot.release.gates.types import GateDeps, GateFunction, GateInput, GateOutcome
-from bot.release.models import Approval, EnvironmentState, Release, Verdict
+from bot.release.models import Approval, Release, Verdict
 
 CI_POLL_SECONDS = (2, 4, 8, 15, 30)
 
@@ -40,8 +41,8 @@ async def ci_green(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
 
 async def not_quarantined(_: object, inp: GateInput, deps: GateDeps) -> GateOutcome:
     async with deps.db.session() as session:
-        state = await session.get(EnvironmentState, (inp.service, inp.environment))
-    if state is not None and state.quarantined_sha and state.quarantined_sha == inp.sha:
+        quarantined = await releases.quarantined_shas(session, service=inp.service, environment=inp.environment)
+    if inp.sha in quarantined:
         return GateOutcome(Verdict.FAIL, f"`{inp.sha[:10]}` was rolled back from {inp.environment} and is quarantined "
                                          "there until a newer commit is deployed")
     return GateOutcome(Verdict.PASS, f"`{inp.sha[:10]}` is not quarantined in {inp.environment}")

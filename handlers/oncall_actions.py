@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.commands.limits import parse_button_id
 from bot.context import AppContext
 from bot.oncall import swap_decisions
 from bot.slack.ids import ActionId
@@ -31,7 +32,8 @@ def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[
     async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        request_id, user, key = int(body["actions"][0]["value"]), body["user"]["id"], request_key(body)
+        request_id = parse_button_id(body["actions"][0].get("value"), what="swap or cover request")
+        user, key = body["user"]["id"], request_key(body)
         answer_once(ctx, key, lambda: decide(ctx, request_id, user=user, request_key=key), responder,
                     name=str(action_id))
 

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.commands.limits import parse_button_id
 from bot.context import AppContext
-from bot.errors import BadInput
 from bot.oncall import paging
 from bot.slack.ids import ActionId
 from bot.slack.request_keys import answer_once, request_key
@@ -22,12 +22,10 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     def handle(body: dict[str, Any], action: PageAction, name: str) -> None:
         responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
         user, key = body["user"]["id"], request_key(body)
-        raw = str(body["actions"][0].get("value", ""))
+        page_id = parse_button_id(body["actions"][0].get("value"), what="page")
 
         async def act() -> str:
-            if not raw.isdigit():
-                raise BadInput("this button does not name a page")
-            return await action(ctx, int(raw), user, request_key=key)
+            return await action(ctx, page_id, user, request_key=key)
 
         answer_once(ctx, key, act, responder, name=name)
 

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.commands.limits import parse_button_id
 from bot.context import AppContext
 from bot.errors import BadInput
 from bot.release import actions, gating
@@ -100,4 +101,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
 
 def _release_id(body: dict[str, Any]) -> int:
-    return int(body["actions"][0]["value"])
+    return parse_button_id(body["actions"][0].get("value"), what="release")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.commands import limits
 from bot.commands.tokens import split_words
-from bot.config.durations import DurationError, parse_duration
 from bot.errors import BadInput
 
 USAGE = """*`/deploy`* — release a service through its gates
@@ -19,11 +19,13 @@ USAGE = """*`/deploy`* — release a service through its gates
 • `/deploy history SERVICE [ENV]` — recent releases with outcome and thread links
 • `/deploy metrics [SERVICE] [--days 90]` — delivery metrics
 • `/deploy cancel ID` — cancel a queued or running release
-• `/deploy help` — this text"""
+• `/deploy help` — this text
+Limits: a ref is at most 255 bytes, a reason at most 500 characters, `--for` from 1s to 365d."""
 
 STRATEGIES = ("rolling", "canary", "blue-green")
 SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel")
 DEFAULT_LOCK = timedelta(hours=2)
+MAX_METRICS_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -102,48 +104,43 @@ def parse(text: str) -> DeployCommand:
     if head == "status":
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 0, 1, "/deploy status [SERVICE]")
-        return DeployStatus(w.positional[0] if w.positional else None)
+        return DeployStatus(_service(w.positional[0]) if w.positional else None)
     if head == "why":
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 2, 2, "/deploy why SERVICE ENV")
-        return DeployWhy(*w.positional)
+        return DeployWhy(*_target(w.positional))
     if head == "lock":
         w = split_words(rest, usage=USAGE, value_flags={"for", "reason"})
         _count(w.positional, 2, 2, '/deploy lock SERVICE ENV [--for 2h] --reason "..."')
-        reason = (w.flags.get("reason") or "").strip()
+        service, environment = _target(w.positional)
+        reason = limits.check_reason(w.flags.get("reason"), usage=USAGE)
         if not reason:
             raise BadInput('a lock needs a reason: `/deploy lock SERVICE ENV --reason "..."`', usage=USAGE)
         duration = DEFAULT_LOCK
         if w.flags.get("for") is not None:
-            try:
-                duration = parse_duration(w.flags["for"] or "")
-            except DurationError as exc:
-                raise BadInput(f"--for: {exc}", usage=USAGE) from None
-            if duration <= timedelta(0):
-                raise BadInput("--for must be longer than zero", usage=USAGE)
-        return DeployLock(w.positional[0], w.positional[1], reason, duration)
+            duration = limits.parse_duration_option(w.flags["for"] or "", option="--for", usage=USAGE)
+        return DeployLock(service, environment, reason, duration)
     if head == "unlock":
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 2, 2, "/deploy unlock SERVICE ENV")
-        return DeployUnlock(*w.positional)
+        return DeployUnlock(*_target(w.positional))
     if head == "history":
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 1, 2, "/deploy history SERVICE [ENV]")
-        return DeployHistory(*w.positional)
+        return DeployHistory(_service(w.positional[0]),
+                             _environment(w.positional[1]) if len(w.positional) == 2 else None)
     if head == "metrics":
         w = split_words(rest, usage=USAGE, value_flags={"days"})
         _count(w.positional, 0, 1, "/deploy metrics [SERVICE] [--days 90]")
         days = 90
         if w.flags.get("days") is not None:
-            raw = w.flags["days"] or ""
-            if not raw.isdigit() or not 1 <= int(raw) <= 3650:
-                raise BadInput(f"--days takes a whole number of days from 1 to 3650; got {raw!r}", usage=USAGE)
-            days = int(raw)
-        return DeployMetrics(w.positional[0] if w.positional else None, days)
+            days = limits.whole_number(w.flags["days"] or "", what="--days", low=1, high=MAX_METRICS_DAYS,
+                                       usage=USAGE)
+        return DeployMetrics(_service(w.positional[0]) if w.positional else None, days)
     if head == "cancel":
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 1, 1, "/deploy cancel ID")
-        return DeployCancel(_release_id(w.positional[0]))
+        return DeployCancel(limits.parse_id(w.positional[0], what="release", usage=USAGE))
     return _parse_request(text)
 
 
@@ -164,9 +161,12 @@ def _parse_request(text: str) -> DeployRequest:
         raise BadInput(_request_problem(words), usage=USAGE)
     strategy = w.flags.get("strategy")
     if strategy is not None and strategy not in STRATEGIES:
-        raise BadInput(f"--strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}", usage=USAGE)
-    reason = w.flags.get("reason")
-    return DeployRequest(service, env, ref, strategy, reason.strip() if reason else None)
+        raise BadInput(f"--strategy must be one of {', '.join(STRATEGIES)}; got {limits.shown(strategy)}",
+                       usage=USAGE)
+    service, env = _target([service, env])
+    if ref is not None:
+        limits.check_ref(ref, usage=USAGE)
+    return DeployRequest(service, env, ref, strategy, limits.check_reason(w.flags.get("reason"), usage=USAGE))
 
 
 def _request_problem(words: list[str]) -> str:
@@ -181,8 +181,13 @@ def _count(words: list[str], low: int, high: int, form: str) -> None:
         raise BadInput(f"expected `{form}`", usage=USAGE)
 
 
-def _release_id(word: str) -> int:
-    raw = word.removeprefix("#")
-    if not raw.isdigit():
-        raise BadInput(f"{word!r} is not a release id; ids are numbers like 42 or #42", usage=USAGE)
-    return int(raw)
+def _service(word: str) -> str:
+    return limits.check_name(word, what="service", usage=USAGE)
+
+
+def _environment(word: str) -> str:
+    return limits.check_name(word, what="environment", usage=USAGE)
+
+
+def _target(words: list[str]) -> tuple[str, str]:
+    return _service(words[0]), _environment(words[1])

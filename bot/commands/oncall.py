@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bot.commands import limits
 from bot.commands.tokens import split_words, user_id
 from bot.errors import BadInput
 
@@ -18,8 +19,10 @@ USAGE = """*`/oncall`* — shadow on-call: who carries the pager, and with whom
 • `/oncall ack ID` · `/oncall resolve ID` — acknowledge or resolve a page
 • `/oncall shadow-stats [ROTATION]` — shadow shifts and pages seen per developer, graduation status
 • `/oncall calendar ROTATION` — a private calendar feed URL
-• `/oncall help` — this text"""
+• `/oncall help` — this text
+Limits: a page message is at most 1000 characters; dates run from 2000 to 2099, a FROM–TO span at most 366 days."""
 
+MAX_WEEKS = 52
 SUBCOMMANDS = ("help", "next", "me", "schedule", "swap", "cover", "away", "page", "ack", "resolve",
                "shadow-stats", "calendar")
 
@@ -111,7 +114,7 @@ def parse(text: str) -> OncallCommand:
         w = split_words(text, usage=USAGE, value_flags=set())
         if len(w.positional) != 1:
             raise BadInput(f"`{head}` is not a sub-command or a single rotation name", usage=USAGE)
-        return OncallNow(w.positional[0])
+        return OncallNow(_rotation(w.positional[0]))
     w = split_words(rest, usage=USAGE, value_flags={"weeks"})
     args = w.positional
     if w.flags and head != "schedule":
@@ -121,45 +124,40 @@ def parse(text: str) -> OncallCommand:
             return OncallHelp()
         case "next":
             _count(args, 0, 1, "/oncall next [ROTATION]")
-            return OncallNext(args[0] if args else None)
+            return OncallNext(_rotation(args[0]) if args else None)
         case "me":
             _count(args, 0, 0, "/oncall me")
             return OncallMe()
         case "schedule":
             _count(args, 1, 1, "/oncall schedule ROTATION [--weeks 4]")
-            raw = w.flags.get("weeks") or "4"
-            if not raw.isdigit() or not 1 <= int(raw) <= 52:
-                raise BadInput(f"--weeks takes a whole number from 1 to 52; got {raw!r}", usage=USAGE)
-            return OncallSchedule(args[0], int(raw))
+            weeks = limits.whole_number(w.flags.get("weeks") or "4", what="--weeks", low=1, high=MAX_WEEKS,
+                                        usage=USAGE)
+            return OncallSchedule(_rotation(args[0]), weeks)
         case "swap":
             _count(args, 3, 3, "/oncall swap ROTATION @user DATE")
-            return OncallSwap(args[0], _user(args[1]), _date(args[2]))
+            return OncallSwap(_rotation(args[0]), _user(args[1]), limits.parse_date(args[2], usage=USAGE))
         case "cover":
             _count(args, 3, 4, "/oncall cover ROTATION FROM TO [@user]")
-            start, end = _dates(args[1], args[2])
-            return OncallCover(args[0], start, end, _user(args[3]) if len(args) == 4 else None)
+            start, end = limits.parse_span(args[1], args[2], usage=USAGE)
+            return OncallCover(_rotation(args[0]), start, end, _user(args[3]) if len(args) == 4 else None)
         case "away":
             _count(args, 2, 2, "/oncall away FROM TO")
-            return OncallAway(*_dates(args[0], args[1]))
+            return OncallAway(*limits.parse_span(args[0], args[1], usage=USAGE))
         case "page":
             if len(args) < 2:
                 raise BadInput('expected `/oncall page ROTATION "message"`', usage=USAGE)
-            message = " ".join(args[1:]).strip()
-            if not message:
-                raise BadInput("a page needs a message saying what is wrong", usage=USAGE)
-            return OncallPage(args[0], message)
+            message = limits.check_page_message(" ".join(args[1:]), usage=USAGE)
+            return OncallPage(_rotation(args[0]), message)
         case "ack" | "resolve":
             _count(args, 1, 1, f"/oncall {head} ID")
-            raw = args[0].removeprefix("#")
-            if not raw.isdigit():
-                raise BadInput(f"{args[0]!r} is not a page id; ids are numbers like 7 or #7", usage=USAGE)
-            return OncallAck(int(raw)) if head == "ack" else OncallResolve(int(raw))
+            page_id = limits.parse_id(args[0], what="page", usage=USAGE)
+            return OncallAck(page_id) if head == "ack" else OncallResolve(page_id)
         case "shadow-stats":
             _count(args, 0, 1, "/oncall shadow-stats [ROTATION]")
-            return OncallShadowStats(args[0] if args else None)
+            return OncallShadowStats(_rotation(args[0]) if args else None)
         case _:
             _count(args, 1, 1, "/oncall calendar ROTATION")
-            return OncallCalendar(args[0])
+            return OncallCalendar(_rotation(args[0]))
 
 
 def _count(words: list[str], low: int, high: int, form: str) -> None:
@@ -170,19 +168,9 @@ def _count(words: list[str], low: int, high: int, form: str) -> None:
 def _user(word: str) -> str:
     found = user_id(word)
     if found is None:
-        raise BadInput(f"{word!r} is not a Slack user; mention them, e.g. @alex", usage=USAGE)
+        raise BadInput(f"{limits.shown(word)} is not a Slack user; mention them, e.g. @alex", usage=USAGE)
     return found
 
 
-def _date(word: str) -> date:
-    try:
-        return date.fromisoformat(word)
-    except ValueError:
-        raise BadInput(f"{word!r} is not a date; write dates as YYYY-MM-DD, e.g. 2026-12-24", usage=USAGE) from None
-
-
-def _dates(first: str, second: str) -> tuple[date, date]:
-    start, end = _date(first), _date(second)
-    if end < start:
-        raise BadInput(f"{second} is before {first}", usage=USAGE)
-    return start, end
+def _rotation(word: str) -> str:
+    return limits.check_name(word, what="rotation", usage=USAGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.commands import limits
 from bot.commands.tokens import split_words
 from bot.errors import BadInput
 
@@ -13,7 +14,8 @@ USAGE = """*`/rollback`* — undo a bad release in minutes
   Without a target, rolls back to the last release that passed verification in ENV. A target must be a release
   that succeeded in ENV (`#ID`, or its ref or commit) and is not quarantined; a new commit goes through `/deploy`.
   Rollback skips the CI, approval and freeze gates, never authorization, and is recorded like any release.
-• `/rollback help` — this text"""
+• `/rollback help` — this text
+Limits: a ref is at most 255 bytes, a reason at most 500 characters."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,12 @@ def parse(text: str) -> RollbackCommand:
         target = words[3]
     elif len(words) != 2:
         raise BadInput("expected `/rollback SERVICE ENV [to REF|#ID]`", usage=USAGE)
-    reason = (w.flags.get("reason") or "").strip() or None
+    service = limits.check_name(words[0], what="service", usage=USAGE)
+    environment = limits.check_name(words[1], what="environment", usage=USAGE)
+    reason = limits.check_reason(w.flags.get("reason"), usage=USAGE)
     if target is None:
-        return RollbackRequest(words[0], words[1], reason=reason)
+        return RollbackRequest(service, environment, reason=reason)
     if target.startswith("#"):
-        if not target[1:].isdigit():
-            raise BadInput(f"{target!r} is not a release id; write it as #42", usage=USAGE)
-        return RollbackRequest(words[0], words[1], to_release=int(target[1:]), reason=reason)
-    return RollbackRequest(words[0], words[1], to_ref=target, reason=reason)
+        release_id = limits.parse_id(target, what="release", usage=USAGE)
+        return RollbackRequest(service, environment, to_release=release_id, reason=reason)
+    return RollbackRequest(service, environment, to_ref=limits.check_ref(target, usage=USAGE), reason=reason)

@@ -15,6 +15,9 @@ from pydantic import BeforeValidator, PlainSerializer
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _ORDER = ["w", "d", "h", "m", "s", "ms"]
 _TERM = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+# More digits than any duration timedelta can hold (its limit is 86_399_999_999_999 seconds) is refused
+# before the arithmetic, which would overflow or, past 4300 digits, make int() raise ValueError.
+_MAX_DIGITS = 18
 USAGE = "a number with a unit: ms, s, m, h, d or w (for example 30s, 10m, 2h, 1d, 1h30m)"
 
 
@@ -42,11 +45,21 @@ def parse_duration(text: str) -> timedelta:
         if rank <= last_rank:
             raise DurationError(f"{raw!r}: units must go from largest to smallest, each once ({USAGE})")
         last_rank = rank
+        if len(match.group(1)) > _MAX_DIGITS:
+            raise _too_long(raw)
         seconds += int(match.group(1)) * _UNITS[unit]
         pos = match.end()
     if pos != len(raw) or pos == 0:
         raise DurationError(f"{raw!r} is not a duration; expected {USAGE}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise _too_long(raw) from None
+
+
+def _too_long(raw: str) -> DurationError:
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    return DurationError(f"{shown!r} is too long a duration; the longest is {timedelta.max.days} days")
 
 
 def format_duration(delta: timedelta) -> str:

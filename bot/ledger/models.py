@@ -36,7 +36,8 @@ class Decision(SQLModel, table=True):
     seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     kind: str = Field(max_length=32)
     release_id: int | None = Field(default=None, index=True)
-    subject: str = Field(default="", max_length=255)
+    # Wide enough for `service/environment@ref` at their limits: 64 + 1 + 64 + 1 + a 255-byte ref.
+    subject: str = Field(default="", max_length=512)
     actor: str = Field(max_length=64)
     outcome: str = Field(default="", max_length=64)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

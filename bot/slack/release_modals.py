@@ -10,13 +10,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.commands import limits
 from bot.commands.deploy import STRATEGIES, DeployRequest
 from bot.commands.rollback import RollbackRequest
 from bot.config.models import SwitchmanConfig
+from bot.errors import BadInput
 from bot.slack.ids import CallbackId
 
 TARGET, REF, REASON, STRATEGY, GATES = "target", "ref", "reason", "strategy", "gates"
 MAX_OPTIONS = 100
+MAX_GATE_CHARS = 64  # a gate's name as stored with its result
 
 
 def _text(value: str) -> dict[str, Any]:
@@ -39,13 +42,13 @@ def deploy_modal(config: SwitchmanConfig) -> dict[str, Any]:
                          "placeholder": _text("Choose where to deploy")}},
             {"type": "input", "block_id": REF, "optional": True, "label": _text("Ref (tag, branch or commit)"),
              "hint": _text("Empty: the environment's configured branch head"),
-             "element": {"type": "plain_text_input", "action_id": REF}},
+             "element": {"type": "plain_text_input", "action_id": REF, "max_length": limits.MAX_REF_BYTES}},
             {"type": "input", "block_id": STRATEGY, "optional": True, "label": _text("Strategy"),
              "element": {"type": "static_select", "action_id": STRATEGY,
                          "options": [_option(s, s) for s in STRATEGIES],
                          "placeholder": _text("The environment's default")}},
             {"type": "input", "block_id": REASON, "optional": True, "label": _text("Reason"),
-             "element": {"type": "plain_text_input", "action_id": REASON, "multiline": True}},
+             "element": _reason_input()},
         ],
     }
 
@@ -56,10 +59,25 @@ def read_deploy_modal(values: dict[str, Any]) -> DeployRequest | dict[str, str]:
     if not target or "/" not in target:
         return {TARGET: "Choose a service and environment."}
     service, environment = target.split("/", 1)
+    try:
+        limits.check_name(service, what="service", usage=None)
+        limits.check_name(environment, what="environment", usage=None)
+    except BadInput as exc:
+        return {TARGET: _sentence(exc)}
     ref = (_value(values, REF) or "").strip() or None
-    if ref is not None and (" " in ref or len(ref) > 255):
-        return {REF: "A ref is one word: a tag, branch or commit SHA."}
-    return DeployRequest(service, environment, ref, _selected(values, STRATEGY), (_value(values, REASON) or None))
+    if ref is not None:
+        try:
+            limits.check_ref(ref, usage=None)
+        except BadInput as exc:
+            return {REF: _sentence(exc)}
+    strategy = _selected(values, STRATEGY)
+    if strategy is not None and strategy not in STRATEGIES:
+        return {STRATEGY: f"Choose one of {', '.join(STRATEGIES)}."}
+    try:
+        reason = limits.check_reason(_value(values, REASON), usage=None)
+    except BadInput as exc:
+        return {REASON: _sentence(exc)}
+    return DeployRequest(service, environment, ref, strategy, reason)
 
 
 @dataclass(frozen=True)
@@ -83,21 +101,46 @@ def override_modal(release_id: int, gates: list[str]) -> dict[str, Any]:
              "element": {"type": "checkboxes", "action_id": GATES, "options": options[:10],
                          "initial_options": options[:10]}},
             {"type": "input", "block_id": REASON, "label": _text("Reason (required)"),
-             "element": {"type": "plain_text_input", "action_id": REASON, "multiline": True, "min_length": 10}},
+             "element": {**_reason_input(), "min_length": 10}},
         ],
     }
 
 
 def read_override_modal(view: dict[str, Any]) -> OverrideForm | dict[str, str]:
     values = view.get("state", {}).get("values", {})
-    meta = json.loads(view.get("private_metadata") or "{}")
     gates = [o["value"] for o in (values.get(GATES, {}).get(GATES, {}).get("selected_options") or [])]
-    reason = (_value(values, REASON) or "").strip()
     if not gates:
         return {GATES: "Choose at least one gate."}
+    if not all(isinstance(g, str) and 0 < len(g) <= MAX_GATE_CHARS for g in gates):
+        return {GATES: "Choose gates from the list."}
+    try:
+        reason = limits.check_reason(_value(values, REASON), usage=None) or ""
+    except BadInput as exc:
+        return {REASON: _sentence(exc)}
     if len(reason) < 10:
         return {REASON: "Say why (at least 10 characters); the reason is recorded."}
-    return OverrideForm(int(meta.get("release_id", 0)), gates, reason)
+    release_id = _metadata_release_id(view.get("private_metadata"))
+    if release_id is None:
+        return {GATES: "This form does not name a release; open it again from the release thread."}
+    return OverrideForm(release_id, gates, reason)
+
+
+def _metadata_release_id(metadata: object) -> int | None:
+    try:
+        found = json.loads(metadata)["release_id"] if isinstance(metadata, str) else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return found if type(found) is int and 1 <= found <= limits.MAX_ID else None
+
+
+def _reason_input() -> dict[str, Any]:
+    return {"type": "plain_text_input", "action_id": REASON, "multiline": True, "max_length": limits.MAX_REASON_CHARS}
+
+
+def _sentence(error: BadInput) -> str:
+    """A BadInput's message as a field error: capitalised, full stop."""
+    text = error.message
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _value(values: dict[str, Any], block: str) -> str | None:
@@ -123,8 +166,7 @@ def rollback_modal(choices: list[tuple[str, str]]) -> dict[str, Any]:
                             "title": _text("Roll back"), "close": _text("Cancel"), "blocks": blocks}
     if options:
         view["submit"] = _text("Roll back")
-        blocks.append({"type": "input", "block_id": REASON, "label": _text("Reason"),
-                       "element": {"type": "plain_text_input", "action_id": REASON, "multiline": True}})
+        blocks.append({"type": "input", "block_id": REASON, "label": _text("Reason"), "element": _reason_input()})
     return view
 
 
@@ -132,8 +174,17 @@ def read_rollback_modal(values: dict[str, Any]) -> RollbackRequest | dict[str, s
     chosen = _selected(values, TARGET)
     if not chosen or chosen.count("/") != 2:
         return {TARGET: "Choose the release to roll back to."}
-    service, environment, release_id = chosen.split("/")
-    reason = (_value(values, REASON) or "").strip()
+    service, environment, raw_id = chosen.split("/")
+    try:
+        limits.check_name(service, what="service", usage=None)
+        limits.check_name(environment, what="environment", usage=None)
+        release_id = limits.parse_id(raw_id, what="release", usage=None)
+    except BadInput:
+        return {TARGET: "Choose the release to roll back to from the list."}
+    try:
+        reason = limits.check_reason(_value(values, REASON), usage=None)
+    except BadInput as exc:
+        return {REASON: _sentence(exc)}
     if not reason:
         return {REASON: "Say why; the reason is recorded with the rollback."}
-    return RollbackRequest(service, environment, to_release=int(release_id), reason=reason)
+    return RollbackRequest(service, environment, to_release=release_id, reason=reason)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands import deploy, oncall, rollback
+from bot.commands import deploy, limits, oncall, rollback
 from bot.errors import BadInput
 
 NAME = st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True).filter(
     lambda s: s not in deploy.SUBCOMMANDS and s != "to")
-REF = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,30}", fullmatch=True).filter(lambda s: s != "to")
+REF = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,9}(\.[A-Za-z0-9_-]{1,4}){0,2}(/[A-Za-z0-9][A-Za-z0-9_-]{0,9}){0,2}",
+                    fullmatch=True).filter(lambda s: s != "to" and ".lock" not in s)
 REASON = st.text(st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters='"\\'), min_size=1,
                  max_size=40).filter(lambda s: s.strip() != "")
 
@@ -59,7 +61,13 @@ def test_deploy_subcommands() -> None:
 
 @pytest.mark.parametrize(("text", "complaint"), [
     ("lock api production --for 90 --reason x", "no unit"),
-    ("lock api production --for 0s --reason x", "longer than zero"),
+    ("lock api production --for 0s --reason x", "from 1s up to 365d"),
+    ("lock api production --for 9999999999999999999999s --reason x", "too long a duration"),
+    ("cancel 2147483648", "from 1 to 2147483647"),
+    ("metrics --days ²", "--days takes"),
+    (f"api {'a' * 256} to staging", "at most 255 bytes"),
+    (f"api v1 to staging --reason {'x' * 501}", "at most 500 characters"),
+    (f"{'a' * 65} v1 to staging", "service names are at most 64"),
     ("metrics --days 0", "--days takes"),
     ("api to staging --color blue", "unknown option --color"),
     ("api to staging --reason", "--reason needs a value"),
@@ -98,3 +106,70 @@ def test_oncall_forms() -> None:
     assert oncall.parse("calendar api-oncall") == oncall.OncallCalendar("api-oncall")
     with pytest.raises(BadInput, match="before"):
         oncall.parse("away 2026-12-03 2026-12-01")
+
+
+# Words people type, and the words that overflow something: huge or non-ASCII numbers, long refs, far dates.
+WORDS = st.one_of(
+    st.sampled_from(deploy.SUBCOMMANDS + oncall.SUBCOMMANDS + ("to", "api", "staging", "api-oncall", "<@U0BOB>",
+                                                               "--for", "--reason", "--days", "--weeks", "#")),
+    st.integers(min_value=-5, max_value=10**25).map(lambda n: f"{n}"),
+    st.integers(min_value=-5, max_value=10**25).map(lambda n: f"#{n}"),
+    st.tuples(st.integers(min_value=0, max_value=10**25), st.sampled_from(["ms", "s", "h", "d", "w"])).map(
+        lambda t: f"{t[0]}{t[1]}"),
+    st.dates().map(date.isoformat),
+    st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=4),
+    st.integers(min_value=240, max_value=1100).flatmap(lambda n: st.sampled_from(["a" * n, "é" * (n // 2)])),
+    st.text(max_size=12),
+)
+COMMAND_TEXT = st.lists(WORDS, max_size=7).map(" ".join)
+
+
+def assert_within_limits(parsed: object) -> None:
+    """Every field of a parsed command is within §2's limits, whichever command it is."""
+    for field in dataclasses.fields(parsed):  # type: ignore[arg-type]
+        value = getattr(parsed, field.name)
+        if value is None:
+            continue
+        match field.name:
+            case "ref" | "to_ref":
+                assert len(value.encode()) <= limits.MAX_REF_BYTES and value.split() == [value]
+            case "reason":
+                assert 0 < len(value) <= limits.MAX_REASON_CHARS
+            case "message":
+                assert 0 < len(value) <= limits.MAX_PAGE_MESSAGE_CHARS
+            case "release_id" | "to_release" | "page_id":
+                assert 1 <= value <= limits.MAX_ID
+            case "duration":
+                assert limits.MIN_DURATION <= value <= limits.MAX_DURATION
+            case "days":
+                assert 1 <= value <= deploy.MAX_METRICS_DAYS
+            case "weeks":
+                assert 1 <= value <= oncall.MAX_WEEKS
+            case "day" | "start" | "end":
+                assert limits.FIRST_DATE <= value <= limits.LAST_DATE
+            case "service" | "environment" | "rotation":
+                assert 0 < len(value) <= limits.MAX_NAME_CHARS
+    if hasattr(parsed, "start") and hasattr(parsed, "end"):
+        assert 0 <= (parsed.end - parsed.start).days < limits.MAX_SPAN_DAYS
+
+
+def parses_within_the_limits_or_is_a_bad_input(text: str) -> None:
+    for grammar in (deploy, rollback, oncall):
+        try:
+            parsed = grammar.parse(text)
+        except BadInput as exc:
+            assert exc.usage == grammar.USAGE and exc.message
+        else:
+            assert_within_limits(parsed)
+
+
+@given(COMMAND_TEXT)
+def test_any_command_text_parses_within_the_limits_or_is_a_bad_input(text: str) -> None:
+    parses_within_the_limits_or_is_a_bad_input(text)
+
+
+@given(st.sampled_from(["cancel", "lock api staging --reason x --for", "metrics --days", "ack", "resolve",
+                        "schedule api-oncall --weeks", "api staging to", "api", "away 2026-01-01",
+                        'page api-oncall']), COMMAND_TEXT)
+def test_any_argument_of_a_sub_command_parses_within_the_limits_or_is_a_bad_input(head: str, rest: str) -> None:
+    parses_within_the_limits_or_is_a_bad_input(f"{head} {rest}")

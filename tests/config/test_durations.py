@@ -24,7 +24,9 @@ def test_parses_prometheus_style_durations(text: str, expected: timedelta) -> No
 @pytest.mark.parametrize(("text", "complaint"), [
     ("600", "has no unit"), ("1.5", "has no unit"), ("", "empty"), ("10 m", "not a duration"),
     ("5x", "not a duration"), ("30m1h", "largest to smallest"), ("1h1h", "largest to smallest"),
-    ("-5m", "not a duration"),
+    ("-5m", "not a duration"), ("9999999999999999999999s", "too long a duration"),
+    ("99999999999999999ms", "too long a duration"), ("1000000000d", "too long a duration"),
+    ("9" * 5000 + "s", "too long a duration"),
 ])
 def test_refuses_malformed_durations_saying_why(text: str, complaint: str) -> None:
     with pytest.raises(DurationError, match=complaint):
@@ -41,3 +43,9 @@ def test_format_and_parse_round_trip(milliseconds: int) -> None:
 def test_never_fails_with_anything_but_a_duration_error(text: str) -> None:
     with contextlib.suppress(DurationError):
         parse_duration(text)
+
+
+@given(st.integers(min_value=0, max_value=10**30), st.sampled_from(["ms", "s", "m", "h", "d", "w"]))
+def test_any_number_with_a_unit_is_a_duration_or_too_long(count: int, unit: str) -> None:
+    with contextlib.suppress(DurationError):
+        assert parse_duration(f"{count}{unit}") >= timedelta(0)

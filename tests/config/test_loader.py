@@ -59,6 +59,12 @@ def test_a_bare_number_duration_is_refused_at_its_line() -> None:
     assert "no unit" in message and "600s" in message
 
 
+def test_a_duration_too_long_to_hold_is_refused_at_its_line() -> None:
+    [(line, key, message)] = problems_of(VALID.replace("bake: 5m", "bake: 9999999999999999999999s"))
+    assert (line, key) == (9, "services.api.environments.staging.bake")
+    assert "too long a duration" in message
+
+
 def test_unknown_keys_and_gates_are_named() -> None:
     text = VALID.replace("gates: [ci_green]", "gates: [ci_green, cl_green]\n        colour: red")
     found = problems_of(text)

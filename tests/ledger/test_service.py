@@ -184,7 +184,7 @@ async def test_iterating_a_time_window(db: Database) -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    {"kind": "no-such-kind"}, {"actor": ""}, {"decided_at": datetime(2026, 1, 1)}, {"subject": "x" * 256},
+    {"kind": "no-such-kind"}, {"actor": ""}, {"decided_at": datetime(2026, 1, 1)}, {"subject": "x" * 513},
     {"evidence": {"ratio": float("inf")}},
 ])
 async def test_bad_decisions_are_refused_before_touching_the_ledger(db: Database, bad: dict[str, object]) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 from bot.settings import EXAMPLE_CONFIG, Settings
 from bot.slack_sim.stack import Stack, simulated_stack
+from bot.storage.database import Database
+from bot.storage.migrate import upgrade
 from tests.contracts.slack_contract import SlackContract
 from tests.support.postgres_server import PostgresServer
 from tests.support.postgres_server import postgres_session_fixture as postgres_server
@@ -46,6 +48,15 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
     if request.param == "sqlite":
         return sqlite_url
     return fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database (SQLite, and PostgreSQL where the test asks for it) for storage tests."""
+    upgrade(database_url)
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

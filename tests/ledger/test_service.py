@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -23,14 +22,6 @@ from bot.storage.migrate import upgrade
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 EVIDENCE = {"gate": "ci_green", "checks": ["build", "test"], "ratio": 0.1, "big": 1e20, "note": "grün ✓"}
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _fill(db: Database, n: int) -> list[Decision]:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.oncall import handoff_runs
 from bot.storage.database import Database
-from bot.storage.migrate import upgrade
 
 SHIFT = datetime(2026, 11, 23, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def test_racing_claimers_hand_off_once(db: Database) -> None:

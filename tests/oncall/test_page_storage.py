@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,18 +14,9 @@ from bot.oncall.alerts import firing_alerts, store_alert
 from bot.oncall.inbound_payloads import AlertmanagerAlert, parse_alertmanager
 from bot.oncall.models import Page, PageStatus
 from bot.storage.database import Database
-from bot.storage.migrate import upgrade
 from tests.oncall.paging_scenario import alertmanager_payload
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 def _alert(status: str = "firing", **labels: str) -> AlertmanagerAlert:

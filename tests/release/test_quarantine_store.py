@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.release import service as releases
 from bot.release.models import Release, ReleaseKind, ReleaseState
 from bot.storage.database import Database
-from bot.storage.migrate import upgrade
 
 START = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def add(db: Database, sha: str, minute: int, *, kind: ReleaseKind = ReleaseKind.DEPLOY,

@@ -17,12 +17,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.models import SwitchmanConfig
+from bot.oncall.ports import OncallView
 from bot.outbox.sender import OutboxSender
 from bot.providers.base import Provider
 from bot.release.ports import ReleaseView
 from bot.scheduler import ApsScheduler, Scheduler
 from bot.settings import Settings
 from bot.slack.directory import Directory
+from bot.slack.oncall_view import BlockKitOncallView
 from bot.slack.release_view import BlockKitReleaseView
 from bot.storage.database import Database
 
@@ -46,6 +48,7 @@ class AppContext:
     # Every message to Slack goes through here (record first, send after): set up by `build_context`.
     outbox: OutboxSender | None = None
     release_view: ReleaseView = field(default_factory=BlockKitReleaseView)
+    oncall_view: OncallView = field(default_factory=BlockKitOncallView)
     directory: Directory = field(init=False)
 
     def __post_init__(self) -> None:

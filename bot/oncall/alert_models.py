@@ -2,8 +2,8 @@
 
 `alerts` is keyed by Alertmanager's fingerprint and upserted on every delivery, so it answers
 "what is firing for service X now" (release verification asks that). `page_notifications`
-remembers each message a page produced — DMs and the channel post — so acknowledging or
-resolving can update them in place and a restart never DMs the same person twice.
+remembers each message of a page that reached Slack — DMs and the channel post — filled as the
+outbox posts them: who was reached, as what, and where their message is.
 """
 
 from __future__ import annotations

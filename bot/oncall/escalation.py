@@ -8,10 +8,10 @@ while the rotation has no primary escalates at once. Without `then`, pages never
 
 The job (`page-escalate-<id>`) takes the page id and the level it is to reach; it does nothing
 when the page is acked or resolved or already at that level, so a job run twice (a restart, a
-second replica) pages nobody twice. The level and its target are committed before the DM goes
-out, and `next_escalation_at` is the record of truth that `plan_jobs` re-schedules from on start.
-Planning also schedules `page-notify-<id>` for open pages whose first round of DMs never
-finished (a crash right after the webhook answered), which sends only the missing messages.
+second replica) pages nobody twice. The level and its target are committed with the target's DM
+queued in the outbox, and `next_escalation_at` is the record of truth that `plan_jobs` re-schedules from on start.
+Planning also schedules `page-notify-<id>` for open pages whose first round of messages was never
+queued (a crash right after the webhook answered). Queued messages survive a restart in the outbox.
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ def register_jobs(ctx: AppContext) -> None:
 
     ctx.scheduler.register(JOB, run)
     ctx.scheduler.register(NOTIFY_JOB, notify)
+    page_notify.register(ctx)
 
 
 async def plan_jobs(ctx: AppContext) -> None:
-    """Re-schedule the next escalation of every open, unacknowledged page; re-send unfinished DMs."""
+    """Re-schedule the next escalation of every open, unacknowledged page; notify pages never notified."""
     async with ctx.db.session() as session:
         pending = (await session.exec(select(Page).where(Page.status == PageStatus.TRIGGERED,
                                                          col(Page.next_escalation_at).is_not(None)))).all()
@@ -80,7 +81,11 @@ async def plan_jobs(ctx: AppContext) -> None:
 
 
 async def escalate(ctx: AppContext, *, page_id: int, level: int) -> None:
-    """Page level `level` of the escalation policy, if the page still needs it."""
+    """Page level `level` of the escalation policy, if the page still needs it.
+
+    The new level, the target's DM, the note in the channel's thread and the edits showing who it
+    went to are one transaction.
+    """
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         page = (await session.exec(select(Page).where(Page.id == page_id).with_for_update())).first()
@@ -97,8 +102,8 @@ async def escalate(ctx: AppContext, *, page_id: int, level: int) -> None:
         last = level == len(rotation.escalation.then)
         page.next_escalation_at = None if last else now + rotation.escalation.ack_within
         session.add(page)
+        await page_notify.queue_escalation(session, ctx, page, level=level, target=target, now=now)
         next_at = page.next_escalation_at
     log.info("page escalated", extra={"page": page_id, "level": level})
     if next_at is not None:
         schedule(ctx, page_id, next_at, level=level + 1)
-    await page_notify.notify_escalated(ctx, page_id, level=level, target=target)

@@ -3,26 +3,24 @@
 Checked at each handoff. The thresholds are the rotation's `graduation: {shadow_shifts,
 pages_seen}`. The proposal is the "reverse shadow" step: the developer takes the pager as
 primary with an ops engineer (the primary they shadowed most) as their shadow. The unique
-(rotation, developer) row is claimed before posting, so two handoffs racing propose once; the
-proposal is posted in the rotation's channel and recorded in the ledger.
+(rotation, developer) row, the ledger row and the post in the rotation's channel (queued in the
+outbox, which links the ledger row to the post's permalink) are one transaction, so two handoffs
+racing propose once.
 """
 
 from __future__ import annotations
 
-import logging
-
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from bot.ledger import service as ledger
 from bot.ledger.models import DecisionKind
-from bot.oncall.rotation_records import remember_channel
+from bot.oncall.rotation_records import channel_thread
 from bot.oncall.schedule_models import GraduationProposal
 from bot.oncall.shadow_stats import ShadowStats, shadow_stats
-from bot.slack import oncall_blocks, oncall_posts
+from bot.outbox import queue as outbox
 
-log = logging.getLogger(__name__)
+PREFIX = "graduation:"  # the proposal's post is anchored `graduation:<proposal id>`
 
 
 async def check(ctx: AppContext, rotation: str) -> list[str]:
@@ -49,22 +47,14 @@ async def _propose(ctx: AppContext, stats: ShadowStats) -> bool:
                 session.add(proposal)
         except IntegrityError:  # proposed already, by a handoff running elsewhere
             return False
-    message = oncall_blocks.graduation(proposal, config.graduation.shadow_shifts, config.graduation.pages_seen)
-    link = None
-    try:
-        posted = await oncall_posts.post(ctx.slack, config.channel, message)
-    except SlackApiError as exc:
-        log.warning("could not post a graduation proposal", extra={"error": exc.response.get("error")})
-    else:
-        proposal.channel_id, proposal.message_ts = posted.channel, posted.ts
-        link = await oncall_posts.permalink(ctx.slack, posted.channel, posted.ts)
-        await remember_channel(ctx, stats.rotation, posted.channel)
-    async with ctx.db.session() as session:
-        session.add(proposal)
-        await ledger.record(session, kind=DecisionKind.GRADUATION, actor="switchman", decided_at=proposal.proposed_at,
-                            subject=f"{stats.rotation}/{stats.developer}", outcome="proposed", permalink=link,
-                            evidence={"rotation": stats.rotation, "developer": stats.developer,
-                                      "shadow_shifts": stats.shadow_shifts, "pages_seen": stats.pages_seen,
-                                      "reverse_shadow": stats.usual_primary,
-                                      "thresholds": config.graduation.model_dump()})
+        row = await ledger.record(session, kind=DecisionKind.GRADUATION, actor="switchman",
+                                  decided_at=proposal.proposed_at, subject=f"{stats.rotation}/{stats.developer}",
+                                  outcome="proposed",
+                                  evidence={"rotation": stats.rotation, "developer": stats.developer,
+                                            "shadow_shifts": stats.shadow_shifts, "pages_seen": stats.pages_seen,
+                                            "reverse_shadow": stats.usual_primary,
+                                            "thresholds": config.graduation.model_dump()})
+        message = ctx.oncall_view.graduation(proposal, config.graduation.shadow_shifts, config.graduation.pages_seen)
+        outbox.post(session, thread=channel_thread(stats.rotation), anchor=f"{PREFIX}{proposal.id}",
+                    channel=config.channel, message=message, now=ctx.clock.now(), decision_seq=row.seq)
     return True

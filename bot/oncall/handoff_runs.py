@@ -1,10 +1,11 @@
-"""The handoff-runs table as a once-only switch: claim a handoff, record its progress, finish it.
+"""The handoff-runs table as a once-only switch: claim a handoff, then finish it with its messages.
 
 A handoff is identified by (rotation, shift_start), unique in the table. Whoever fires it first
 takes the claim with a compare-and-set (an UPDATE that only matches an unclaimed, unfinished
 row, or one whose claim has outlived `LEASE`); anyone else learns it is done, or busy until
-the lease ends. Progress (the channel post's ts) is committed as it happens, so a process that
-takes over an abandoned claim does not post again.
+the lease ends. `complete` finishes the run only while the claim is still the caller's, in the
+caller's transaction, which also queues the handoff's messages: they are queued once, by whoever
+finishes it, and a process that takes over an abandoned claim finds nothing half done.
 """
 
 from __future__ import annotations
@@ -68,22 +69,31 @@ async def claim(db: Database, rotation: str, shift_start: datetime, *, now: date
 
 
 async def record(db: Database, run_id: int, **values: Any) -> None:
-    """Store progress of a claimed run (people, the post's ts, completion) at once."""
+    """Store values of a run at once, in a transaction of their own."""
     async with db.session() as session:
         await session.exec(update(HandoffRun).where(col(HandoffRun.id) == run_id)
                            .values(**values))
 
 
-async def mark_reminded(db: Database, rotation: str, shift_start: datetime, *, now: datetime) -> bool:
-    """True for the one caller that gets to send the reminder before this shift."""
-    async with db.session() as session:
-        await _ensure(session, rotation, shift_start)
-        result = await session.exec(
-            update(HandoffRun)
-            .where(col(HandoffRun.rotation) == rotation, col(HandoffRun.shift_start) == shift_start,
-                   col(HandoffRun.reminded_at).is_(None))
-            .values(reminded_at=now))
-        return bool(result.rowcount == 1)
+async def complete(session: AsyncSession, run: HandoffRun, *, now: datetime, **values: Any) -> bool:
+    """Finish `run` (with who took over) if its claim is still the caller's; False when someone else's is."""
+    result = await session.exec(
+        update(HandoffRun)
+        .where(col(HandoffRun.id) == run.id, col(HandoffRun.claim_token) == run.claim_token,
+               col(HandoffRun.completed_at).is_(None))
+        .values(completed_at=now, **values))
+    return bool(result.rowcount == 1)
+
+
+async def mark_reminded(session: AsyncSession, rotation: str, shift_start: datetime, *, now: datetime) -> bool:
+    """True for the one caller that gets to send the reminder before this shift (queue it in `session`)."""
+    await _ensure(session, rotation, shift_start)
+    result = await session.exec(
+        update(HandoffRun)
+        .where(col(HandoffRun.rotation) == rotation, col(HandoffRun.shift_start) == shift_start,
+               col(HandoffRun.reminded_at).is_(None))
+        .values(reminded_at=now))
+    return bool(result.rowcount == 1)
 
 
 async def latest_completed(session: AsyncSession, rotation: str, *, excluding: datetime | None = None

@@ -7,7 +7,9 @@ it schedules the next. A second job (`handoff-reminder-{rotation}`) DMs the inco
 and who held the pager when the job was planned.
 
 A handoff happens once per (rotation, shift start) however often its job fires (a restart, a
-second replica): see `handoff_runs`. `plan_rotation` also catches up: when who holds the pager
+second replica): see `handoff_runs`. Its post, DMs and user-group syncs are queued in the outbox
+in the transaction that finishes the claimed run, so they go out once, whenever Slack lets them;
+the reminder's DMs likewise with the reminder's mark. `plan_rotation` also catches up: when who holds the pager
 differs from what Switchman last announced (it was down at the handoff, or an approved swap or
 an absence changed the current shift), it hands off at once.
 """
@@ -21,20 +23,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import AppContext
-from bot.oncall import graduation, handoff_runs
+from bot.oncall import graduation, handoff_runs, rotation_records, swap_requests
 from bot.oncall.models import Page, PageStatus
 from bot.oncall.roster import TICK, schedule, schedule_in, shift_at
-from bot.oncall.rotation_records import remember_channel, sync_rotations
+from bot.oncall.schedule_models import GraduationProposal, HandoffRun, SwapRequest
 from bot.oncall.shifts import Shift
-from bot.slack import oncall_blocks, oncall_posts
+from bot.outbox import queue as outbox
 
 log = logging.getLogger(__name__)
 HANDOFF_JOB = "oncall.handoff"
 REMINDER_JOB = "oncall.reminder"
 Pair = tuple[str | None, str | None]
 RETRY_GAP = timedelta(seconds=1)  # never re-fire a busy handoff in the same instant
+PREFIX = "handoff:"  # the channel post of a run is anchored `handoff:<run id>`
 
 
 def handoff_job_id(rotation: str) -> str:
@@ -48,11 +52,15 @@ def reminder_job_id(rotation: str) -> str:
 def register_jobs(ctx: AppContext) -> None:
     ctx.scheduler.register(HANDOFF_JOB, functools.partial(run_handoff, ctx))
     ctx.scheduler.register(REMINDER_JOB, functools.partial(run_reminder, ctx))
+    assert ctx.outbox is not None
+    for prefix, model in ((PREFIX, HandoffRun), (swap_requests.PREFIX, SwapRequest),
+                          (graduation.PREFIX, GraduationProposal)):
+        ctx.outbox.on_anchored(prefix, rotation_records.on_posted(ctx, prefix, model))
 
 
 async def plan_jobs(ctx: AppContext) -> None:
     """On start: a row per rotation, then each rotation's next handoff and reminder (or a catch-up now)."""
-    await sync_rotations(ctx)
+    await rotation_records.sync_rotations(ctx)
     for name in ctx.config.rotations:
         try:
             await plan_rotation(ctx, name)
@@ -108,7 +116,7 @@ async def run_handoff(ctx: AppContext, *, rotation: str, shift_start: str,
         try:
             await _hand_off(ctx, rotation, claim.run, now, outgoing)
         except Exception:
-            # Our claim stands until its lease ends; the retry then takes it over and resumes.
+            # Nothing was queued; our claim stands until its lease ends, then the retry takes it over.
             log.exception("handoff failed; retrying when the claim's lease ends", extra={"rotation": rotation})
             _schedule_handoff(ctx, rotation, now + handoff_runs.LEASE, key, outgoing or [None, None])
             return
@@ -119,33 +127,48 @@ async def _hand_off(ctx: AppContext, name: str, run: handoff_runs.HandoffRun, no
                     planned_outgoing: list[str | None] | None) -> None:
     assert run.id is not None
     rotation = ctx.config.rotations[name]
+    view = ctx.oncall_view
+    # Asked of Slack before the transaction; a failure here retries the whole handoff later.
+    groups = [(await _group_id(ctx, rotation.usergroups.primary), "primary"),
+              (await _group_id(ctx, rotation.usergroups.shadow), "shadow")]
     async with ctx.db.session() as session:
         incoming = (await schedule_in(session, ctx.config, name, now, now + TICK))[0]
         last = await handoff_runs.latest_completed(session, name, excluding=run.shift_start)
-    outgoing: Pair | None = None
-    if last is not None:
-        outgoing = (last.primary, last.shadow)
-    elif planned_outgoing and len(planned_outgoing) == 2 and any(planned_outgoing):
-        outgoing = (planned_outgoing[0], planned_outgoing[1])
-    await handoff_runs.record(ctx.db, run.id, primary=incoming.primary, shadow=incoming.shadow,
-                              slot_index=incoming.index, shift_end=incoming.end)
-    pages = await open_pages(ctx, name)
-    if run.message_ts is None:  # a takeover of an abandoned claim does not post twice
-        posted = await oncall_posts.post(ctx.slack, rotation.channel,
-                                         oncall_blocks.handoff(name, outgoing, incoming, pages))
-        await handoff_runs.record(ctx.db, run.id, channel_id=posted.channel, message_ts=posted.ts)
-        await remember_channel(ctx, name, posted.channel)
-    for role, person in (("primary", incoming.primary), ("shadow", incoming.shadow)):
-        if person is not None:
-            await oncall_posts.direct_message(ctx.slack, person, oncall_blocks.incoming_dm(name, role, incoming, pages))
-    await oncall_posts.sync_usergroup(ctx.slack, ctx.directory, rotation.usergroups.primary, [incoming.primary])
-    await oncall_posts.sync_usergroup(ctx.slack, ctx.directory, rotation.usergroups.shadow, [incoming.shadow])
-    await handoff_runs.record(ctx.db, run.id, completed_at=ctx.clock.now())
+        outgoing: Pair | None = None
+        if last is not None:
+            outgoing = (last.primary, last.shadow)
+        elif planned_outgoing and len(planned_outgoing) == 2 and any(planned_outgoing):
+            outgoing = (planned_outgoing[0], planned_outgoing[1])
+        pages = await open_pages(session, name)
+        if not await handoff_runs.complete(session, run, now=ctx.clock.now(), primary=incoming.primary,
+                                           shadow=incoming.shadow, slot_index=incoming.index,
+                                           shift_end=incoming.end):
+            log.info("handoff finished by whoever took over our claim", extra={"rotation": name})
+            return
+        outbox.post(session, thread=rotation_records.channel_thread(name), anchor=f"{PREFIX}{run.id}",
+                    channel=rotation.channel, message=view.handoff(name, outgoing, incoming, pages), now=now)
+        people = {"primary": incoming.primary, "shadow": incoming.shadow}
+        for role, person in people.items():
+            if person is not None:
+                outbox.direct(session, user=person, message=view.incoming_dm(name, role, incoming, pages), now=now)
+        for group_id, role in groups:
+            person = people[role]
+            if group_id is not None and person is not None:  # Slack cannot empty a group: nobody leaves it as is
+                outbox.usergroup(session, group_id=group_id, users=[person], now=now)
     log.info("handed off", extra={"rotation": name, "shift_start": run.shift_start.isoformat()})
     try:
         await graduation.check(ctx, name)
     except Exception:
         log.exception("graduation check failed", extra={"rotation": name})
+
+
+async def _group_id(ctx: AppContext, handle: str | None) -> str | None:
+    if handle is None:
+        return None
+    group_id = await ctx.directory.usergroup_id(handle)
+    if group_id is None:
+        log.warning("user group not found", extra={"usergroup": handle})
+    return group_id
 
 
 async def run_reminder(ctx: AppContext, *, rotation: str, shift_start: str) -> None:
@@ -160,17 +183,20 @@ async def run_reminder(ctx: AppContext, *, rotation: str, shift_start: str) -> N
     before = {p for p in _pair(pieces[0]) if p} if pieces[0].end == start else set()
     people = [(role, person) for role, person in (("primary", coming.primary), ("shadow", coming.shadow))
               if person is not None and person not in before]
-    if not people or not await handoff_runs.mark_reminded(ctx.db, rotation, start, now=ctx.clock.now()):
+    if not people:
         return
-    for role, person in people:
-        await oncall_posts.direct_message(ctx.slack, person, oncall_blocks.reminder_dm(rotation, role, coming))
-
-
-async def open_pages(ctx: AppContext, rotation: str) -> int:
+    now = ctx.clock.now()
     async with ctx.db.session() as session:
-        query = select(func.count()).select_from(Page).where(
-            col(Page.rotation) == rotation, col(Page.status) != PageStatus.RESOLVED)
-        return int((await session.exec(query)).one())
+        if not await handoff_runs.mark_reminded(session, rotation, start, now=now):
+            return
+        for role, person in people:
+            outbox.direct(session, user=person, message=ctx.oncall_view.reminder_dm(rotation, role, coming), now=now)
+
+
+async def open_pages(session: AsyncSession, rotation: str) -> int:
+    query = select(func.count()).select_from(Page).where(
+        col(Page.rotation) == rotation, col(Page.status) != PageStatus.RESOLVED)
+    return int((await session.exec(query)).one())
 
 
 def _pair(shift: Shift | None) -> Pair:

@@ -81,5 +81,5 @@ class Page(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=64)
     # Why the shadow was not DMed (outside their business hours), for the record and the message.
     shadow_note: str | None = Field(default=None, max_length=255)
-    # Set once the first round of DMs and the channel post went out; a restart re-sends when unset.
+    # Set when the first round of DMs and the channel post is queued in the outbox; unset, a restart queues it.
     notified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

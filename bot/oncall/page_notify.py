@@ -1,27 +1,66 @@
-"""Telling people about a page: DMs to the pair and to escalation targets, the channel post, updates.
+"""Telling people about a page, through the outbox: DMs to the pair and escalation targets, the channel post.
 
-Every message sent is recorded in `page_notifications` before the next one goes out, so a
-repeated run (a restart re-sending an unfinished round) skips whoever already has theirs, and
-acks and resolves can update each message in place. A person Slack refuses (say, a deactivated
-account) is logged and skipped; the others still get their message.
+Every message is queued in the transaction that records what it announces: the first round with
+`notified_at`, an escalation's DM and thread note with the level it reached, the edit of every
+message with the ack or resolve that changes it. Messages are anchored `page:<id>:dm:<user>` and
+`page:<id>:channel`, so edits find them and nobody is DMed twice about one page. A DM and its edits
+share the person's outbox thread, the channel post, its edits and its notes the page's own, so each
+edit follows its message. When a message lands, `record_posted` adds it to `page_notifications`
+in the outbox's transaction. Slack refusing one person (a deactivated account) fails only that
+person's messages; the others go out regardless.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import AppContext
 from bot.oncall.alert_models import NotificationRole, PageNotification
 from bot.oncall.models import Page
 from bot.oncall.page_routing import shadow_excluded
-from bot.slack.page_blocks import Message, escalation_note, page_message
-from bot.slack.page_messages import PageMessages, Sent
+from bot.outbox import queue as outbox
+from bot.outbox.models import OutboxKind, OutboxMessage, OutboxState
+from bot.outbox.wire import Delivered
 
 log = logging.getLogger(__name__)
+PREFIX = "page:"
+CHANNEL = "channel"
+
+
+def dm_anchor(page_id: int, user: str) -> str:
+    return f"{PREFIX}{page_id}:dm:{user}"
+
+
+def channel_anchor(page_id: int) -> str:
+    return f"{PREFIX}{page_id}:{CHANNEL}"
+
+
+def parse_anchor(name: str) -> tuple[int, str | None] | None:
+    """(page id, the person DMed) of a page message's anchor; None as the person for the channel post."""
+    head, _, rest = name.removeprefix(PREFIX).partition(":")
+    if not name.startswith(PREFIX) or not head.isdigit():
+        return None
+    if rest == CHANNEL:
+        return int(head), None
+    kind, _, user = rest.partition(":")
+    return (int(head), user) if kind == "dm" and user else None
+
+
+def role_of(page: Page, user: str | None) -> tuple[str, int]:
+    """How `user` was told about `page` (role, escalation level), from the page as recorded."""
+    if user is None:
+        return NotificationRole.CHANNEL, 0
+    if user == page.primary:
+        return NotificationRole.PRIMARY, 0
+    if user == page.shadow and page.shadow_note is None:
+        return NotificationRole.SHADOW, 0
+    if user in page.escalated_to:
+        return NotificationRole.ESCALATION, page.escalated_to.index(user) + 1
+    return NotificationRole.ESCALATION, 0
 
 
 def runbook_for(ctx: AppContext, service: str | None) -> str | None:
@@ -29,120 +68,110 @@ def runbook_for(ctx: AppContext, service: str | None) -> str | None:
     return found.runbook if found else None
 
 
-async def _load(ctx: AppContext, page_id: int) -> tuple[Page | None, list[PageNotification]]:
+async def notify_opened(ctx: AppContext, page_id: int) -> None:
+    """Queue the DMs to the primary and (within their hours) the shadow, and the rotation channel's post."""
     async with ctx.db.session() as session:
         page = await session.get(Page, page_id)
-        rows = (await session.exec(select(PageNotification).where(PageNotification.page_id == page_id)
-                                   .order_by(col(PageNotification.id)))).all()
-    return page, list(rows)
-
-
-async def notify_opened(ctx: AppContext, page_id: int) -> None:
-    """DM the primary and (within their hours) the shadow, and post in the rotation's channel."""
-    page, sent = await _load(ctx, page_id)
     if page is None or page.notified_at is not None:
         return
     rotation = ctx.config.rotations.get(page.rotation)
     if rotation is None:
         log.warning("page's rotation is no longer configured; nobody notified", extra={"page": page_id})
         return
-    if page.shadow and page.shadow_note is None and not _has(sent, page.shadow):
-        note = shadow_excluded(rotation, page.created_at, await _zone(ctx, page.shadow, rotation.timezone))
-        if note is not None:
-            page = await _set_shadow_note(ctx, page_id, note)
-    recipients = [(NotificationRole.PRIMARY, page.primary)]
-    if page.shadow_note is None:
-        recipients.append((NotificationRole.SHADOW, page.shadow))
-    complete = True
-    for role, user in recipients:
-        if user and not _has(sent, user):
-            complete &= await _send(ctx, page, role=role, user=user, level=0)
-    if not any(n.role == NotificationRole.CHANNEL for n in sent):
-        complete &= await _send(ctx, page, role=NotificationRole.CHANNEL, user=None, level=0,
-                                channel=rotation.channel)
+    note = None
+    if page.shadow and page.shadow_note is None:  # asked before the transaction: it is a call to Slack
+        zone = await ctx.directory.time_zone_or(page.shadow, rotation.timezone)
+        note = shadow_excluded(rotation, page.created_at, zone)
+    now = ctx.clock.now()
     async with ctx.db.session() as session:
-        row = await session.get(Page, page_id)
-        if row is not None and complete:
-            row.notified_at = ctx.clock.now()
-            session.add(row)
-    if row is not None and (row.status, row.escalated_to) != (page.status, page.escalated_to):
-        await refresh(ctx, page_id)  # acked or escalated while the messages went out
-
-
-async def notify_escalated(ctx: AppContext, page_id: int, *, level: int, target: str) -> None:
-    """DM the escalation target, note it in the channel post's thread, and show it on every message."""
-    page, sent = await _load(ctx, page_id)
-    rotation = ctx.config.rotations.get(page.rotation) if page else None
-    if page is None or rotation is None:
-        return
-    await _update_all(ctx, page, sent)  # everyone already told sees who it went to
-    if not _has(sent, target):
-        await _send(ctx, page, role=NotificationRole.ESCALATION, user=target, level=level)
-    post = next((n for n in sent if n.role == NotificationRole.CHANNEL), None)
-    note = escalation_note(page, level=level, target=target, waited=rotation.escalation.ack_within)
-    try:
-        await PageMessages(ctx.slack).post(post.channel if post else rotation.channel, note,
-                                           thread_ts=post.ts if post else None)
-    except SlackApiError as exc:
-        log.warning("could not post the escalation note", extra={"page": page_id, "error": exc.response.get("error")})
-
-
-async def refresh(ctx: AppContext, page_id: int) -> None:
-    """Re-render every message of the page from its current state (buttons go as it is acked/resolved)."""
-    page, sent = await _load(ctx, page_id)
-    if page is not None:
-        await _update_all(ctx, page, sent)
-
-
-async def _update_all(ctx: AppContext, page: Page, sent: list[PageNotification]) -> None:
-    runbook = runbook_for(ctx, page.service)
-    messages = PageMessages(ctx.slack)
-    for row in sent:
-        try:
-            await messages.update(Sent(row.channel, row.ts),
-                                  page_message(page, runbook=runbook, role=row.role, level=row.level))
-        except SlackApiError as exc:
-            log.warning("could not update a page message",
-                        extra={"page": page.id, "channel": row.channel, "error": exc.response.get("error")})
-
-
-async def _send(ctx: AppContext, page: Page, *, role: str, user: str | None, level: int,
-                channel: str | None = None) -> bool:
-    assert page.id is not None
-    message: Message = page_message(page, runbook=runbook_for(ctx, page.service), role=role, level=level)
-    messages = PageMessages(ctx.slack)
-    try:
-        sent = await (messages.dm(user, message) if user else messages.post(channel or "", message))
-    except SlackApiError as exc:
-        log.warning("could not deliver a page message",
-                    extra={"page": page.id, "role": role, "user": user, "error": exc.response.get("error")})
-        return False
-    try:
-        async with ctx.db.session() as session:
-            session.add(PageNotification(page_id=page.id, role=role, user=user, level=level, channel=sent.channel,
-                                         ts=sent.ts, sent_at=ctx.clock.now()))
-    except IntegrityError:
-        log.info("page message already recorded for this conversation", extra={"page": page.id, "role": role})
-    return True
-
-
-async def _set_shadow_note(ctx: AppContext, page_id: int, note: str) -> Page:
-    async with ctx.db.session() as session:
-        page = await session.get(Page, page_id)
-        assert page is not None
-        page.shadow_note = note
+        page = await locked(session, page_id)
+        if page.notified_at is not None:  # a twin of this run (a restart's job) got here first
+            return
+        page.shadow_note = page.shadow_note or note
+        told = {m.anchor for m in await _messages(session, page_id)}
+        for user in (page.primary, page.shadow if page.shadow_note is None else None):
+            if user and dm_anchor(page_id, user) not in told:
+                _direct(session, ctx, page, user, now)
+        if channel_anchor(page_id) not in told:
+            outbox.post(session, thread=channel_anchor(page_id), anchor=channel_anchor(page_id),
+                        channel=rotation.channel, message=_render(ctx, page, None), now=now)
+        page.notified_at = now
         session.add(page)
-    return page
 
 
-async def _zone(ctx: AppContext, user: str, fallback: str) -> str:
-    """The person's zone from Slack; the rotation's when Slack will not say (the primary is paged regardless)."""
-    try:
-        return await ctx.directory.time_zone(user)
-    except SlackApiError as exc:
-        log.warning("no time zone for the shadow; using the rotation's", extra={"error": exc.response.get("error")})
-        return fallback
+async def queue_escalation(session: AsyncSession, ctx: AppContext, page: Page, *, level: int, target: str,
+                           now: datetime) -> None:
+    """In the escalation's transaction: show it on every message, DM the target, note it in the channel's thread."""
+    assert page.id is not None
+    rotation = ctx.config.rotations[page.rotation]
+    messages = await _messages(session, page.id)
+    _edit_all(session, ctx, page, messages, now)
+    if dm_anchor(page.id, target) not in {m.anchor for m in messages}:
+        _direct(session, ctx, page, target, now)
+    note = ctx.oncall_view.escalation_note(page, level=level, target=target, waited=rotation.escalation.ack_within)
+    post = next((m for m in messages if m.anchor == channel_anchor(page.id) and m.state != OutboxState.FAILED), None)
+    if post is not None:
+        outbox.reply(session, thread=post.thread, reply_to=channel_anchor(page.id), channel=post.channel,
+                     message=note, now=now)
+    else:  # the page's round has not been queued yet (it escalated at once): the note stands on its own
+        outbox.post(session, thread=channel_anchor(page.id), channel=rotation.channel, message=note, now=now)
 
 
-def _has(sent: list[PageNotification], user: str) -> bool:
-    return any(n.user == user for n in sent)
+async def queue_edits(session: AsyncSession, ctx: AppContext, page: Page, *, now: datetime) -> None:
+    """In the transaction that changed `page` (an ack, a resolve): re-render every message queued for it."""
+    assert page.id is not None
+    _edit_all(session, ctx, page, await _messages(session, page.id), now)
+
+
+async def locked(session: AsyncSession, page_id: int) -> Page:
+    return (await session.exec(select(Page).where(Page.id == page_id).with_for_update())).one()
+
+
+async def record_posted(session: AsyncSession, anchor: str, delivered: Delivered, *, at: datetime) -> None:
+    """Outbox hook: a page message landed; remember where, for its edits and for who was reached."""
+    parsed = parse_anchor(anchor)
+    page = await session.get(Page, parsed[0]) if parsed is not None else None
+    if parsed is None or page is None or page.id is None:
+        return
+    known = (await session.exec(select(PageNotification.id).where(
+        PageNotification.page_id == page.id, PageNotification.channel == delivered.channel))).first()
+    if known is not None:
+        return
+    role, level = role_of(page, parsed[1])
+    session.add(PageNotification(page_id=page.id, role=role, user=parsed[1], level=level, channel=delivered.channel,
+                                 ts=delivered.ts, sent_at=at))
+
+
+def register(ctx: AppContext) -> None:
+    assert ctx.outbox is not None
+
+    async def posted(session: AsyncSession, anchor: str, delivered: Delivered, _permalink: str | None) -> None:
+        await record_posted(session, anchor, delivered, at=ctx.clock.now())
+
+    ctx.outbox.on_anchored(PREFIX, posted)
+
+
+async def _messages(session: AsyncSession, page_id: int) -> list[OutboxMessage]:
+    """The page's DMs and channel post queued so far (sent, pending or refused), oldest first."""
+    query = select(OutboxMessage).where(col(OutboxMessage.anchor).startswith(f"{PREFIX}{page_id}:", autoescape=True))
+    return list((await session.exec(query.order_by(col(OutboxMessage.id)))).all())
+
+
+def _direct(session: AsyncSession, ctx: AppContext, page: Page, user: str, now: datetime) -> None:
+    assert page.id is not None
+    outbox.direct(session, user=user, anchor=dm_anchor(page.id, user), message=_render(ctx, page, user), now=now)
+
+
+def _edit_all(session: AsyncSession, ctx: AppContext, page: Page, messages: list[OutboxMessage],
+              now: datetime) -> None:
+    for message in messages:
+        parsed = parse_anchor(message.anchor or "")
+        if parsed is None or message.state == OutboxState.FAILED or message.kind == OutboxKind.UPDATE:
+            continue
+        outbox.update(session, thread=message.thread, target=message.anchor or "", channel=message.channel,
+                      message=_render(ctx, page, parsed[1]), now=now)
+
+
+def _render(ctx: AppContext, page: Page, user: str | None) -> outbox.Message:
+    role, level = role_of(page, user)
+    return ctx.oncall_view.page(page, runbook=runbook_for(ctx, page.service), role=role, level=level)

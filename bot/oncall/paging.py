@@ -1,7 +1,8 @@
 """Pages (§6): opening one for the pair on call, acknowledging, resolving.
 
 A page is stored before anyone is told, so a webhook can answer as soon as it is recorded and
-a restart loses nothing; the DMs follow in the background (`page_notify`). Who may act:
+a restart loses nothing; its messages are queued in the outbox next (`page_notify`), and each ack
+or resolve queues the edits of those messages in its own transaction. Who may act:
 
 - ack: the page's primary (or whoever is primary now, should the page outlive the shift) and
   the escalation targets paged so far. Their ack stops escalation. The shadow's ack is recorded
@@ -28,7 +29,6 @@ from bot.errors import BadInput, NotAllowed
 from bot.oncall import escalation, page_notify
 from bot.oncall.models import Page, PageStatus
 from bot.oncall.roster import current_shift
-from bot.slack.page_blocks import who
 from bot.storage import handled_requests as handled
 
 MAX_TITLE = 1000
@@ -47,11 +47,11 @@ def unknown_rotation(ctx: AppContext, rotation: str, *, usage: str | None = None
 
 async def open_page(ctx: AppContext, *, rotation: str, source: str, dedup_key: str, title: str,
                     details: dict[str, Any], service: str | None = None, opened_by: str | None = None,
-                    wait_for_slack: bool = False, request_key: str | None = None) -> PageOutcome:
+                    notify_now: bool = False, request_key: str | None = None) -> PageOutcome:
     """Open a page for the pair on call now, unless one with this dedup key is still open.
 
-    The messages go out in the background, or before returning with `wait_for_slack` (when the
-    caller is background work already and wants to report who was reached). With a
+    Its messages are queued in the background, or before returning with `notify_now` (when the
+    caller wants to report who is paged, the shadow's business hours considered). With a
     `request_key`, a repeated request returns the page it opened the first time (found by its
     dedup key, which the caller derives from the request) as a duplicate, open or not.
     """
@@ -91,7 +91,7 @@ async def open_page(ctx: AppContext, *, rotation: str, source: str, dedup_key: s
     assert page_id is not None
     if page.next_escalation_at is not None:
         escalation.schedule(ctx, page_id, page.next_escalation_at, level=1)
-    if wait_for_slack:
+    if notify_now:
         await page_notify.notify_opened(ctx, page_id)
         page = await get_page(ctx, page_id)
     else:
@@ -131,19 +131,20 @@ async def _responders(ctx: AppContext, page: Page) -> list[str]:
 async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool = False,
                       request_key: str | None = None) -> str:
     """Ack as `user` (or as the sender of an inbound page, `system`); returns what to tell them."""
+    who = ctx.oncall_view.who
     page = await get_page(ctx, page_id)
     responders = [] if system else await _responders(ctx, page)
     is_shadow = not system and user == page.shadow and user not in responders
     if not system and not is_shadow and user not in responders:
         shadow = f"; the shadow ({who(page.shadow)}) can mark it seen" if page.shadow else ""
-        raise NotAllowed(f"only {_listing(responders)} (the primary on call and escalation targets paged so far) "
+        raise NotAllowed(f"only {_listing(ctx, responders)} (the primary on call and escalation targets paged so far) "
                          f"can acknowledge page #{page_id}{shadow}.")
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         claim = await handled.claim(session, key=request_key, kind="page-ack", now=now)
         if claim.repeat:
             return claim.earlier
-        row = await _locked(session, page_id)
+        row = await page_notify.locked(session, page_id)
         if row.status == PageStatus.RESOLVED:
             return claim.answer(f"page #{page_id} is already resolved (by {who(row.resolved_by)}).")
         if is_shadow:
@@ -159,43 +160,39 @@ async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool 
             row.status, row.acked_by, row.acked_at, row.next_escalation_at = PageStatus.ACKNOWLEDGED, user, now, None
             answer = f"you acknowledged page #{page_id}; escalation stopped."
         session.add(row)
+        await page_notify.queue_edits(session, ctx, row, now=now)
         claim.answer(answer)
     if not is_shadow:
         escalation.cancel(ctx, page_id)
-    await page_notify.refresh(ctx, page_id)
     return answer
 
 
 async def resolve(ctx: AppContext, page_id: int, user: str, *, system: bool = False,
                   request_key: str | None = None) -> str:
+    who = ctx.oncall_view.who
     page = await get_page(ctx, page_id)
     if not system:
         allowed = [*await _responders(ctx, page), *([page.opened_by] if page.opened_by else [])]
         if user not in allowed:
-            raise NotAllowed(f"only {_listing(list(dict.fromkeys(allowed)))} can resolve page #{page_id}.")
+            raise NotAllowed(f"only {_listing(ctx, list(dict.fromkeys(allowed)))} can resolve page #{page_id}.")
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         claim = await handled.claim(session, key=request_key, kind="page-resolve", now=now)
         if claim.repeat:
             return claim.earlier
-        row = await _locked(session, page_id)
+        row = await page_notify.locked(session, page_id)
         if row.status == PageStatus.RESOLVED:
             return claim.answer(f"page #{page_id} was already resolved by {who(row.resolved_by)}.")
         row.status, row.resolved_by, row.resolved_at, row.next_escalation_at = PageStatus.RESOLVED, user, now, None
         session.add(row)
+        await page_notify.queue_edits(session, ctx, row, now=now)
         answer = claim.answer(f"you resolved page #{page_id}.")
     escalation.cancel(ctx, page_id)
-    await page_notify.refresh(ctx, page_id)
     return answer
 
 
-async def _locked(session: AsyncSession, page_id: int) -> Page:
-    row = (await session.exec(select(Page).where(Page.id == page_id).with_for_update())).one()
-    return row
-
-
-def _listing(people: list[str]) -> str:
+def _listing(ctx: AppContext, people: list[str]) -> str:
     if not people:
         return "the primary on call"
-    named = [who(p) for p in people]
+    named = [ctx.oncall_view.who(p) for p in people]
     return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]

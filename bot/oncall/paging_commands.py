@@ -9,7 +9,6 @@ import secrets
 from bot.commands import oncall as grammar
 from bot.context import AppContext
 from bot.oncall import paging
-from bot.slack.page_blocks import who
 
 SLACK = "slack"
 
@@ -34,9 +33,9 @@ async def page(ctx: AppContext, command: grammar.OncallPage, *, user: str, chann
     outcome = await paging.open_page(
         ctx, rotation=command.rotation, source=SLACK, dedup_key=dedup_key,
         title=command.message, details={"severity": "critical", "opened_in": channel},
-        service=services[0] if len(services) == 1 else None, opened_by=user, wait_for_slack=True,
+        service=services[0] if len(services) == 1 else None, opened_by=user, notify_now=True,
         request_key=request_key)
-    found = outcome.page
+    found, who = outcome.page, ctx.oncall_view.who
     if found.primary is None:
         reached = "nobody is primary on call right now" + (
             "; escalating at once" if found.next_escalation_at is not None else "; only the channel was told")

@@ -2,8 +2,9 @@
 
 Synced at start (`sync_rotations`). The calendar secret is generated once and kept across
 restarts and config edits, so a subscribed calendar keeps working; the digest records which
-configuration the rotation last ran with. The channel id is learnt from Slack's answer to a
-post, since switchman.yml names channels by `#name` and slash commands carry ids.
+configuration the rotation last ran with. The channel id is learnt from where the outbox's posts
+in the rotation's channel land (`on_posted`), since switchman.yml names channels by `#name` and
+slash commands carry ids.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config.models import Rotation
 from bot.context import AppContext
 from bot.oncall.models import RotationRecord
+from bot.oncall.schedule_models import GraduationProposal, HandoffRun, SwapRequest
+from bot.outbox.sender import AnchoredHook
+from bot.outbox.wire import Delivered
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +74,35 @@ async def calendar_secret(ctx: AppContext, name: str) -> str:
         return (await ensure_record(session, ctx, name)).calendar_secret
 
 
-async def remember_channel(ctx: AppContext, name: str, channel_id: str) -> None:
-    async with ctx.db.session() as session:
-        record = await ensure_record(session, ctx, name)
-        if record.channel_id != channel_id:
-            record.channel_id = channel_id
-            session.add(record)
+def channel_thread(name: str) -> str:
+    """The outbox thread of the rotation channel's own posts (handoffs, requests, proposals), sent in order."""
+    return f"oncall:{name}"
+
+
+async def remember_channel(session: AsyncSession, ctx: AppContext, name: str, channel_id: str) -> None:
+    if name not in ctx.config.rotations:
+        return
+    record = await ensure_record(session, ctx, name)
+    if record.channel_id != channel_id:
+        record.channel_id = channel_id
+        session.add(record)
+
+
+PostedRow = HandoffRun | SwapRequest | GraduationProposal
+
+
+def on_posted(ctx: AppContext, prefix: str, model: type[PostedRow]) -> AnchoredHook:
+    """Outbox hook for posts anchored `<prefix><row id>`: store where the row's post landed, and the channel's id."""
+    async def posted(session: AsyncSession, anchor: str, delivered: Delivered, _permalink: str | None) -> None:
+        tail = anchor.removeprefix(prefix)
+        row: PostedRow | None = await session.get(model, int(tail)) if tail.isdigit() else None
+        if row is None:
+            return
+        row.channel_id, row.message_ts = delivered.channel, delivered.ts
+        session.add(row)
+        await remember_channel(session, ctx, row.rotation, delivered.channel)
+
+    return posted
 
 
 async def rotations_in_channel(ctx: AppContext, channel_id: str) -> list[str]:

@@ -93,7 +93,8 @@ class HandoffRun(SQLModel, table=True):
     The unique key makes a handoff happen once however often its job fires: a run is claimed by
     a compare-and-set on `claimed_at` and finished by setting `completed_at`; a claim left by a
     crashed process may be taken over once its lease has run out. `reminded_at` does the same
-    for the reminder before the shift.
+    for the reminder before the shift. `channel_id` / `message_ts` say where the handoff's post
+    landed, once the outbox has posted it.
     """
 
     __tablename__ = "oncall_handoff_runs"

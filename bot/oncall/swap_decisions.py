@@ -7,16 +7,19 @@
   rotation; never the person who took it.
 - Decline: the requester (withdraw), the named person, or a primary.
 
-Approval writes the overrides and a ledger row in one transaction, guarded by a compare-and-set
-on the request's status, so a double click approves once; each decision also claims its Slack
+Approval writes the overrides, a ledger row and the edit of the request's post (queued in the
+outbox) in one transaction, guarded by a compare-and-set on the request's status, so a double
+click approves once; each decision also claims its Slack
 `request_key` in that transaction, so a retried click answers as the first did and changes nothing.
 Each returns what to tell the clicker.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import AppContext
@@ -27,10 +30,11 @@ from bot.oncall import handoffs
 from bot.oncall.display import mention
 from bot.oncall.lookup import holder, people_in_role
 from bot.oncall.roster import schedule_in
+from bot.oncall.rotation_records import channel_thread
 from bot.oncall.schedule_models import RequestKind, RequestStatus, ScheduleOverride, SwapRequest
 from bot.oncall.shifts import Role, Shift, apply_overrides
-from bot.oncall.swap_requests import overrides_for
-from bot.slack import oncall_blocks, oncall_posts
+from bot.oncall.swap_requests import anchor, overrides_for
+from bot.outbox import queue as outbox
 from bot.storage import handled_requests as handled
 
 PENDING = (RequestStatus.OPEN, RequestStatus.TAKEN)
@@ -50,17 +54,17 @@ async def take(ctx: AppContext, request_id: int, *, user: str, request_key: str 
                          f"a {role} swaps only with a {role}")
     if request.target is not None:
         return await _approve(ctx, request, approver=user, taker=user, request_key=request_key)
+    now = ctx.clock.now()
     async with ctx.db.session() as session:
-        claim = await handled.claim(session, key=request_key, kind="swap-take", now=ctx.clock.now())
+        claim = await handled.claim(session, key=request_key, kind="swap-take", now=now)
         if claim.repeat:
             return claim.earlier
         if not await _transition_in(session, request_id, (RequestStatus.OPEN,), status=RequestStatus.TAKEN,
                                     taker=user):
             raise Blocked(f"someone else took request #{request_id} first")
-        answer = claim.answer(f"You offered to take request #{request_id}; it takes effect when "
-                              f"{mention(request.requester)} or a primary of {request.rotation} approves.")
-    await _refresh_message(ctx, request_id)
-    return answer
+        await _queue_edit(session, ctx, request_id, now=now)
+        return claim.answer(f"You offered to take request #{request_id}; it takes effect when "
+                            f"{mention(request.requester)} or a primary of {request.rotation} approves.")
 
 
 async def approve(ctx: AppContext, request_id: int, *, user: str, request_key: str | None = None) -> str:
@@ -99,16 +103,14 @@ async def decline(ctx: AppContext, request_id: int, *, user: str, request_key: s
         if not await _transition_in(session, request_id, PENDING, status=RequestStatus.DECLINED, approver=user,
                                     decided_at=now):
             raise Blocked(f"request #{request_id} was decided a moment ago")
-        answer = claim.answer(f"You declined request #{request_id}; the schedule is unchanged.")
-    await _refresh_message(ctx, request_id)
-    return answer
+        await _queue_edit(session, ctx, request_id, now=now)
+        return claim.answer(f"You declined request #{request_id}; the schedule is unchanged.")
 
 
 async def _approve(ctx: AppContext, request: SwapRequest, *, approver: str, taker: str,
                    request_key: str | None) -> str:
     assert request.id is not None
     now = ctx.clock.now()
-    link = await oncall_posts.permalink(ctx.slack, request.channel_id, request.message_ts)
     async with ctx.db.session() as session:
         claim = await handled.claim(session, key=request_key, kind="swap-approve", now=now)
         if claim.repeat:
@@ -137,14 +139,16 @@ async def _approve(ctx: AppContext, request: SwapRequest, *, approver: str, take
                                          start=override.start, end=override.end, reason=reason,
                                          created_by=approver, request_id=request.id, created_at=now))
         kind = DecisionKind.SWAP if request.kind == RequestKind.SWAP else DecisionKind.COVER
+        posted = await outbox.anchor_of(session, anchor(request.id))  # the request's post, if it is out yet
+        link = posted.permalink if posted is not None else None
         await ledger.record(session, kind=kind, actor=approver, decided_at=now, subject=request.rotation,
                             outcome="approved", permalink=link, evidence={
                                 "request": request.id, "role": request.role, "requester": request.requester,
                                 "taker": taker, "overrides": [
                                     {"person": o.person, "start": o.start.isoformat(), "end": o.end.isoformat()}
                                     for o in overrides]})
+        await _queue_edit(session, ctx, request.id, now=now)
         answer = claim.answer(f"Approved request #{request.id}: {mention(taker)} takes over; the schedule is updated.")
-    await _refresh_message(ctx, request.id)
     await handoffs.plan_rotation(ctx, request.rotation)
     return answer
 
@@ -176,8 +180,10 @@ async def _transition_in(session: AsyncSession, request_id: int, allowed: tuple[
     return bool(result.rowcount == 1)
 
 
-async def _refresh_message(ctx: AppContext, request_id: int) -> None:
-    request = await _load(ctx, request_id)
-    if request.channel_id and request.message_ts:
-        await oncall_posts.update(ctx.slack, request.channel_id, request.message_ts,
-                                  oncall_blocks.swap_request(request))
+async def _queue_edit(session: AsyncSession, ctx: AppContext, request_id: int, *, now: datetime) -> None:
+    """In the decision's transaction: edit the request's post to show it (buttons go as it is decided)."""
+    request = (await session.exec(select(SwapRequest).where(SwapRequest.id == request_id)
+                                  .execution_options(populate_existing=True))).one()
+    outbox.update(session, thread=channel_thread(request.rotation), target=anchor(request_id),
+                  channel=ctx.config.rotations[request.rotation].channel, message=ctx.oncall_view.swap_request(request),
+                  now=now)

@@ -3,8 +3,8 @@
 Rules: you can only give away a shift you hold; a shadow swaps only with a shadow and a primary
 only with a primary (the same goes for who may cover); a swap trades your shift on DATE for the
 other person's next shift in the same role. Nothing changes in the schedule until the request
-is approved (`swap_decisions`). A request is stored with its Slack `request_key` claimed, so a
-retried `/oncall swap` posts one request.
+is approved (`swap_decisions`). A request is stored with its Slack `request_key` claimed and its
+post queued in the outbox, in one transaction, so a retried `/oncall swap` posts one request.
 """
 
 from __future__ import annotations
@@ -18,13 +18,18 @@ from bot.errors import BadInput, Blocked, NotAllowed
 from bot.oncall.display import local_span, mention
 from bot.oncall.lookup import day_start, holder, people_in_role, role_in, rotation_named
 from bot.oncall.roster import schedule, schedule_in
-from bot.oncall.rotation_records import remember_channel
+from bot.oncall.rotation_records import channel_thread
 from bot.oncall.schedule_models import RequestKind, SwapRequest
 from bot.oncall.shifts import Override, Role, Shift, apply_overrides
-from bot.slack import oncall_blocks, oncall_posts
+from bot.outbox import queue as outbox
 from bot.storage import handled_requests as handled
 
 SWAP_HORIZON = timedelta(weeks=26)
+PREFIX = "swap:"  # a request's post is anchored `swap:<request id>`; its edits target that
+
+
+def anchor(request_id: int | None) -> str:
+    return f"{PREFIX}{request_id}"
 
 
 async def request_swap(ctx: AppContext, command: grammar.OncallSwap, *, user: str,
@@ -133,7 +138,7 @@ async def check_feasible(ctx: AppContext, request: SwapRequest, overrides: list[
 
 async def _post(ctx: AppContext, request: SwapRequest, request_key: str | None,
                 answer: Callable[[SwapRequest], str]) -> str:
-    """Store the request (for its id), post it in the rotation's channel, then store where it went.
+    """Store the request and queue its post in the rotation's channel, in one transaction.
 
     Returns `answer(request)`, or for a repeated Slack request what the first one answered.
     """
@@ -143,11 +148,7 @@ async def _post(ctx: AppContext, request: SwapRequest, request_key: str | None,
             return claim.earlier
         session.add(request)
         await session.flush()
-        said = claim.answer(answer(request))
-    posted = await oncall_posts.post(ctx.slack, ctx.config.rotations[request.rotation].channel,
-                                     oncall_blocks.swap_request(request))
-    request.channel_id, request.message_ts = posted.channel, posted.ts
-    async with ctx.db.session() as session:
-        await session.merge(request)
-    await remember_channel(ctx, request.rotation, posted.channel)
-    return said
+        outbox.post(session, thread=channel_thread(request.rotation), anchor=anchor(request.id),
+                    channel=ctx.config.rotations[request.rotation].channel,
+                    message=ctx.oncall_view.swap_request(request), now=request.created_at)
+        return claim.answer(answer(request))

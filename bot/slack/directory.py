@@ -6,13 +6,16 @@ every click); the cache is keyed on the injected clock so tests control expiry.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 
+log = logging.getLogger(__name__)
 CACHE_FOR = timedelta(seconds=60)
 
 
@@ -69,6 +72,15 @@ class Directory:
         zone = (response.get("user") or {}).get("tz") or "UTC"
         self._zones[user] = (self.clock.now(), zone)
         return zone
+
+    async def time_zone_or(self, user: str, fallback: str) -> str:
+        """The person's zone, or `fallback` when Slack will not say (a deactivated account, an error)."""
+        try:
+            return await self.time_zone(user)
+        except SlackApiError as exc:
+            log.warning("no time zone for a person; using a fallback",
+                        extra={"user": user, "error": exc.response.get("error")})
+            return fallback
 
     def forget_groups(self) -> None:
         self._groups.clear()

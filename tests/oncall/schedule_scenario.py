@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,19 @@ async def schedule_scenario(tmp_path: Path, contract: SlackContract, *, config: 
         await stack.settle()
         assert stack.api.violations == [], f"calls Slack would have rejected: {stack.api.violations}"
         assert stack.ctx.background.failures == 0, "a background task failed"
+
+
+async def advance(s: Scenario, delta: timedelta) -> None:
+    """Let `delta` of simulated time pass as a running Switchman lives it: the messages each job queues
+    go out (the outbox sends them in the background) before the next job is due."""
+    target = s.clock.now() + delta
+    while True:
+        due = [j.at for j in s.stack.ctx.scheduler.jobs() if j.at <= target]
+        step = min(due) if due else target
+        await s.time.advance(max(step - s.clock.now(), timedelta(0)))
+        await s.stack.settle()
+        if not due or s.clock.now() >= target:
+            return
 
 
 async def oncall(s: Scenario, user: str, text: str, *, channel: str = "#general") -> str:

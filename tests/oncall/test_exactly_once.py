@@ -19,7 +19,7 @@ from bot.slack_sim.interactions import Delivery
 from bot.slack_sim.workspace import SimMessage
 from tests.contracts.slack_contract import SlackContract
 from tests.oncall.paging_scenario import ENVIRON, PAGING_CONFIG, WEDNESDAY, channel_messages, dms, pages
-from tests.oncall.schedule_scenario import DEV1, OPS1, OPS2, schedule_scenario
+from tests.oncall.schedule_scenario import DEV1, OPS1, OPS2, advance, schedule_scenario
 from tests.oncall.schedule_scenario import channel_messages as top_level_messages
 from tests.release.scenario import Scenario, scenario
 
@@ -101,7 +101,7 @@ async def test_a_retried_ack_click_acks_once_and_escalation_stays_stopped(paging
     [page] = await pages(s)
     assert (page.status, page.acked_by) == (PageStatus.ACKNOWLEDGED, page.primary)
     assert told(s, page.primary) == ["you acknowledged page #1; escalation stopped."] * 3
-    await s.time.advance(timedelta(minutes=10))
+    await advance(s, timedelta(minutes=10))
     assert dms(s, LEAD) == []
 
 

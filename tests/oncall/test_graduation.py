@@ -11,8 +11,17 @@ from bot.ledger.models import Decision
 from bot.oncall import graduation
 from bot.oncall.models import Page
 from bot.oncall.schedule_models import GraduationProposal
+from bot.outbox import queue as outbox
 from tests.contracts.slack_contract import SlackContract
-from tests.oncall.schedule_scenario import DEV1, DEV2, WEDNESDAY, channel_messages, oncall, schedule_scenario
+from tests.oncall.schedule_scenario import (
+    DEV1,
+    DEV2,
+    WEDNESDAY,
+    advance,
+    channel_messages,
+    oncall,
+    schedule_scenario,
+)
 from tests.release.scenario import Scenario
 
 DAILY = """
@@ -40,9 +49,9 @@ def proposals(s: Scenario) -> list[str]:
 async def test_a_ready_shadow_is_proposed_for_primary_once(tmp_path: Path, slack_contract: SlackContract) -> None:
     async with schedule_scenario(tmp_path, slack_contract, config=DAILY, start=WEDNESDAY) as s:
         await add_page(s, "a", seen_by=DEV1)
-        await s.time.advance(timedelta(days=2, hours=1))
+        await advance(s, timedelta(days=2, hours=1))
         assert proposals(s) == []  # the shifts have not ended yet
-        await s.time.advance(timedelta(days=6))
+        await advance(s, timedelta(days=6))
         [text] = proposals(s)
         assert f"for <@{DEV1}> in *api-oncall*" in text
         message = channel_messages(s, "#api-oncall")
@@ -55,7 +64,8 @@ async def test_a_ready_shadow_is_proposed_for_primary_once(tmp_path: Path, slack
         assert proposal.developer == DEV1 and proposal.shadow_shifts >= 2 and proposal.pages_seen == 1
         assert proposal.reverse_shadow in ("U01OPS1", "U01OPS2", "U01OPS3")
         assert [(d.subject, d.outcome) for d in decisions] == [(f"api-oncall/{DEV1}", "proposed")]
-        assert decisions[0].permalink
+        async with s.stack.ctx.db.session() as session:  # the ledger row's message, through the outbox
+            assert (await outbox.permalinks(session, [decisions[0].seq])).get(decisions[0].seq)
 
         assert await graduation.check(s.stack.ctx, "api-oncall") == []  # a later handoff proposes nobody again
         stats = await oncall(s, DEV2, "shadow-stats api-oncall")
@@ -66,10 +76,10 @@ async def test_a_ready_shadow_is_proposed_for_primary_once(tmp_path: Path, slack
 async def test_a_restart_does_not_propose_again(tmp_path: Path, slack_contract: SlackContract) -> None:
     async with schedule_scenario(tmp_path, slack_contract, config=DAILY, start=WEDNESDAY) as s:
         await add_page(s, "a", acked_by=DEV2)
-        await s.time.advance(timedelta(days=6))
+        await advance(s, timedelta(days=6))
         assert len(proposals(s)) == 1
         workspace = s.stack.workspace
     async with schedule_scenario(tmp_path, slack_contract, config=DAILY, workspace=workspace,
                                  start=WEDNESDAY + timedelta(days=6, minutes=5)) as again:
-        await again.time.advance(timedelta(days=4))
+        await advance(again, timedelta(days=4))
         assert len(proposals(again)) == 1

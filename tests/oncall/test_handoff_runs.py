@@ -30,11 +30,30 @@ async def test_an_abandoned_claim_is_taken_over_after_its_lease(db: Database) ->
     early = await handoff_runs.claim(db, "api-oncall", SHIFT, now=SHIFT + timedelta(minutes=1), token="b")
     assert not early.won
     late = await handoff_runs.claim(db, "api-oncall", SHIFT, now=SHIFT + handoff_runs.LEASE, token="b")
-    assert late.won and late.run.message_ts == "1.000001"  # it resumes; the post is not repeated
+    assert late.won and late.run.message_ts == "1.000001"  # it takes the run over as it was left
+
+
+async def test_only_the_current_claim_finishes_a_run(db: Database) -> None:
+    stale = await handoff_runs.claim(db, "api-oncall", SHIFT, now=SHIFT, token="crashed")
+    fresh = await handoff_runs.claim(db, "api-oncall", SHIFT, now=SHIFT + handoff_runs.LEASE, token="b")
+    assert stale.won and fresh.won
+    async with db.session() as session:  # the process that lost its claim comes back: it queues nothing
+        assert not await handoff_runs.complete(session, stale.run, now=SHIFT + handoff_runs.LEASE, primary="U1")
+    async with db.session() as session:
+        assert await handoff_runs.complete(session, fresh.run, now=SHIFT + handoff_runs.LEASE, primary="U2")
+    async with db.session() as session:
+        assert not await handoff_runs.complete(session, fresh.run, now=SHIFT + handoff_runs.LEASE, primary="U3")
+        run = await handoff_runs.find(session, "api-oncall", SHIFT)
+    assert run is not None and run.primary == "U2"
+
+
+async def mark_reminded(db: Database) -> bool:
+    async with db.session() as session:
+        return await handoff_runs.mark_reminded(session, "api-oncall", SHIFT, now=SHIFT)
 
 
 async def test_a_reminder_goes_out_once(db: Database) -> None:
-    marks = await asyncio.gather(*(handoff_runs.mark_reminded(db, "api-oncall", SHIFT, now=SHIFT) for _ in range(3)))
+    marks = await asyncio.gather(*(mark_reminded(db) for _ in range(3)))
     assert sorted(marks) == [False, False, True]
     claim = await handoff_runs.claim(db, "api-oncall", SHIFT, now=SHIFT, token="t")
     assert claim.won  # the reminder's row does not count as a handoff

@@ -24,6 +24,7 @@ from tests.oncall.schedule_scenario import (
     OPS2,
     OPS3,
     PUBLIC_URL,
+    advance,
     channel_messages,
     group_members,
     oncall,
@@ -49,7 +50,7 @@ async def test_oncall_shows_both_roles_with_the_shift_end_in_the_viewers_zone(s:
 
 
 async def test_oncall_in_a_rotation_channel_shows_that_rotation(s: Scenario) -> None:
-    await s.time.advance(timedelta(hours=6))  # web-oncall hands off in #web-oncall at 09:00 Chicago
+    await advance(s, timedelta(hours=6))  # web-oncall hands off in #web-oncall at 09:00 Chicago
     answer = await oncall(s, BOB, "", channel="#web-oncall")
     assert "*web-oncall*" in answer and "api-oncall" not in answer
 
@@ -139,7 +140,7 @@ async def test_an_open_cover_is_taken_then_approved_by_the_other_party(s: Scenar
     assert all(p.shadow == DEV2 for p in pieces)
     [cover] = [d for d in await _ledger(s) if d.kind == "cover"]
     assert cover.actor == OPS2
-    await s.time.advance(timedelta(seconds=1))  # a change next week hands nothing off now
+    await advance(s, timedelta(seconds=1))  # a change next week hands nothing off now
     assert not any("handoff" in m.text for m in channel_messages(s, "#api-oncall"))
 
 
@@ -192,7 +193,7 @@ async def _ledger(s: Scenario) -> list[Decision]:
 async def test_swapping_the_current_shift_hands_off_at_once(s: Scenario) -> None:
     await oncall(s, DEV1, f"swap api-oncall <@{DEV2}> 2026-11-18")  # dev1 shadows this week
     await press(s, DEV2, channel_messages(s, "#api-oncall")[-1], ActionId.SWAP_TAKE)
-    await s.time.advance(timedelta(seconds=1))
+    await advance(s, timedelta(seconds=1))
     [handoff] = [m for m in channel_messages(s, "#api-oncall") if "handoff" in m.text]
     assert f"primary <@{OPS1}>, shadow <@{DEV2}>" in handoff.text
     assert f"Outgoing: primary <@{OPS1}>, shadow <@{DEV1}>" in handoff.blocks[0]["text"]["text"]

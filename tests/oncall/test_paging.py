@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.oncall import escalation, paging
+from bot.oncall import escalation, page_notify, paging
 from bot.oncall.alerts import firing_alerts
 from bot.oncall.models import PageStatus
 from bot.oncall.roster import current_shift
+from bot.outbox import queue as outbox
 from bot.simulated_time import SimulatedTime
 from bot.slack.ids import ActionId
-from bot.slack_sim.web_api import InjectedFailure
 from tests.contracts.slack_contract import SlackContract
 from tests.oncall.paging_scenario import (
     ENVIRON,
@@ -31,6 +31,7 @@ from tests.oncall.paging_scenario import (
     press,
     text_of,
 )
+from tests.oncall.schedule_scenario import advance
 from tests.release.scenario import Scenario, scenario
 
 LEAD, HEAD = "U01LEAD", "U01HEAD"
@@ -74,9 +75,9 @@ async def test_an_alertmanager_alert_pages_the_pair_escalates_until_the_primary_
         [page] = await pages(s)
         assert (page.status, page.seen_by, page.seen_at) == (PageStatus.TRIGGERED, shadow, WEDNESDAY)
 
-        await s.time.advance(timedelta(minutes=4, seconds=59))
+        await advance(s, timedelta(minutes=4, seconds=59))
         assert dms(s, LEAD) == []
-        await s.time.advance(timedelta(seconds=1))
+        await advance(s, timedelta(seconds=1))
         [lead_dm] = dms(s, LEAD)
         assert "escalation level 1" in text_of(lead_dm)
         [page] = await pages(s)
@@ -95,7 +96,7 @@ async def test_an_alertmanager_alert_pages_the_pair_escalates_until_the_primary_
         assert (page.status, page.acked_by) == (PageStatus.ACKNOWLEDGED, primary)
         for person in (primary, shadow, LEAD):
             assert buttons(dms(s, person)[0]) == [ActionId.PAGE_RESOLVE]
-        await s.time.advance(timedelta(minutes=30))
+        await advance(s, timedelta(minutes=30))
         assert dms(s, HEAD) == []
         assert (await pages(s))[0].escalation_level == 1
 
@@ -119,11 +120,11 @@ async def test_escalation_walks_every_level_then_stops_and_escalation_targets_ma
     async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, start=WEDNESDAY, environ=ENVIRON) as s:
         primary, _ = await pair(s)
         await post(s, "/webhooks/events", pagerduty_event())
-        await s.time.advance(timedelta(minutes=5))
+        await advance(s, timedelta(minutes=5))
         assert len(dms(s, LEAD)) == 1 and dms(s, HEAD) == []
-        await s.time.advance(timedelta(minutes=5))
+        await advance(s, timedelta(minutes=5))
         assert len(dms(s, HEAD)) == 1
-        await s.time.advance(timedelta(hours=2))
+        await advance(s, timedelta(hours=2))
         [page] = await pages(s)
         assert (page.escalation_level, page.escalated_to, page.next_escalation_at) == (2, [LEAD, HEAD], None)
         assert len(dms(s, LEAD)) == 1 and len(dms(s, HEAD)) == 1
@@ -162,7 +163,7 @@ async def test_pagerduty_events_trigger_dedupe_acknowledge_and_resolve(tmp_path:
         assert status == 202
         first = (await pages(s))[0]
         assert (first.status, first.acked_by) == (PageStatus.ACKNOWLEDGED, "events-api")
-        await s.time.advance(timedelta(minutes=5))
+        await advance(s, timedelta(minutes=5))
         assert [len(dms(s, LEAD))] == [1]  # only the second, unacked page escalated
         assert (await pages(s))[0].escalation_level == 0
 
@@ -229,33 +230,60 @@ async def test_slash_commands_page_ack_and_resolve(tmp_path: Path, slack_contrac
         assert buttons(channel_messages(s, "api-oncall")[0]) == []
 
 
-async def test_escalation_and_unsent_dms_survive_a_restart(tmp_path: Path, slack_contract: SlackContract) -> None:
+async def test_escalation_and_unsent_messages_survive_a_restart(tmp_path: Path, slack_contract: SlackContract,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     time = SimulatedTime(WEDNESDAY)
     async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, time=time, environ=ENVIRON) as s:
         primary, shadow = await pair(s)
-        s.stack.api.inject_failure("conversations.open", InjectedFailure(error="fatal_error"))
+        # The process dies after the page and its messages are committed, before the outbox sends any.
+        monkeypatch.setattr(s.stack.ctx.outbox, "wake", lambda: None)
         await post(s, "/webhooks/events", pagerduty_event())
-        assert dms(s, primary) == [] and len(dms(s, shadow)) == 1
-        assert (await pages(s))[0].notified_at is None
-        await s.time.advance(timedelta(minutes=2))
+        assert dms(s, primary) == [] and dms(s, shadow) == [] and channel_messages(s, "api-oncall") == []
+        assert (await pages(s))[0].notified_at == WEDNESDAY
+        async with s.stack.ctx.db.session() as session:
+            assert len(await outbox.unsent(session)) == 3  # two DMs and the channel post
+        await advance(s, timedelta(minutes=2))
     # A new process on the same database: its scheduler starts empty and is planned from the pages table,
-    # and the round of DMs that did not finish is completed (the shadow already has theirs).
+    # and its outbox sends what the last one queued.
     later = SimulatedTime(time.now())
     async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, time=later, environ=ENVIRON) as s:
         [job] = [j for j in s.stack.ctx.scheduler.jobs() if j.id == "page-escalate-1"]
         assert job.at == WEDNESDAY + timedelta(minutes=5) and job.kwargs == {"page_id": 1, "level": 1}
-        await s.time.advance(timedelta(0))  # the started scheduler runs what planning found due
-        assert len(dms(s, primary)) == 1 and dms(s, shadow) == []
-        assert (await pages(s))[0].notified_at == later.now()
-        await s.time.advance(timedelta(minutes=3))
+        await advance(s, timedelta(0))
+        assert len(dms(s, primary)) == 1 and len(dms(s, shadow)) == 1
+        assert len(channel_messages(s, "api-oncall")) == 1
+        assert {n.role for n in await notifications(s)} == {"primary", "shadow", "channel"}
+        await advance(s, timedelta(minutes=3))
         assert len(dms(s, LEAD)) == 1
         assert (await pages(s))[0].escalation_level == 1
         # Planning again and a repeated job (a second replica taking over) page nobody twice.
         await escalation.plan_jobs(s.stack.ctx)
         await escalation.escalate(s.stack.ctx, page_id=1, level=1)
-        await s.time.advance(timedelta(minutes=5))
-        await s.stack.settle()
+        await advance(s, timedelta(minutes=5))
         assert len(dms(s, LEAD)) == 1 and len(dms(s, HEAD)) == 1
+
+
+async def test_a_page_whose_messages_were_never_queued_is_notified_after_a_restart(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    time = SimulatedTime(WEDNESDAY)
+    async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, time=time, environ=ENVIRON) as s:
+        primary, shadow = await pair(s)
+        with pytest.MonkeyPatch.context() as patch:  # the process dies right after the webhook stored the page
+            patch.setattr(page_notify, "notify_opened", _never)
+            await post(s, "/webhooks/events", pagerduty_event())
+        assert (await pages(s))[0].notified_at is None and dms(s, primary) == []
+    later = SimulatedTime(time.now() + timedelta(minutes=1))
+    async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, time=later, environ=ENVIRON) as s:
+        await advance(s, timedelta(0))  # the started scheduler runs what planning found due
+        assert len(dms(s, primary)) == 1 and len(dms(s, shadow)) == 1
+        assert (await pages(s))[0].notified_at == later.now()
+        await escalation.plan_jobs(s.stack.ctx)  # planning again notifies nobody twice
+        await advance(s, timedelta(0))
+        assert len(dms(s, primary)) == 1 and len(channel_messages(s, "api-oncall")) == 1
+
+
+async def _never(*_: object) -> None:
+    return None
 
 
 async def test_a_page_opened_while_nobody_is_primary_goes_straight_to_escalation(
@@ -268,5 +296,5 @@ async def test_a_page_opened_while_nobody_is_primary_goes_straight_to_escalation
         await post(s, "/webhooks/events", pagerduty_event())
         [page] = await pages(s)
         assert page.primary is None and page.next_escalation_at == WEDNESDAY
-        await s.time.advance(timedelta(seconds=1))
+        await advance(s, timedelta(seconds=1))
         assert len(dms(s, LEAD)) == 1

@@ -1,0 +1,39 @@
+"""What the on-call domain needs from the outside, as a Protocol: how its messages look.
+
+`bot/slack/oncall_view.py` implements it with Block Kit; the domain imports none of it. Messages
+are rendered when they are queued in the outbox, so the outbox stores exactly what will be posted.
+Who is who in the workspace (time zones, user groups) is `ctx.directory`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.oncall.models import Page
+    from bot.oncall.schedule_models import GraduationProposal, SwapRequest
+    from bot.oncall.shifts import Shift
+
+Message = tuple[str, list[dict[str, Any]]]  # fallback text and blocks
+Pair = tuple[str | None, str | None]  # (primary, shadow)
+
+
+class OncallView(Protocol):
+    # --- pages ----------------------------------------------------------------------------------
+    def page(self, page: Page, *, runbook: str | None, role: str, level: int = 0) -> Message:
+        """The page as `role` (primary, shadow, escalation, channel) reads it, with Ack / Resolve."""
+        ...
+
+    def escalation_note(self, page: Page, *, level: int, target: str, waited: timedelta) -> Message: ...
+
+    def who(self, actor: str | None) -> str:
+        """A person (a mention) or a system (`alertmanager`), safe to put in a reply."""
+        ...
+
+    # --- the schedule ---------------------------------------------------------------------------
+    def handoff(self, rotation: str, outgoing: Pair | None, incoming: Shift, open_pages: int) -> Message: ...
+    def incoming_dm(self, rotation: str, role: str, shift: Shift, open_pages: int) -> Message: ...
+    def reminder_dm(self, rotation: str, role: str, shift: Shift) -> Message: ...
+    def swap_request(self, request: SwapRequest) -> Message: ...
+    def graduation(self, proposal: GraduationProposal, shifts_needed: int, pages_needed: int) -> Message: ...

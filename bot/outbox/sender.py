@@ -100,10 +100,10 @@ class OutboxSender:
                 wakes = self._wakes
                 heads = [h for h in await self._heads() if h.channel == channel]
                 if not heads:
-                    if wakes == self._wakes:
-                        if await self._fill_permalinks(channel):
-                            await self.sleep(PERMALINK_RETRY_SECONDS)
-                            continue
+                    if wakes == self._wakes and await self._fill_permalinks(channel):
+                        await self.sleep(PERMALINK_RETRY_SECONDS)
+                        continue
+                    if wakes == self._wakes:  # nothing queued while we looked: a wake now starts a new worker
                         return
                     continue
                 now = self.clock.now()

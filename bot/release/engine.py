@@ -145,15 +145,18 @@ async def thread_refused(ctx: AppContext, owner: str, error: str, channel: str) 
     advice = _advice(error, channel)
     async with ctx.db.session() as session:
         release = await session.get(Release, release_id)
-        if release is None or not allows(release.state, Event.FAIL):
+        if release is None:
             return
-        ended = await outcomes.end(session, thread_of(ctx), release, Event.FAIL,
-                                   f"Slack refused the release thread in {channel} ({error})", now=now,
-                                   evidence={"slack_error": error, "channel": channel})
-        if ended is not None:
-            outbox.direct(session, user=release.requested_by, now=now, message=ctx.release_view.note(
-                f":x: Release #{release_id} ({release.service} `{release.ref}` → {release.environment}) was stopped: "
-                f"{advice} Nothing was deployed; the decision is recorded."))
+        what = f"Release #{release_id} ({release.service} `{release.ref}` → {release.environment})"
+        if allows(release.state, Event.FAIL):
+            await outcomes.end(session, thread_of(ctx), release, Event.FAIL,
+                               f"Slack refused the release thread in {channel} ({error})", now=now,
+                               evidence={"slack_error": error, "channel": channel})
+            told = f":x: {what} was stopped: {advice} What was decided so far is recorded."
+        else:  # it finished before Slack said no: nothing to stop, but nobody could follow it
+            told = (f":warning: {what} {ctx.release_view.state_text(release.state)}, but its thread could not be "
+                    f"posted: {advice}")
+        outbox.direct(session, user=release.requested_by, now=now, message=ctx.release_view.note(told))
     kick(ctx, release_id)  # frees the environment: the next queued release starts
 
 

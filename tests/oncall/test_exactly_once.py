@@ -3,7 +3,6 @@ finished or while it still runs: each acts once, and every copy is answered as t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,24 +20,10 @@ from tests.contracts.slack_contract import SlackContract
 from tests.oncall.paging_scenario import ENVIRON, PAGING_CONFIG, WEDNESDAY, channel_messages, dms, pages
 from tests.oncall.schedule_scenario import DEV1, OPS1, OPS2, advance, schedule_scenario
 from tests.oncall.schedule_scenario import channel_messages as top_level_messages
-from tests.release.scenario import Scenario, scenario
+from tests.release.scenario import Scenario, delivered_three_times, scenario
 
 ALICE, LEAD = "U0ALICE", "U01LEAD"
 PAGE = 'page api-oncall "checkout returns 500s"'
-
-
-async def delivered_three_times(s: Scenario, send: Callable[[], Awaitable[Delivery]], *, at_once: bool) -> None:
-    """Send a request, then Slack's retries 1 and 2 of it: after it finished, or while it still runs."""
-    assert (await send()).status == 200
-    if at_once:
-        retries = await asyncio.gather(s.stack.slack.replay(retry_num=1), s.stack.slack.replay(retry_num=2))
-    else:
-        await s.stack.settle()
-        retries = [await s.stack.slack.replay(retry_num=1)]
-        await s.stack.settle()
-        retries.append(await s.stack.slack.replay(retry_num=2))
-    assert [r.status for r in retries] == [200, 200]
-    await s.stack.settle()
 
 
 def oncall(s: Scenario, user: str, text: str) -> Callable[[], Awaitable[Delivery]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,6 +127,20 @@ class Scenario:
                         await self.stack.settle()
                         return delivery
         raise AssertionError(f"no {action_id} button in the thread of release #{release.id}")
+
+
+async def delivered_three_times(s: Scenario, send: Callable[[], Awaitable[Delivery]], *, at_once: bool) -> None:
+    """Send a request, then Slack's retries 1 and 2 of it: after it finished, or while it still runs."""
+    assert (await send()).status == 200
+    if at_once:
+        retries = await asyncio.gather(s.stack.slack.replay(retry_num=1), s.stack.slack.replay(retry_num=2))
+    else:
+        await s.stack.settle()
+        retries = [await s.stack.slack.replay(retry_num=1)]
+        await s.stack.settle()
+        retries.append(await s.stack.slack.replay(retry_num=2))
+    assert [r.status for r in retries] == [200, 200]
+    await s.stack.settle()
 
 
 def _all_text(message: SimMessage) -> str:

@@ -17,7 +17,7 @@ from bot.slack.ids import ActionId
 from bot.slack_sim.interactions import Delivery
 from tests.contracts.slack_contract import SlackContract
 from tests.oncall.paging_scenario import channel_messages
-from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
+from tests.release.scenario import SANDBOX, Scenario, delivered_three_times, release_config, scenario
 from tests.release.test_rollback import Health, ship
 from tests.release.test_rollback import config as verified_config
 
@@ -30,20 +30,6 @@ LOCK = 'lock api production --for 4h --reason "database maintenance"'
 async def s(tmp_path: Path, slack_contract: SlackContract):  # type: ignore[no-untyped-def]
     async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY) as running:
         yield running
-
-
-async def delivered_three_times(s: Scenario, send: Callable[[], Awaitable[Delivery]], *, at_once: bool) -> None:
-    """Send a request, then Slack's retries 1 and 2 of it: after it finished, or while it still runs."""
-    assert (await send()).status == 200
-    if at_once:
-        retries = await asyncio.gather(s.stack.slack.replay(retry_num=1), s.stack.slack.replay(retry_num=2))
-    else:
-        await s.stack.settle()
-        retries = [await s.stack.slack.replay(retry_num=1)]
-        await s.stack.settle()
-        retries.append(await s.stack.slack.replay(retry_num=2))
-    assert [r.status for r in retries] == [200, 200]
-    await s.stack.settle()
 
 
 def button(s: Scenario, user: str, release: Release, action_id: str) -> Callable[[], Awaitable[Delivery]]:

@@ -7,7 +7,7 @@ a thread's next message waits for the one before it. What happens on each answer
   landed, and the hooks for its anchor (say, a release storing its parent message) run in the
   same transaction.
 - 429: the channel is held for `Retry-After`; the row is sent again after that.
-- 5xx, timeout, connection lost: retried with backoff (1 s doubling to 5 min), for as long as it
+- 5xx, timeout, connection lost: retried with backoff (1 s doubling to 1 min), for as long as it
   takes. When the request may have reached Slack, the next attempt first looks for the message
   by its metadata (the outbox id) and only posts it if it is not there — so a row is never posted
   twice, even after a crash between posting and marking it sent.
@@ -38,7 +38,7 @@ AnchoredHook = Callable[[AsyncSession, str, Delivered, str | None], Awaitable[No
 RefusedHook = Callable[[str, str, str], Awaitable[None]]  # owner, error code, channel
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 Sleep = Callable[[float], Awaitable[None]]
-MAX_BACKOFF_SECONDS = 300.0
+MAX_BACKOFF_SECONDS = 60.0  # once Slack answers again, no message waits more than a minute longer
 ORPHANED = "parent_not_posted"
 PERMALINK_TRIES = 5  # asks per message (per process) for a permalink Slack did not give at once
 PERMALINK_RETRY_SECONDS = 5.0  # a reply or update whose message could not be posted

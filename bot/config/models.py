@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, model_validator
 
 from bot.config.durations import Duration
 from bot.config.gates import CHECK_KINDS, GATE_KINDS, Check, Gate, Strict, normalise_entry
@@ -38,24 +38,60 @@ CheckEntry = Annotated[Check, BeforeValidator(lambda v: normalise_entry(v, CHECK
 
 
 class Provider(Strict):
+    """One CI/CD system Switchman talks to (§7). Secrets are named by environment variable, never given."""
+
     kind: Literal["github_actions", "gitlab", "jenkins", "argocd", "sandbox"]
-    api_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Jenkins' documentation calls it the Jenkins URL: `url:` is accepted as well.
+    api_url: str | None = Field(default=None, pattern=r"^https?://", validation_alias=AliasChoices("api_url", "url"))
     token_env: str | None = Field(default=None, pattern=ENV_VAR)
+    user: str | None = Field(default=None, min_length=1, max_length=128, description="Jenkins: the API token's user")
     user_env: str | None = Field(default=None, pattern=ENV_VAR, description="Jenkins: user for the API token")
+    # GitLab: a pipeline trigger token; when set, pipelines start through the trigger API.
+    trigger_token_env: str | None = Field(default=None, pattern=ENV_VAR)
+    # GitHub App authentication (github_actions), instead of token_env.
+    app_id: int | None = Field(default=None, ge=1)
+    installation_id: int | None = Field(default=None, ge=1)
+    private_key_env: str | None = Field(default=None, pattern=ENV_VAR)
+    # Argo CD: the project its applications belong to, sent as the `project` query parameter.
+    project: str | None = Field(default=None, pattern=NAME)
     timeout: Duration = timedelta(seconds=10)
     retries: int = Field(default=3, ge=0, le=10)
     # sandbox only: how its simulated pipeline behaves
     run_duration: Duration = timedelta(seconds=3)
     outcome: Literal["success", "failure"] = "success"
 
+    @property
+    def github_app(self) -> bool:
+        return self.app_id is not None
+
     @model_validator(mode="after")
     def _needs(self) -> Provider:
-        if self.kind != "sandbox":
-            if self.api_url is None:
-                raise ValueError(f"a {self.kind} provider needs api_url")
-            if self.token_env is None:
-                raise ValueError(f"a {self.kind} provider needs token_env: "
-                                 "the environment variable that holds its token")
+        if self.kind == "sandbox":
+            return self
+        if self.api_url is None:
+            raise ValueError(f"a {self.kind} provider needs api_url")
+        app_keys = {"app_id": self.app_id, "installation_id": self.installation_id,
+                    "private_key_env": self.private_key_env}
+        given = [k for k, v in app_keys.items() if v is not None]
+        if given and self.kind != "github_actions":
+            raise ValueError(f"{', '.join(given)}: GitHub App keys are for a github_actions provider")
+        if given and len(given) < len(app_keys):
+            missing = [k for k in app_keys if k not in given]
+            raise ValueError(f"GitHub App authentication needs app_id, installation_id and private_key_env; "
+                             f"missing {', '.join(missing)}")
+        if given and self.token_env is not None:
+            raise ValueError("give either token_env or the GitHub App keys (app_id, installation_id, "
+                             "private_key_env), not both")
+        if not given and self.token_env is None:
+            raise ValueError(f"a {self.kind} provider needs token_env: the environment variable that holds its token"
+                             + (" (or app_id, installation_id and private_key_env for a GitHub App)"
+                                if self.kind == "github_actions" else ""))
+        if self.kind == "jenkins" and self.user is None and self.user_env is None:
+            raise ValueError("a jenkins provider needs user (or user_env): the user its API token belongs to")
+        if self.trigger_token_env is not None and self.kind != "gitlab":
+            raise ValueError("trigger_token_env is for a gitlab provider")
+        if self.project is not None and self.kind != "argocd":
+            raise ValueError("project is for an argocd provider")
         return self
 
 
@@ -69,6 +105,8 @@ class Environment(Strict):
     auto_rollback: bool = False
     inconclusive_timeout: Duration = timedelta(minutes=30)
     deployers: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+    # Argo CD: the application that is this environment.
+    application: str | None = Field(default=None, pattern=NAME)
     overriders: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -84,14 +122,24 @@ class Environment(Strict):
 
 class Service(Strict):
     channel: str = Field(pattern=CHANNEL)
-    provider: str
+    provider: str  # deploys it
+    # Runs its CI and hosts its code (ci_green, the change preview, resolving refs) when the deploy
+    # provider does not: Argo CD and Jenkins need one.
+    ci: str | None = None
     repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w./-]+$")
     workflow: str | None = None
+    # Jenkins: the job as a folder path, e.g. team/deploy-api.
+    job: str | None = Field(default=None, pattern=r"^[\w.-]+(/[\w.-]+)*$")
     rollback_workflow: str | None = None
     runbook: str | None = Field(default=None, pattern=r"^https?://")
     rollback_plan: str | None = Field(default=None, pattern=r"^https?://")
     rotation: str | None = None
     environments: dict[Annotated[str, Field(pattern=NAME)], Environment] = Field(min_length=1)
+
+    @property
+    def code_host(self) -> str:
+        """The provider that knows the code: resolves refs, reports CI, compares commits."""
+        return self.ci or self.provider
 
 
 class Handoff(Strict):
@@ -155,6 +203,7 @@ class SwitchmanConfig(Strict):
             if service.provider not in self.providers:
                 problems.append(f"services.{name}.provider: {service.provider!r} is not a provider "
                                 f"(defined: {', '.join(sorted(self.providers)) or 'none'})")
+            problems += _provider_fit(name, service, self.providers)
             if service.rotation is not None and service.rotation not in self.rotations:
                 problems.append(f"services.{name}.rotation: {service.rotation!r} is not a rotation")
             for env_name, env in service.environments.items():
@@ -186,6 +235,39 @@ class SwitchmanConfig(Strict):
         named = self.services[service].rotation if service in self.services else None
         found = [name for name, r in self.rotations.items() if service in r.services]
         return [named] + [n for n in found if n != named] if named else found
+
+
+CODE_HOSTS = ("github_actions", "gitlab", "sandbox")  # kinds that know a repository's refs and CI
+
+
+def _provider_fit(name: str, service: Service, providers: dict[str, Provider]) -> list[str]:
+    """What a service must say for the kind of provider that deploys it, and for its `ci:` provider."""
+    problems: list[str] = []
+    deploy = providers.get(service.provider)
+    if service.ci is not None:
+        ci = providers.get(service.ci)
+        if ci is None:
+            problems.append(f"services.{name}.ci: {service.ci!r} is not a provider "
+                            f"(defined: {', '.join(sorted(providers)) or 'none'})")
+        elif ci.kind not in CODE_HOSTS:
+            problems.append(f"services.{name}.ci: {service.ci!r} is a {ci.kind} provider, which does not run CI "
+                            f"for a repository; name one of kind {', '.join(CODE_HOSTS)}")
+    if deploy is None:
+        return problems
+    if deploy.kind not in CODE_HOSTS and service.ci is None:
+        problems.append(f"services.{name}.ci: {deploy.kind} deploys but does not know the code: name the provider "
+                        f"that runs its CI (a github_actions or gitlab provider) as ci:")
+    if deploy.kind == "gitlab" and service.repo is None:
+        problems.append(f"services.{name}.repo: a gitlab provider needs the project path (group/name)")
+    if deploy.kind == "jenkins" and service.job is None:
+        problems.append(f"services.{name}.job: a jenkins provider needs the job, as a folder path (team/deploy-api)")
+    if deploy.kind == "argocd":
+        problems += [f"services.{name}.environments.{env}.application: an argocd provider needs the Argo CD "
+                     f"application of each environment" for env, e in service.environments.items()
+                     if e.application is None]
+    if service.ci is not None and service.repo is None:
+        problems.append(f"services.{name}.repo: the ci provider needs the repository")
+    return problems
 
 
 def cross_reference_paths(message: str) -> list[tuple[str, str]]:

@@ -81,6 +81,8 @@ class DeployTarget:
     # or tag, not a commit; when a commit was asked for, this is the environment's branch and the
     # pipeline receives the exact commit as its `sha` input.
     dispatch_ref: str | None = None
+    job: str | None = None  # Jenkins: the job's folder path (team/deploy-api)
+    application: str | None = None  # Argo CD: the application that is this environment
 
     @property
     def run_from(self) -> str:

@@ -46,7 +46,7 @@ def thread_of(ctx: AppContext) -> ReleaseThread:
 
 def gate_deps(ctx: AppContext, service: str) -> GateDeps:
     assert ctx.http is not None
-    provider = ctx.providers[ctx.config.services[service].provider]
+    provider = ctx.providers[ctx.config.services[service].code_host]
     return GateDeps(ctx.config, ctx.db, provider, ctx.clock, ctx.directory, ctx.sleep, ctx.http,
                     ctx.release_view.date)
 
@@ -117,7 +117,7 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
         state = await session.get(EnvironmentState, (release.service, release.environment))
     base = state.current_sha if state else None
     try:
-        preview = await ctx.providers[service.provider].compare(service.repo, base, release.sha or release.ref)
+        preview = await ctx.providers[service.code_host].compare(service.repo, base, release.sha or release.ref)
         message = ctx.release_view.preview(preview, service)
     except ProviderError as exc:
         message = ctx.release_view.note(f":grey_question: No change preview: {exc}")

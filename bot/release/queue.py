@@ -31,7 +31,7 @@ async def superseded(ctx: AppContext, release: Release) -> str | None:
                 "nothing left to deploy")
     service = ctx.config.services[release.service]
     try:
-        change = await ctx.providers[service.provider].compare(service.repo, state.current_sha, release.sha)
+        change = await ctx.providers[service.code_host].compare(service.repo, state.current_sha, release.sha)
     except ProviderError as exc:
         log.warning("cannot tell whether a queued release is superseded; it runs",
                     extra={"release_id": release.id, "error": str(exc)})

@@ -34,7 +34,7 @@ async def request_release(ctx: AppContext, request: DeployRequest, *, user: str,
     service, env = check_target(ctx.config, request.service, request.environment, usage)
     await check_deployer(ctx, env, request.environment, user)
     ref = request.ref or env.branch
-    provider = ctx.providers[service.provider]
+    provider = ctx.providers[service.code_host]
     try:
         sha = await provider.resolve_ref(service.repo, ref)
     except ProviderError as exc:

@@ -110,4 +110,5 @@ def target(config: SwitchmanConfig, release: Release, stage: int) -> DeployTarge
     return DeployTarget(repo=service.repo, workflow=workflow, service=release.service,
                         environment=release.environment, ref=release.ref, sha=sha,
                         strategy=release.strategy, stage=stage, release_id=release.id or 0,
-                        rollback=rollback, dispatch_ref=branch if names_commit else None)
+                        rollback=rollback, dispatch_ref=branch if names_commit else None, job=service.job,
+                        application=service.environments[release.environment].application)

@@ -19,7 +19,8 @@ CONFIG = SwitchmanConfig.model_validate({"providers": {
     "gh": {"kind": "github_actions", "api_url": "https://ghe.example.com/api/v3", "token_env": "GITHUB_TOKEN"},
     "gh-other": {"kind": "github_actions", "api_url": "https://api.github.com", "token_env": "OTHER_GITHUB_TOKEN"},
     "gl": {"kind": "gitlab", "api_url": "https://gitlab.example.com", "token_env": "GITLAB_TOKEN"},
-    "ci": {"kind": "jenkins", "api_url": "https://jenkins.example.com", "token_env": "JENKINS_TOKEN"},
+    "ci": {"kind": "jenkins", "api_url": "https://jenkins.example.com", "token_env": "JENKINS_TOKEN",
+           "user": "switchman"},
     "cd": {"kind": "argocd", "api_url": "https://argocd.example.com", "token_env": "ARGOCD_TOKEN"},
 }})
 

@@ -37,12 +37,11 @@ from bot.providers.gitlab_api import (
     short,
 )
 from bot.providers.gitlab_deployments import Deployments
-from bot.providers.gitlab_pipelines import PIPELINE_SOURCES, Pipelines
+from bot.providers.gitlab_pipelines import MAX_JOB_NAMES, PIPELINE_SOURCES, Pipelines
 from bot.providers.http import ProviderHttp, Sleep
 from bot.structured_log import scrubber
 
 CLOCK_SKEW = timedelta(seconds=60)
-MAX_JOB_NAMES = 5
 
 
 class GitLab:

@@ -74,3 +74,16 @@ def not_found(repo: str | None, what: str, response: httpx.Response) -> Provider
     if project_missing(response):
         return ProviderError(f"GitLab project {repo} not found (or the GitLab token cannot read it)")
     return ProviderError(f"{what} not found in GitLab project {repo}")
+
+
+def validation_message(response: httpx.Response) -> str:
+    """GitLab's 400 explanation in words: its `message` is a string or {field: [problems]}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "400 Bad Request"
+    message = body.get("message") or body.get("error") if isinstance(body, dict) else None
+    if isinstance(message, dict):
+        problems = [str(p) for value in message.values() for p in (value if isinstance(value, list) else [value])]
+        return "; ".join(problems)[:300] or "400 Bad Request"
+    return str(message)[:300] if message else "400 Bad Request"

@@ -9,7 +9,7 @@ so the run is known at once.
 Finding an interrupted dispatch. The contract has no endpoint for a pipeline's variables, so a
 pipeline cannot be asked which release it belongs to. Pipelines can carry a name, though: with
 `workflow: name: "deploy $SWITCHMAN_ENVIRONMENT release $SWITCHMAN_RELEASE_ID stage $SWITCHMAN_STAGE"`
-in .gitlab-ci.yml, a named pipeline is matched on its release and stage. An unnamed pipeline is
+in .gitlab-ci.yml, a pipeline so named is matched on its release and stage. Any other pipeline is
 matched on ref, commit, source (api or trigger) and creation time; since every stage of a release
 runs the same commit from the same ref, only a pipeline that has not finished is taken (the
 previous stage's pipeline had finished before the next dispatch began). A finished unnamed pipeline
@@ -19,6 +19,7 @@ safer than a skipped one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +28,9 @@ from typing import Any
 from bot.errors import ProviderError
 from bot.providers.base import DeployTarget, PipelineRun, RunState
 from bot.providers.github_runs import names_release, parse_time
-from bot.providers.gitlab_api import as_dict, as_list, not_found, project_path, segment, short
+from bot.providers.gitlab_api import as_dict, as_list, not_found, project_path, segment, short, validation_message
 from bot.providers.http import ProviderHttp
+from bot.structured_log import scrubber
 
 RUN_STATES: dict[str, RunState] = {
     "created": RunState.QUEUED, "waiting_for_resource": RunState.QUEUED, "preparing": RunState.QUEUED,
@@ -46,6 +48,7 @@ WAITING_WORDS = {
     "manual": "waiting for someone to play a manual job in GitLab",
 }
 PIPELINE_SOURCES = ("api", "trigger")
+NAMES_A_RELEASE = re.compile(r"\brelease\s*#?\d+\b", re.IGNORECASE)
 MAX_JOB_NAMES = 5
 
 
@@ -86,14 +89,19 @@ class Pipelines:
             body: dict[str, Any] = {"ref": target.run_from, "token": self.trigger_token,
                                     "variables": variables(target)}
             response = await self.trigger.request("POST", f"{base}/trigger/pipeline", operation=operation,
-                                                  json=body, allow=(404,))
+                                                  json=body, allow=(400, 404))
+            if response.status_code == 404:  # GitLab says 404 alike for an unknown project and a wrong token
+                raise ProviderError(f"GitLab refused to {operation}: 404 Not Found — the trigger token is not "
+                                    f"valid for {target.repo}, or the project does not exist")
         else:
             body = {"ref": target.run_from,
                     "variables": [{"key": k, "value": v} for k, v in variables(target).items()]}
             response = await self.http.request("POST", f"{base}/pipeline", operation=operation, json=body,
-                                               allow=(404,))
-        if response.status_code == 404:
-            raise not_found(target.repo, f"ref {target.run_from}", response)
+                                               allow=(400, 404))
+            if response.status_code == 404:
+                raise not_found(target.repo, "the project", response)
+        if response.status_code == 400:
+            raise ProviderError(scrubber.scrub(f"GitLab refused to {operation}: {validation_message(response)}"))
         data = as_dict(self.http.json_of(response, operation))
         if not isinstance(data.get("id"), int):
             raise ProviderError(f"GitLab answered {response.status_code} to {operation} without the pipeline it "
@@ -123,9 +131,9 @@ class Pipelines:
             if pipeline.get("source") not in PIPELINE_SOURCES or created is None or created < since \
                     or pipeline.get("ref") != target.run_from:
                 continue
-            name = pipeline.get("name")
-            if name:
-                if names_release(str(name), target):
+            name = str(pipeline.get("name") or "")
+            if NAMES_A_RELEASE.search(name):
+                if names_release(name, target):
                     return pipeline
             elif pipeline.get("sha") == target.sha and not run_state(pipeline.get("status")).finished:
                 return pipeline

@@ -193,6 +193,11 @@ async def test_dispatch_through_the_trigger_api_sends_the_trigger_token_not_the_
     assert call.path == "/api/v4/projects/acme%2Fapi/trigger/pipeline" and "PRIVATE-TOKEN" not in call.headers
     assert call.body["token"] == TRIGGER and call.body["variables"]["SWITCHMAN_ROLLBACK"] == "true"
     assert gitlab.pipelines[int(run.id)]["source"] == "trigger"
+    wrong = make(gitlab, client, sleep, clock, trigger_token=TRIGGER + "x", trigger_token_env="GITLAB_TRIGGER")
+    with pytest.raises(ProviderError, match=r"404 Not Found — the trigger token is not valid for acme/api, or the "
+                                            r"project does not exist$") as refused:
+        await wrong.dispatch(target())
+    assert TRIGGER not in str(refused.value)
     unset = make(gitlab, client, sleep, clock, trigger_token_env="GITLAB_TRIGGER")
     with pytest.raises(ProviderError, match="set the environment variable GITLAB_TRIGGER"):
         await unset.dispatch(target())
@@ -200,8 +205,10 @@ async def test_dispatch_through_the_trigger_api_sends_the_trigger_token_not_the_
 
 async def test_a_refused_dispatch_says_why(provider: GitLab, gitlab: FakeGitLab) -> None:
     with pytest.raises(ProviderError, match=r"^GitLab refused to start a pipeline on acme/api at nope: "
-                                            r"400 Bad Request — \{'base': \['Reference not found'\]\}"):
+                                            r"Reference not found$"):
         await provider.dispatch(target(ref="nope"))
+    with pytest.raises(ProviderError, match=r"^GitLab project acme/web not found \(or the GitLab token cannot read"):
+        await provider.dispatch(target(repo="acme/web"))
 
 
 async def test_a_dispatch_is_not_repeated_after_a_500_but_is_after_a_429(
@@ -268,7 +275,7 @@ async def test_find_run_after_a_restart(gitlab: FakeGitLab, client: httpx.AsyncC
     clock.advance(timedelta(seconds=5))
     earlier_stage = gitlab.add_pipeline(SHA, "v1.4.2", "success", source="api")  # stage 1, finished
     assert await make(gitlab, client, sleep, clock).find_run(target(), since=since) is None
-    interrupted = gitlab.add_pipeline(SHA, "v1.4.2", "pending", source="api")
+    interrupted = gitlab.add_pipeline(SHA, "v1.4.2", "pending", source="api", name="Deploy pipeline")
     gitlab.add_pipeline(SHA, "v1.4.2", "pending", source="push")  # CI, not a deploy
     found = await make(gitlab, client, sleep, clock).find_run(target(), since=since)
     assert found is not None and found.id == str(interrupted) and found.state == RunState.QUEUED
@@ -322,3 +329,33 @@ async def test_an_answer_held_past_the_timeout_ends_in_an_error_naming_gitlab(
                                f"pipeline {run.id} on acme/api: no answer within 0.2s")
     assert TOKEN not in caplog.text
     assert any(json.dumps(r.__dict__.get("outcome")) == '"no answer within 0.2s"' for r in caplog.records)
+
+
+# --- the contract checker itself --------------------------------------------------------------------
+def test_the_contract_rejects_what_gitlab_would(contract: GitLabContract) -> None:
+    project = "/api/v4/projects/acme%2Fapi"
+    token = {"PRIVATE-TOKEN": TOKEN}
+    assert contract.check_request("GET", f"{project}/pipelines", [("sha", SHA), ("per_page", "100")], token, b"") == []
+    assert contract.check_request("GET", f"{project}/pipelines", [], {}, b"") == [
+        f"GET {project}/pipelines (getApiV4ProjectsIdPipelines): header PRIVATE-TOKEN missing"]
+    assert "no operation in the contract matches" in contract.check_request(
+        "GET", "/api/v4/projects/acme/api/pipelines", [], token, b"")[0]  # the project path must be encoded
+    assert "query parameter 'branch' is not declared" in contract.check_request(
+        "GET", f"{project}/pipelines", [("branch", "main")], token, b"")[0]
+    assert "query parameter status='done' does not fit" in contract.check_request(
+        "GET", f"{project}/pipelines", [("status", "done")], token, b"")[0]
+    assert "required query parameter 'to' missing" in contract.check_request(
+        "GET", f"{project}/repository/compare", [("from", "main")], token, b"")[0]
+    body = json.dumps({"ref": "main", "variables": {"A": "b"}}).encode()
+    problems = contract.check_request("POST", f"{project}/pipeline", [],
+                                      {**token, "Content-Type": "application/json"}, body)
+    assert problems and "is not of type 'array'" in problems[0]
+    trigger = json.dumps({"ref": "main", "token": TRIGGER, "variables": {"A": "b"}}).encode()
+    assert contract.check_request("POST", f"{project}/trigger/pipeline", [],
+                                  {"Content-Type": "application/json"}, trigger) == []
+    assert contract.check_request("POST", f"{project}/ref/main/trigger/pipeline", [],
+                                  {"Content-Type": "application/json"}, trigger) == []
+    assert contract.check_response("POST", f"{project}/pipelines/7/cancel", 200, {"id": 7}) != []  # not a pipeline
+    assert contract.check_response("GET", f"{project}/pipelines/7", 418, None) == [
+        "getApiV4ProjectsIdPipelinesPipelineId response 418: status 418 is not declared for "
+        "getApiV4ProjectsIdPipelinesPipelineId"]

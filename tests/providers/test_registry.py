@@ -9,6 +9,7 @@ from bot.clock import ManualClock
 from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
 from bot.providers.github_actions import GitHubActions
+from bot.providers.gitlab import GitLab
 from bot.providers.registry import UnavailableProvider, UnsupportedProvider, build_providers
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
@@ -26,16 +27,18 @@ CONFIG = SwitchmanConfig.model_validate({"providers": {
 
 
 async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) -> None:
-    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": ""})
+    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": "", "GITLAB_TOKEN": "glpat-" + "g" * 20})
     providers = build_providers(CONFIG, settings, client, clock)
     assert isinstance(providers["sandbox"], SandboxProvider)
     github = providers["gh"]
     assert isinstance(github, GitHubActions) and github.http.base_url == "https://ghe.example.com/api/v3"
     assert github.web_url == "https://ghe.example.com"
+    gitlab = providers["gl"]
+    assert isinstance(gitlab, GitLab) and gitlab.http.base_url == "https://gitlab.example.com/api/v4"
     assert {name: type(p) for name, p in providers.items() if isinstance(p, UnsupportedProvider)} == {
-        "gl": UnsupportedProvider, "ci": UnsupportedProvider, "cd": UnsupportedProvider}
-    with pytest.raises(ProviderError, match=r"^provider 'gl': gitlab is not supported yet"):
-        await providers["gl"].resolve_ref("acme/api", "main")
+        "ci": UnsupportedProvider, "cd": UnsupportedProvider}
+    with pytest.raises(ProviderError, match=r"^provider 'ci': jenkins is not supported yet"):
+        await providers["ci"].resolve_ref("acme/api", "main")
     missing = providers["gh-other"]
     assert type(missing) is UnavailableProvider and missing.kind == "github_actions"
     with pytest.raises(ProviderError, match="set the environment variable OTHER_GITHUB_TOKEN"):

@@ -9,6 +9,7 @@ from bot.clock import ManualClock
 from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
 from bot.providers.github_actions import GitHubActions
+from bot.providers.jenkins import Jenkins
 from bot.providers.registry import UnavailableProvider, UnsupportedProvider, build_providers
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
@@ -21,19 +22,28 @@ CONFIG = SwitchmanConfig.model_validate({"providers": {
     "gl": {"kind": "gitlab", "api_url": "https://gitlab.example.com", "token_env": "GITLAB_TOKEN"},
     "ci": {"kind": "jenkins", "api_url": "https://jenkins.example.com", "token_env": "JENKINS_TOKEN",
            "user": "switchman"},
+    "ci-env-user": {"kind": "jenkins", "url": "https://jenkins.example.com/", "token_env": "JENKINS_TOKEN",
+                    "user_env": "JENKINS_USER"},
     "cd": {"kind": "argocd", "api_url": "https://argocd.example.com", "token_env": "ARGOCD_TOKEN"},
 }})
 
 
 async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) -> None:
-    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": ""})
+    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": "", "JENKINS_TOKEN": "j" * 34})
     providers = build_providers(CONFIG, settings, client, clock)
     assert isinstance(providers["sandbox"], SandboxProvider)
     github = providers["gh"]
     assert isinstance(github, GitHubActions) and github.http.base_url == "https://ghe.example.com/api/v3"
     assert github.web_url == "https://ghe.example.com"
     assert {name: type(p) for name, p in providers.items() if isinstance(p, UnsupportedProvider)} == {
-        "gl": UnsupportedProvider, "ci": UnsupportedProvider, "cd": UnsupportedProvider}
+        "gl": UnsupportedProvider, "cd": UnsupportedProvider}
+    jenkins = providers["ci"]
+    assert isinstance(jenkins, Jenkins) and jenkins.http.base_url == "https://jenkins.example.com"
+    assert jenkins.api.user == "switchman"
+    no_user = providers["ci-env-user"]
+    assert type(no_user) is UnavailableProvider and no_user.kind == "jenkins"
+    with pytest.raises(ProviderError, match="has no user: set the environment variable JENKINS_USER"):
+        await no_user.poll(None, None)  # type: ignore[arg-type]
     with pytest.raises(ProviderError, match=r"^provider 'gl': gitlab is not supported yet"):
         await providers["gl"].resolve_ref("acme/api", "main")
     missing = providers["gh-other"]

@@ -91,7 +91,7 @@ class FakeJenkins:
         self.crumb_required = False
         self.crumbs: dict[str, str] = {}  # session cookie → crumb
         self.forget_left_items = False  # a queue item that left is 404 (Jenkins keeps them only minutes)
-        self.held = 0  # answers to hold back until stop (client timeouts)
+        self.held: list[Injection] = []  # answers to hold back until stop (client timeouts)
         self._release = asyncio.Event()
         self._ids = itertools.count(101)
         self._runner: web.AppRunner | None = None
@@ -119,9 +119,9 @@ class FakeJenkins:
         """Answer the next `times` requests of `kind` (build, queue_item, build_info, …) with `status`."""
         self.injections.append(Injection(status, kind, times, dict(headers or {})))
 
-    def hold(self, times: int) -> None:
-        """Keep the next `times` answers back until the fake stops: the client's timeout fires first."""
-        self.held += times
+    def hold(self, times: int, *, kind: str | None = None) -> None:
+        """Keep the next `times` answers (to `kind` requests) back until the fake stops: the client times out."""
+        self.held.append(Injection(0, kind, times))
 
     def calls(self, kind: str) -> list[tuple[str, str, dict[str, str], dict[str, str]]]:
         return [r for r in self.requests if _kind(r[0], r[1]) == kind]
@@ -135,13 +135,14 @@ class FakeJenkins:
         form = {k: str(v) for k, v in (await request.post()).items()} if method == "POST" else {}
         query = dict(request.query)
         self.requests.append((method, path, query, form))
-        if self.held:
-            self.held -= 1
-            await self._release.wait()
-            return web.Response(status=503)
+        kind = _kind(method, path)
+        for held in self.held:
+            if held.remaining and held.kind in (None, kind):
+                held.remaining -= 1
+                await self._release.wait()
+                return web.Response(status=503)
         if not self._authorised(request):
             return web.Response(status=401, text="Invalid password/token for user")
-        kind = _kind(method, path)
         for injection in self.injections:
             if injection.remaining and injection.kind in (None, kind):
                 injection.remaining -= 1

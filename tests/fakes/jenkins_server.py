@@ -92,6 +92,7 @@ class FakeJenkins:
         self.crumbs: dict[str, str] = {}  # session cookie → crumb
         self.forget_left_items = False  # a queue item that left is 404 (Jenkins keeps them only minutes)
         self.held: list[Injection] = []  # answers to hold back until stop (client timeouts)
+        self.holding = asyncio.Event()  # set once an answer is being held back
         self._release = asyncio.Event()
         self._ids = itertools.count(101)
         self._runner: web.AppRunner | None = None
@@ -139,6 +140,7 @@ class FakeJenkins:
         for held in self.held:
             if held.remaining and held.kind in (None, kind):
                 held.remaining -= 1
+                self.holding.set()
                 await self._release.wait()
                 return web.Response(status=503)
         if not self._authorised(request):

@@ -6,22 +6,28 @@ The service names `provider: jk` (Jenkins runs the deploy job `team/deploy-api`)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.providers.jenkins import Jenkins
-from bot.release.models import ReleaseKind, ReleaseState
+from bot.release.models import Release, ReleaseKind, ReleaseState
+from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
 from bot.slack.ids import ActionId
+from bot.slack_sim.stack import simulated_stack
+from bot.slack_sim.workspace import Workspace
 from tests.contracts.github_contract import GitHubContract
 from tests.contracts.slack_contract import SlackContract
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.jenkins_server import FakeJenkins
 from tests.release.scenario import Scenario, release_config, scenario
+from tests.release.test_resume import crash
 
 GITHUB_TOKEN = "ghp_" + "s" * 36
 JENKINS_USER, JENKINS_TOKEN = "switchman-bot", "11" + "e0d5c3b9a7f1" * 3
@@ -167,3 +173,31 @@ async def test_jenkins_not_answering_fails_the_release_with_a_message_naming_jen
         assert release.state == ReleaseState.FAILED
         assert (f"Stage 1/2 (50%): Jenkins could not be reached at {jenkins.url} after 2 tries to get build #2 "
                 "of job team/deploy-api: no answer within 0.3s") in s.thread_text(release)
+
+
+async def test_a_restart_during_a_dispatch_follows_the_queued_build_instead_of_starting_another(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, jenkins: FakeJenkins,
+        time: SimulatedTime) -> None:
+    green(github, "v1.4.2", "42" * 20)
+    jenkins.queue_polls = 2
+    jenkins.hold(1, kind="queue_item")  # Jenkins queued the build; Switchman dies while looking at the item
+    (tmp_path / "switchman.yml").write_text(config(github, jenkins))
+    settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
+                                  "SWITCHMAN_CONFIG": str(tmp_path / "switchman.yml"), **ENVIRON})
+    workspace = Workspace()
+    async with simulated_stack(settings, checker=slack_contract, time=time, workspace=workspace) as first:
+        await first.slack.slash_command(ALICE, "/deploy", "api v1.4.2 to staging", channel="#api-releases")
+        await asyncio.wait_for(jenkins.holding.wait(), 30)
+        await crash(first)
+    async with simulated_stack(settings, checker=slack_contract, time=time, workspace=workspace) as second:
+        await second.settle()
+        async with second.ctx.db.session() as session:
+            release = (await session.exec(select(Release))).one()
+        assert release.state == ReleaseState.SUCCEEDED
+        assert len(jenkins.calls("build")) == 1 and len(jenkins.all_builds()) == 1  # started once
+        assert len(jenkins.calls("queue")) == 1  # found in the queue by its SWITCHMAN_* parameters
+        assert release.channel_id and release.message_ts
+        thread = "\n".join(m.text for m in workspace.thread(release.channel_id, release.message_ts))
+        assert "Rollout: found the run already dispatched for rolling rollout of `v1.4.2` to staging" in thread
+        assert "Rollout: pipeline run succeeded — build #1 succeeded — waited in the Jenkins queue" in thread
+        assert second.api.violations == []

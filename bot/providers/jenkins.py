@@ -43,7 +43,7 @@ class Jenkins:
         self.http = ProviderHttp(client, system=SYSTEM, base_url=self.url, headers=basic_auth(user, token),
                                  timeout=config.timeout.total_seconds(), retries=config.retries, sleep=sleep,
                                  clock=clock or SystemClock())
-        self.api = JenkinsApi(self.http, user)
+        self.api = JenkinsApi(self.http, user, config.token_env)
 
     # --- what Jenkins does not know -----------------------------------------------------------
     def _not_a_code_host(self, what: str) -> NoReturn:

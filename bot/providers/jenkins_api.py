@@ -51,6 +51,7 @@ class JenkinsApi:
 
     http: ProviderHttp
     user: str
+    token_env: str | None = None
     crumb: dict[str, str] = field(default_factory=dict)  # header(s) to send with each POST, once learnt
 
     async def get_json(self, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
@@ -98,8 +99,9 @@ class JenkinsApi:
         """Raise the thread-ready error for Jenkins' refusals; a 2xx (or an allowed status) passes."""
         status = response.status_code
         if status == 401:
+            where = f"the API token in {self.token_env}" if self.token_env else "its API token"
             raise ProviderError(f"Jenkins refused the credentials of user {self.user} (401) to {operation}: "
-                                "check the user and the API token named by token_env")
+                                f"check the user and {where}")
         if status == 403:
             reason = "it wants a CSRF crumb Switchman could not obtain" if wants_crumb(response) else \
                 f"the user lacks a permission (Switchman needs {PERMISSIONS})"

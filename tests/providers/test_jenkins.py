@@ -197,7 +197,7 @@ async def test_refusals_say_what_failed(jenkins: FakeJenkins, client: httpx.Asyn
     with pytest.raises(ProviderError) as raised:
         await bad_token.dispatch(deploy())
     assert str(raised.value) == (f"Jenkins refused the credentials of user {USER} (401) to start job team/deploy-api "
-                                 "for production at v1.4.2: check the user and the API token named by token_env")
+                                 "for production at v1.4.2: check the user and the API token in JENKINS_TOKEN")
     good = Jenkins(jenkins_config(jenkins.url), USER, JENKINS_TOKEN, client, sleep=sleep, clock=clock)
     with pytest.raises(ProviderError, match=r"^Jenkins has no job team/deploy-web at http://127\.0\.0\.1:\d+ \(404\): "
                                             r"check the service's job: folder path$"):

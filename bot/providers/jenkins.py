@@ -85,7 +85,7 @@ class Jenkins:
                                         operation="list the Jenkins queue")
         item = runs.queue_item_for((queue or {}).get("items") or [], target, job)
         if item is not None:
-            return runs.waiting(int(item["id"]), item.get("why"), item.get("url"))
+            return runs.waiting(int(item["id"]), item.get("why"), f"{self.url}/queue/item/{item['id']}/")
         build = await self._find_build(target, since)
         return runs.build_run(build) if build is not None else None
 

@@ -198,6 +198,7 @@ async def test_a_restart_during_a_dispatch_follows_the_queued_build_instead_of_s
         assert len(jenkins.calls("queue")) == 1  # found in the queue by its SWITCHMAN_* parameters
         assert release.channel_id and release.message_ts
         thread = "\n".join(m.text for m in workspace.thread(release.channel_id, release.message_ts))
-        assert "Rollout: found the run already dispatched for rolling rollout of `v1.4.2` to staging" in thread
+        assert ("Rollout: found the run already dispatched for rolling rollout of `v1.4.2` to staging — "
+                f"<{jenkins.url}/queue/item/101/|run queue:101>") in thread
         assert "Rollout: pipeline run succeeded — build #1 succeeded — waited in the Jenkins queue" in thread
         assert second.api.violations == []

@@ -63,21 +63,27 @@ class ProviderHttp:
         return self.retries + 1
 
     async def request(self, method: str, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
-                      json: Any = None, allow: Collection[int] = (), idempotent: bool | None = None
-                      ) -> httpx.Response:
+                      json: Any = None, data: Mapping[str, str] | None = None,
+                      headers: Mapping[str, str] | None = None, allow: Collection[int] = (),
+                      idempotent: bool | None = None) -> httpx.Response:
         """Send `method path` and return a 2xx answer, or one whose status is in `allow`.
 
         `operation` is a verb phrase for messages ("start workflow deploy.yml on acme/api").
         `idempotent` defaults to the HTTP method's nature; pass True for a POST that is safe to repeat.
+        `data` is sent as a form body (Jenkins' buildWithParameters); `headers` add to the fixed ones for
+        this request only (Jenkins' CSRF crumb and its session cookie). Redirects are never followed:
+        a caller that expects one lists its status in `allow` and reads `Location` itself.
         """
         method = method.upper()
         repeatable = method in SAFE_METHODS if idempotent is None else idempotent
         url = self.base_url + path
+        sent_headers = {**self._headers, **headers} if headers else self._headers
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
-                response = await self.client.request(method, url, params=params, json=json,
-                                                     headers=self._headers, timeout=self.timeout)
+                response = await self.client.request(method, url, params=params, json=json, data=data,
+                                                     headers=sent_headers, timeout=self.timeout,
+                                                     follow_redirects=False)
             except httpx.TransportError as exc:
                 what = describe_transport_error(exc, self.timeout)
                 may_repeat = repeatable or _never_sent(exc)

@@ -1,6 +1,6 @@
 """Build one provider per entry under `providers:` in switchman.yml.
 
-GitHub Actions, GitLab and the sandbox are implemented. Jenkins and Argo CD entries still load
+GitHub Actions, GitLab, Jenkins and the sandbox are implemented. Argo CD entries still load
 (so a config naming them is valid) as `UnsupportedProvider`, which raises "… is not supported yet"
 only when used. A provider whose `token_env` variable is unset becomes an `UnavailableProvider`
 whose every call raises a ProviderError naming the variable — never its value.
@@ -20,6 +20,7 @@ from bot.errors import ProviderError
 from bot.providers.base import ChangePreview, CiStatus, DeployTarget, PipelineRun, Provider
 from bot.providers.github_actions import GitHubActions
 from bot.providers.gitlab import GitLab
+from bot.providers.jenkins import Jenkins
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
 
@@ -65,7 +66,7 @@ class UnsupportedProvider(UnavailableProvider):
 
     def __init__(self, name: str, kind: str) -> None:
         super().__init__(name, kind, f"provider {name!r}: {kind} is not supported yet "
-                                     "(supported: github_actions, gitlab, sandbox)")
+                                     "(supported: github_actions, gitlab, jenkins, sandbox)")
 
 
 def build_providers(config: SwitchmanConfig, settings: Settings, client: httpx.AsyncClient,
@@ -79,7 +80,7 @@ def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, clie
                    clock: Clock) -> Provider:
     if entry.kind == "sandbox":
         return SandboxProvider(entry, clock=clock)
-    if entry.kind not in ("github_actions", "gitlab"):
+    if entry.kind not in ("github_actions", "gitlab", "jenkins"):
         return UnsupportedProvider(name, entry.kind)
     token = settings.secret(entry.token_env) if entry.token_env else None
     if token is None:
@@ -88,4 +89,10 @@ def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, clie
     if entry.kind == "gitlab":
         trigger = settings.secret(entry.trigger_token_env) if entry.trigger_token_env else None
         return GitLab(entry, token, client, trigger_token=trigger, clock=clock)
+    if entry.kind == "jenkins":
+        user = entry.user or (settings.secret(entry.user_env) if entry.user_env else None)
+        if user is None:
+            return UnavailableProvider(name, entry.kind, f"provider {name!r} has no user: set the environment "
+                                                         f"variable {entry.user_env} (named by user_env)")
+        return Jenkins(entry, user, token, client, clock=clock)
     return GitHubActions(entry, token, client, clock=clock)

@@ -10,6 +10,7 @@ from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
 from bot.providers.github_actions import GitHubActions
 from bot.providers.gitlab import GitLab
+from bot.providers.jenkins import Jenkins
 from bot.providers.registry import UnavailableProvider, UnsupportedProvider, build_providers
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
@@ -22,12 +23,15 @@ CONFIG = SwitchmanConfig.model_validate({"providers": {
     "gl": {"kind": "gitlab", "api_url": "https://gitlab.example.com", "token_env": "GITLAB_TOKEN"},
     "ci": {"kind": "jenkins", "api_url": "https://jenkins.example.com", "token_env": "JENKINS_TOKEN",
            "user": "switchman"},
+    "ci-env-user": {"kind": "jenkins", "url": "https://jenkins.example.com/", "token_env": "JENKINS_TOKEN",
+                    "user_env": "JENKINS_USER"},
     "cd": {"kind": "argocd", "api_url": "https://argocd.example.com", "token_env": "ARGOCD_TOKEN"},
 }})
 
 
 async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) -> None:
-    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": "", "GITLAB_TOKEN": "glpat-" + "g" * 20})
+    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": "", "GITLAB_TOKEN": "glpat-" + "g" * 20,
+                                  "JENKINS_TOKEN": "j" * 34})
     providers = build_providers(CONFIG, settings, client, clock)
     assert isinstance(providers["sandbox"], SandboxProvider)
     github = providers["gh"]
@@ -36,9 +40,16 @@ async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) ->
     gitlab = providers["gl"]
     assert isinstance(gitlab, GitLab) and gitlab.http.base_url == "https://gitlab.example.com/api/v4"
     assert {name: type(p) for name, p in providers.items() if isinstance(p, UnsupportedProvider)} == {
-        "ci": UnsupportedProvider, "cd": UnsupportedProvider}
-    with pytest.raises(ProviderError, match=r"^provider 'ci': jenkins is not supported yet"):
-        await providers["ci"].resolve_ref("acme/api", "main")
+        "cd": UnsupportedProvider}
+    jenkins = providers["ci"]
+    assert isinstance(jenkins, Jenkins) and jenkins.http.base_url == "https://jenkins.example.com"
+    assert jenkins.api.user == "switchman"
+    no_user = providers["ci-env-user"]
+    assert type(no_user) is UnavailableProvider and no_user.kind == "jenkins"
+    with pytest.raises(ProviderError, match="has no user: set the environment variable JENKINS_USER"):
+        await no_user.poll(None, None)  # type: ignore[arg-type]
+    with pytest.raises(ProviderError, match=r"^provider 'cd': argocd is not supported yet"):
+        await providers["cd"].resolve_ref("acme/api", "main")
     missing = providers["gh-other"]
     assert type(missing) is UnavailableProvider and missing.kind == "github_actions"
     with pytest.raises(ProviderError, match="set the environment variable OTHER_GITHUB_TOKEN"):

@@ -28,6 +28,9 @@ from bot.release.verify import CheckResult, run_checks
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = (2, 4, 8, 15, 30)
+# A run still waiting to start this long after it was dispatched gets a note in the thread saying why
+# (a Jenkins queue's `why`, a GitHub environment waiting for its reviewers), once per distinct reason.
+QUEUED_NOTE_AFTER = timedelta(seconds=10)
 ADVANCE_JOB = "release_advance"  # a timer that calls engine.advance (bake end, pause deadline)
 
 
@@ -119,7 +122,7 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
     release = await store.load(ctx.db, release_id)
     goal, name = target(ctx, release), label(ctx, release)
     provider = ctx.providers[ctx.config.services[release.service].provider]
-    attempt = 0
+    attempt, watching_since, said_waiting = 0, ctx.clock.now(), ""
     try:
         while not run.state.finished:
             await ctx.sleep(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)])
@@ -128,6 +131,10 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
                 return Step.CONTINUE  # cancelled or rolled back while the run was going
             await store.renew_lease(ctx.db, release_id, now=ctx.clock.now())
             run = await provider.poll(goal, run)
+            if (run.state == RunState.QUEUED and run.detail and run.detail != said_waiting
+                    and ctx.clock.now() - watching_since >= QUEUED_NOTE_AFTER):
+                said_waiting = run.detail
+                await _note(ctx, release_id, f":hourglass: {name}: not started yet — {run.detail}")
     except ProviderError as exc:
         await _fail(ctx, release_id, f"{name}: {exc}")
         return Step.CONTINUE
@@ -259,6 +266,13 @@ async def succeed(ctx: AppContext, release: Release) -> None:
         await outcomes.recorded_end(session, thread, row, "rolled back and running"
                                     if row.kind == ReleaseKind.ROLLBACK else "released and verified", now=now)
     await mirror(ctx, target(ctx, row), None, "success", "released by Switchman")
+
+
+async def _note(ctx: AppContext, release_id: int, text: str) -> None:
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        row = await store.get(session, release_id)
+        thread_of(ctx).note(session, row, text, now=now)
 
 
 async def _fail(ctx: AppContext, release_id: int, summary: str) -> None:

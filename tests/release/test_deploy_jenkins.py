@@ -103,7 +103,7 @@ async def test_canary_through_jenkins_rides_out_a_slow_queue_429_and_500s_then_r
         assert (await s.release(first)).state == ReleaseState.SUCCEEDED
 
         await s.command(ALICE, "api v1.4.2 to staging")
-        jenkins.queue_polls = 3
+        jenkins.queue_polls = 4  # queued for Switchman's first four looks: 2 + 4 + 8 s of polling
         jenkins.why = "Waiting for next available executor on ‘deploy’"
         jenkins.inject(429, kind="build", headers={"Retry-After": "20"})
         jenkins.inject(500, kind="build_info", times=2)
@@ -114,6 +114,10 @@ async def test_canary_through_jenkins_rides_out_a_slow_queue_429_and_500s_then_r
         release = await s.release(release.id or 0)
         assert release.state == ReleaseState.SUCCEEDED
         thread = s.thread_text(release)
+        # While the build waits, the thread says why (once), and again in the stage's result.
+        waiting = [m.text for m in s.thread(release) if "not started yet" in m.text]
+        assert waiting == [f":hourglass: Stage {n}: not started yet — waiting in the Jenkins queue: "
+                           "Waiting for next available executor on ‘deploy’" for n in ("1/2 (50%)", "2/2 (100%)")]
         assert ("Stage 1/2 (50%): pipeline run succeeded — build #5 succeeded — waited in the Jenkins queue: "
                 "Waiting for next available executor on ‘deploy’") in thread
         assert "Stage 2/2 (100%): pipeline run succeeded — build #6 succeeded" in thread

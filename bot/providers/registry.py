@@ -1,6 +1,6 @@
 """Build one provider per entry under `providers:` in switchman.yml.
 
-GitHub Actions and the sandbox are implemented. GitLab, Jenkins and Argo CD entries still load
+GitHub Actions, Argo CD and the sandbox are implemented. GitLab and Jenkins entries still load
 (so a config naming them is valid) as `UnsupportedProvider`, which raises "… is not supported yet"
 only when used. A provider whose `token_env` variable is unset becomes an `UnavailableProvider`
 whose every call raises a ProviderError naming the variable — never its value.
@@ -8,6 +8,7 @@ whose every call raises a ProviderError naming the variable — never its value.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import NoReturn
 
@@ -17,8 +18,10 @@ from bot.clock import Clock
 from bot.config.models import Provider as ProviderConfig
 from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
+from bot.providers.argocd import ArgoCD
 from bot.providers.base import ChangePreview, CiStatus, DeployTarget, PipelineRun, Provider
 from bot.providers.github_actions import GitHubActions
+from bot.providers.http import Sleep
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
 
@@ -64,24 +67,27 @@ class UnsupportedProvider(UnavailableProvider):
 
     def __init__(self, name: str, kind: str) -> None:
         super().__init__(name, kind, f"provider {name!r}: {kind} is not supported yet "
-                                     "(supported: github_actions, sandbox)")
+                                     "(supported: github_actions, argocd, sandbox)")
 
 
 def build_providers(config: SwitchmanConfig, settings: Settings, client: httpx.AsyncClient,
-                    clock: Clock) -> dict[str, Provider]:
-    """Config provider name → provider instance; all share `client` and `clock`."""
-    return {name: build_provider(name, entry, settings=settings, client=client, clock=clock)
+                    clock: Clock, sleep: Sleep | None = None) -> dict[str, Provider]:
+    """Config provider name → provider instance; all share `client` and `clock` (and `sleep`, where taken)."""
+    return {name: build_provider(name, entry, settings=settings, client=client, clock=clock, sleep=sleep)
             for name, entry in config.providers.items()}
 
 
 def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, client: httpx.AsyncClient,
-                   clock: Clock) -> Provider:
+                   clock: Clock, sleep: Sleep | None = None) -> Provider:
     if entry.kind == "sandbox":
         return SandboxProvider(entry, clock=clock)
-    if entry.kind != "github_actions":
+    if entry.kind not in ("github_actions", "argocd"):
         return UnsupportedProvider(name, entry.kind)
     token = settings.secret(entry.token_env) if entry.token_env else None
     if token is None:
         return UnavailableProvider(name, entry.kind, f"provider {name!r} has no token: set the environment "
                                                      f"variable {entry.token_env} (named by token_env)")
+    if entry.kind == "argocd":
+        # Retry waits follow the process's sleep: simulated time in tests and `console --at`.
+        return ArgoCD(entry, token, client, clock=clock, sleep=sleep or asyncio.sleep, token_env=entry.token_env)
     return GitHubActions(entry, token, client, clock=clock)

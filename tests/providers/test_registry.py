@@ -8,6 +8,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
+from bot.providers.argocd import ArgoCD
 from bot.providers.github_actions import GitHubActions
 from bot.providers.registry import UnavailableProvider, UnsupportedProvider, build_providers
 from bot.providers.sandbox import SandboxProvider
@@ -26,14 +27,16 @@ CONFIG = SwitchmanConfig.model_validate({"providers": {
 
 
 async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) -> None:
-    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": ""})
+    settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": "", "ARGOCD_TOKEN": "argocd-token"})
     providers = build_providers(CONFIG, settings, client, clock)
     assert isinstance(providers["sandbox"], SandboxProvider)
     github = providers["gh"]
     assert isinstance(github, GitHubActions) and github.http.base_url == "https://ghe.example.com/api/v3"
     assert github.web_url == "https://ghe.example.com"
     assert {name: type(p) for name, p in providers.items() if isinstance(p, UnsupportedProvider)} == {
-        "gl": UnsupportedProvider, "ci": UnsupportedProvider, "cd": UnsupportedProvider}
+        "gl": UnsupportedProvider, "ci": UnsupportedProvider}
+    argocd = providers["cd"]
+    assert isinstance(argocd, ArgoCD) and argocd.http.base_url == "https://argocd.example.com"
     with pytest.raises(ProviderError, match=r"^provider 'gl': gitlab is not supported yet"):
         await providers["gl"].resolve_ref("acme/api", "main")
     missing = providers["gh-other"]

@@ -1,11 +1,9 @@
 """The Argo CD provider (§7): sync an application to the release's commit, follow it, roll it back.
 
 Talks to Argo CD's REST API (`api_url`, e.g. https://argocd.example.com; paths under `/api/v1`)
-with the bearer token from `token_env`, through `ProviderHttp`; shapes follow
-`../shared/contracts/argocd/argocd_api_subset.json` (Argo CD v3.5.1). The configured `project`
-goes out as the `project` query parameter on reads and terminations and as the body's `project`
-on sync and rollback (the contract declares no query parameters there), so Argo CD answers 404
-rather than 403 for an application the project lacks.
+with the bearer token from `token_env`, through `ArgoApi` (`argocd_api.py`: the wire, the project,
+refusals); shapes follow `../shared/contracts/argocd/argocd_api_subset.json` (Argo CD v3.5.1).
+Reading an application and mapping its operation, sync and health onto a run is `argocd_app.py`.
 
 Argo CD does not know the code: refs, CI and change previews come from the service's `ci:`
 provider, and this one's `resolve_ref`, `ci_status` and `compare` say so.
@@ -25,7 +23,9 @@ Rollback (a release of kind rollback) uses Argo CD's own history: `POST …/roll
 the newest history entry at the target commit; with no such entry (history keeps only
 `revisionHistoryLimit` syncs) it syncs to the commit instead and says so. Argo CD refuses rollback
 while automated sync is on; Switchman says so before asking. Syncs do not prune (resources
-removed from git stay until pruned in Argo CD) and use the application's own sync strategy.
+removed from git stay until pruned in Argo CD) and use Argo CD's default strategy (apply, with
+hooks) and the application's own sync options. `cancel` terminates the operation only while it is
+the release's own and still running.
 
 `report` does nothing: Argo CD keeps its own history of every sync and rollback.
 """
@@ -34,29 +34,26 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.config.models import Provider as ProviderConfig
 from bot.errors import ProviderError
+from bot.providers.argocd_api import ArgoApi, said
 from bot.providers.argocd_app import (
     RELEASE_INFO,
     RUNNING_PHASES,
     STAGE_INFO,
     AppView,
     Operation,
-    as_dict,
     iso,
     parse_time,
     short,
 )
 from bot.providers.base import ChangePreview, CiStatus, DeployTarget, PipelineRun, RunState
-from bot.providers.http import ProviderHttp, Sleep
+from bot.providers.http import Sleep
 
-SYSTEM = "Argo CD"
 CLOCK_SKEW = timedelta(seconds=60)
 START_WITHIN = timedelta(minutes=5)  # a requested sync that never starts is reported after this long
 NO_CODE = ("Argo CD deploys but does not know the code: it cannot {what}. Name the service's GitHub Actions "
@@ -75,16 +72,9 @@ class ArgoCD:
 
     def __init__(self, config: ProviderConfig, token: str, client: httpx.AsyncClient, *,
                  sleep: Sleep = asyncio.sleep, clock: Clock | None = None, token_env: str | None = None) -> None:
-        assert config.api_url is not None
-        self.api_url = config.api_url.rstrip("/")
-        self.project = config.project
-        self.token_env = token_env or config.token_env or "the token_env variable"
         self._clock = clock or SystemClock()
-        self.http = ProviderHttp(client, system=SYSTEM, base_url=self.api_url,
-                                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
-                                          "User-Agent": "switchman"},
-                                 timeout=config.timeout.total_seconds(), retries=config.retries, sleep=sleep,
-                                 clock=self._clock)
+        self.api = ArgoApi(config, token, client, sleep=sleep, clock=self._clock, token_env=token_env)
+        self.http = self.api.http
         self.notes: dict[str, str] = {}  # run id → what the thread should know about how it was started
 
     # --- what Argo CD does not know ---------------------------------------------------------------
@@ -97,49 +87,10 @@ class ArgoCD:
     async def compare(self, repo: str | None, base: str | None, head: str) -> ChangePreview:
         raise ProviderError(NO_CODE.format(what="list the commits a release brings"))
 
-    # --- the wire ---------------------------------------------------------------------------------
-    def _path(self, app: str, tail: str = "") -> str:
-        return f"/api/v1/applications/{quote(app, safe='')}{tail}"
-
-    def _query(self) -> dict[str, str] | None:
-        return {"project": self.project} if self.project else None
-
-    def _body(self, app: str, **fields: Any) -> dict[str, Any]:
-        return {"name": app, **({"project": self.project} if self.project else {}), **fields}
-
-    async def _call(self, method: str, app: str, tail: str, *, operation: str, action: str,
-                    json: Any = None, allow: tuple[int, ...] = ()) -> httpx.Response:
-        """One call about `app`; 401, 403 and 404 become messages that say what to fix."""
-        response = await self.http.request(method, self._path(app, tail), operation=operation, json=json,
-                                           params=self._query() if method != "POST" else None,
-                                           allow=(401, 403, 404, *allow))
-        status = response.status_code
-        if status == 401:
-            raise ProviderError(f"Argo CD refused Switchman's credentials to {operation} (401 Unauthorized): "
-                                f"the token in {self.token_env} is invalid or has expired")
-        if status == 403:
-            where = f"{self.project}/{app}" if self.project else app
-            raise ProviderError(f"Argo CD denied permission to {operation} (403 Forbidden{_said(response)}): "
-                                f"the token's account needs `applications, {action}` on {where} in Argo CD's RBAC "
-                                f"(Argo CD also answers 403 for an application that does not exist)")
-        if status == 404:
-            in_project = f" in project {self.project}" if self.project else ""
-            raise ProviderError(f"Argo CD has no application {app}{in_project} (404 while trying to {operation}"
-                                f"{_said(response)}); check the environment's application: in switchman.yml")
-        return response
-
-    async def application(self, app: str, *, operation: str | None = None) -> AppView:
-        operation = operation or f"read application {app}"
-        response = await self._call("GET", app, "", operation=operation, action="get")
-        return AppView.of(app, as_dict(self.http.json_of(response, operation)))
-
-    def web_url(self, app: str) -> str:
-        return f"{self.api_url}/applications/{quote(app, safe='')}"
-
     # --- runs -------------------------------------------------------------------------------------
     async def dispatch(self, target: DeployTarget) -> PipelineRun:
         app = _application(target)
-        view = await self.application(app)
+        view = await self.api.application(app)
         if view.multi_source:
             raise ProviderError(f"Argo CD application {app} has several sources; Switchman syncs single-source "
                                 "applications only (one revision per sync)")
@@ -161,7 +112,7 @@ class ArgoCD:
                 raise ProviderError(AUTO_SYNC_DEPLOY.format(app=app, target=view.target_revision,
                                                             sha=short(target.sha)))
             await self._sync(app, target)
-        return PipelineRun(run_id, RunState.QUEUED, url=self.web_url(app), detail=self.notes.get(run_id, ""))
+        return PipelineRun(run_id, RunState.QUEUED, url=self.api.web_url(app), detail=self.notes.get(run_id, ""))
 
     def _synced_for_release(self, view: AppView, target: DeployTarget) -> PipelineRun | None:
         """A later canary stage: the release's sync already ran; follow it instead of syncing again."""
@@ -172,14 +123,14 @@ class ArgoCD:
             return None
         run_id = f"{view.name}@{iso(op.started_at)}"
         self.notes[run_id] = f"already synced to {short(target.sha)} by an earlier stage of this release"
-        return PipelineRun(run_id, RunState.RUNNING, url=self.web_url(view.name), detail=self.notes[run_id])
+        return PipelineRun(run_id, RunState.RUNNING, url=self.api.web_url(view.name), detail=self.notes[run_id])
 
     async def _sync(self, app: str, target: DeployTarget) -> None:
         operation = f"sync application {app} to {short(target.sha)}"
         infos = [{"name": RELEASE_INFO, "value": str(target.release_id)},
                  {"name": STAGE_INFO, "value": str(target.stage)}]
-        body = self._body(app, revision=target.sha, prune=False, infos=infos)
-        response = await self._call("POST", app, "/sync", operation=operation, action="sync", json=body,
+        body = self.api.body(app, revision=target.sha, prune=False, infos=infos)
+        response = await self.api.call("POST", app, "/sync", operation=operation, action="sync", json=body,
                                     allow=(400, 409))
         if response.status_code in (400, 409):
             raise self._refusal(app, operation, response, target)
@@ -196,18 +147,18 @@ class ArgoCD:
             return
         entry = max(entries, key=lambda h: h.id)
         operation = f"roll back application {app} to history {entry.id} ({short(target.sha)})"
-        response = await self._call("POST", app, "/rollback", operation=operation, action="sync",
-                                    json=self._body(app, id=entry.id, prune=False), allow=(400, 409))
+        response = await self.api.call("POST", app, "/rollback", operation=operation, action="sync",
+                                    json=self.api.body(app, id=entry.id, prune=False), allow=(400, 409))
         if response.status_code in (400, 409):
             raise self._refusal(app, operation, response, target)
         self.notes[run_id] = f"rolled back to Argo CD history entry {entry.id} ({short(target.sha)})"
 
     def _refusal(self, app: str, operation: str, response: httpx.Response, target: DeployTarget) -> ProviderError:
-        said = _said(response).lower()
-        if "auto-sync" in said or "automated" in said:
+        words = said(response).lower()
+        if "auto-sync" in words or "automated" in words:
             template = AUTO_SYNC_ROLLBACK if "rollback" in operation or "roll back" in operation else AUTO_SYNC_DEPLOY
             return ProviderError(template.format(app=app, target="its targetRevision", sha=short(target.sha)))
-        if "another operation" in said:
+        if "another operation" in words:
             return ProviderError(f"Argo CD is already running an operation on application {app}; wait for it to "
                                  f"finish or terminate it in Argo CD, then try again")
         return self.http.refused(operation, response)
@@ -215,7 +166,7 @@ class ArgoCD:
     async def find_run(self, target: DeployTarget, *, since: datetime) -> PipelineRun | None:
         """After a restart that interrupted a dispatch: the application's operation, if it is ours."""
         app = _application(target)
-        view = await self.application(app)
+        view = await self.api.application(app)
         earliest = since - CLOCK_SKEW
         op = view.current
         if op is not None and self._ours(op, target) and op.started_at is not None and op.started_at >= earliest:
@@ -223,7 +174,7 @@ class ArgoCD:
         pending = view.pending
         started = op is not None and op.phase in RUNNING_PHASES  # then the requested operation is that one
         if pending is not None and not started and self._ours(pending, target):
-            return PipelineRun(f"{app}@{iso(since)}", RunState.QUEUED, url=self.web_url(app),
+            return PipelineRun(f"{app}@{iso(since)}", RunState.QUEUED, url=self.api.web_url(app),
                                detail="sync requested; waiting for Argo CD's controller to start it")
         return None
 
@@ -232,7 +183,7 @@ class ArgoCD:
 
     async def poll(self, target: DeployTarget, run: PipelineRun) -> PipelineRun:
         app, asked = _run_parts(run.id)
-        view = await self.application(app, operation=f"read the sync of application {app}")
+        view = await self.api.application(app, operation=f"read the sync of application {app}")
         return self._run(view, target, run.id, asked=asked)
 
     def _run(self, view: AppView, target: DeployTarget, run_id: str, *, asked: datetime | None = None) -> PipelineRun:
@@ -251,13 +202,20 @@ class ArgoCD:
         else:
             state, detail = RunState.QUEUED, f"sync requested; waiting for Argo CD to start it ({view.summary()})"
         detail = "; ".join(part for part in (detail, note, _stage_note(target)) if part)
-        return PipelineRun(run_id, state, url=self.web_url(view.name), detail=detail)
+        return PipelineRun(run_id, state, url=self.api.web_url(view.name), detail=detail)
 
     async def cancel(self, target: DeployTarget, run: PipelineRun) -> None:
-        app, _ = _run_parts(run.id)
-        operation = f"terminate the operation on application {app}"
-        response = await self._call("DELETE", app, "/operation", operation=operation, action="sync", allow=(400,))
-        if response.status_code == 400 and "no operation is in progress" not in _said(response).lower():
+        """Terminate the run's operation if it is still going; never someone else's operation."""
+        app, asked = _run_parts(run.id)
+        view = await self.api.application(app, operation=f"read application {app} before terminating its sync")
+        op = view.current if view.current is not None and view.current.phase in RUNNING_PHASES else view.pending
+        if op is None or not self._ours(op, target):
+            return
+        if op.started_at is not None and asked is not None and op.started_at < asked - CLOCK_SKEW:
+            return
+        operation = f"terminate the sync of application {app}"
+        response = await self.api.call("DELETE", app, "/operation", operation=operation, action="sync", allow=(400,))
+        if response.status_code == 400 and "no operation is in progress" not in said(response).lower():
             raise self.http.refused(operation, response)
 
     async def report(self, target: DeployTarget, run: PipelineRun | None, state: str, description: str) -> None:
@@ -281,14 +239,3 @@ def _stage_note(target: DeployTarget) -> str:
         return ""
     return (f"Argo CD syncs the whole application, so stage {target.stage}% is not a traffic split "
             f"(that needs Argo Rollouts)")
-
-
-def _said(response: httpx.Response) -> str:
-    """Argo CD's own words: the runtimeError body's `message` (or `error`)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    body = as_dict(body)
-    message = body.get("message") or body.get("error")
-    return f": {str(message)[:200]}" if message else ""

@@ -7,6 +7,9 @@ Switchman needs into an `AppView` and maps them onto `RunState`:
   (an operation ended by `DELETE …/operation` → CANCELLED);
 - Succeeded → RUNNING until `status.sync.status` is Synced at the operation's revision and
   `status.health.status` is Healthy, then SUCCEEDED; health Degraded or Missing → FAILED.
+  Argo CD compares an application with the tip of its `targetRevision`, so after a sync to an older
+  commit (a rollback) it shows OutOfSync at that tip for good: then the operation's
+  `syncResult.revision` says what runs, and Healthy is enough (the detail says why it is OutOfSync).
 
 Phases and statuses are the enums of Argo CD v3.5.1 (gitops-engine `sync/common/types.go`,
 `health/health.go`); the swagger leaves them as plain strings.
@@ -59,6 +62,7 @@ class Operation:
     message: str = ""
     started_at: datetime | None = None
     initiated_by: str = ""
+    applied: str | None = None  # syncResult.revision: the commit the operation applied
 
     @classmethod
     def of(cls, operation: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> Operation:
@@ -69,7 +73,7 @@ class Operation:
         state = state or {}
         return cls(revision=sync.get("revision") or None, info=info, phase=state.get("phase"),
                    message=str(state.get("message") or ""), started_at=parse_time(state.get("startedAt")),
-                   initiated_by=who)
+                   initiated_by=who, applied=as_dict(state.get("syncResult")).get("revision") or None)
 
     def for_release(self, release_id: int) -> bool | None:
         """Whether Switchman started it for `release_id`; None when it carries no release marker."""
@@ -146,7 +150,15 @@ class AppView:
         if self.health in BAD_HEALTH:
             return RunState.FAILED, f"Argo CD synced {short(sha)} but the application is {self.health}" \
                                     f" ({self.summary()}){message}"
-        synced = self.sync_status == "Synced" and self.sync_revision == sha
+        if self.sync_revision and self.sync_revision != sha:
+            # Argo CD compares the application with its targetRevision's tip, not with what a sync to an
+            # explicit commit applied: after a rollback it shows OutOfSync for good. What ran is syncResult.
+            if (op.applied or op.revision) == sha and self.health == "Healthy":
+                return RunState.SUCCEEDED, (
+                    f"Argo CD synced {short(sha)}; health Healthy (Argo CD compares {self.name} with "
+                    f"{self.target_revision} at {short(self.sync_revision)}, so it shows {self.sync_status})")
+            return RunState.RUNNING, f"Argo CD sync Succeeded, waiting for health ({self.summary()})"
+        synced = self.sync_status == "Synced"
         if synced and self.health == "Healthy":
             return RunState.SUCCEEDED, f"Argo CD synced {short(sha)}; {self.summary()}"
         waiting = "health" if synced else f"sync at {short(sha)}"

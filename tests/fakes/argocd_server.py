@@ -86,6 +86,9 @@ class FakeArgoCD:
         self.injections: list[Injection] = []
         self.apps: dict[str, dict[str, Any]] = {}
         self.scripts: dict[str, Script] = {}
+        # application → the commit its targetRevision names; Argo CD compares the application with that
+        # tip, so a sync to another commit leaves it OutOfSync. Unset: it compares with what was synced.
+        self.tips: dict[str, str] = {}
         self.denied: set[str] = set()  # RBAC actions refused to the token: get, sync
         self.syncs: list[dict[str, Any]] = []
         self.rollbacks: list[dict[str, Any]] = []
@@ -295,7 +298,8 @@ class FakeArgoCD:
         app.pop("operation", None)
         if phase == "Succeeded":
             state["syncResult"] = {"revision": revision, "source": app["spec"]["source"]}
-            app["status"]["sync"].update(status="Synced", revision=revision)
+            tip = self.tips.get(app["metadata"]["name"], revision)
+            app["status"]["sync"].update(status="Synced" if tip == revision else "OutOfSync", revision=tip)
             self._remember(app, revision, started=state["startedAt"], initiator=state["operation"]["initiatedBy"])
 
     def _remember(self, app: dict[str, Any], revision: str, *, started: str, initiator: dict[str, Any]) -> None:

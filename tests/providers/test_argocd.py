@@ -134,6 +134,20 @@ async def test_terminating_is_still_running_and_a_terminated_sync_is_cancelled(
     polled = await provider.poll(target(), run)
     assert polled.state == RunState.CANCELLED and "Operation terminated" in polled.detail
     await provider.cancel(target(), run)  # nothing left to terminate: not an error
+    assert len(argocd.calls("ApplicationService_TerminateOperation")) == 1
+
+
+async def test_cancel_never_terminates_someone_elses_operation(provider: ArgoCD, argocd: FakeArgoCD,
+                                                               clock: ManualClock) -> None:
+    run = await provider.dispatch(target())
+    await follow(provider, target(), run, clock)
+    argocd.script(APP, manual=True)
+    clock.advance(timedelta(minutes=10))
+    theirs = await ArgoCD(argocd_config(argocd.url), TOKEN, provider.http.client, clock=clock).dispatch(
+        target(sha=OLD, release_id=99))
+    assert argocd.phase(APP) == "Running" and theirs.id != run.id
+    await provider.cancel(target(), run)  # Switchman's sync is over; the running one is another release's
+    assert argocd.calls("ApplicationService_TerminateOperation") == [] and argocd.phase(APP) == "Running"
 
 
 async def test_a_canary_syncs_once_and_says_traffic_splitting_needs_argo_rollouts(
@@ -158,6 +172,7 @@ async def test_a_canary_syncs_once_and_says_traffic_splitting_needs_argo_rollout
 
 async def test_rollback_uses_the_history_entry_of_the_commit(provider: ArgoCD, argocd: FakeArgoCD,
                                                              clock: ManualClock) -> None:
+    argocd.tips[APP] = NEW  # the application's targetRevision (main) is at NEW
     await follow(provider, target(), await provider.dispatch(target()), clock)
     history = argocd.apps[APP]["status"]["history"]
     assert [h["revision"] for h in history] == [OLD, NEW]
@@ -168,7 +183,11 @@ async def test_rollback_uses_the_history_entry_of_the_commit(provider: ArgoCD, a
     final = (await follow(provider, back, run, clock))[-1]
     assert final.state == RunState.SUCCEEDED
     assert f"rolled back to Argo CD history entry {history[0]['id']} ({OLD[:7]})" in final.detail
-    assert argocd.apps[APP]["status"]["sync"]["revision"] == OLD
+    # Argo CD compares the application with main's tip, so after the rollback it is OutOfSync for good.
+    assert argocd.apps[APP]["status"]["sync"] == {**argocd.apps[APP]["status"]["sync"], "status": "OutOfSync",
+                                                  "revision": NEW}
+    assert final.detail.startswith(f"Argo CD synced {OLD[:7]}; health Healthy (Argo CD compares api-production "
+                                   f"with main at {NEW[:7]}, so it shows OutOfSync)")
 
 
 async def test_rollback_without_a_history_entry_syncs_to_the_commit_and_says_so(
@@ -255,7 +274,9 @@ async def test_report_is_a_no_op(provider: ArgoCD, argocd: FakeArgoCD) -> None:
     ("missing-in-project", "Argo CD has no application api-staging in project payments (404 while trying to read "
                            "application api-staging: applications.argoproj.io \"api-staging\" not found)"),
     ("missing-no-project", "Argo CD denied permission to read application api-staging (403 Forbidden: permission "
-                           "denied): the token's account needs `applications, get` on api-staging"),
+                           "denied): the token's account needs `applications, get` on api-staging in Argo CD's RBAC; "
+                           "or the application does not exist (without project: in the provider's config, Argo CD "
+                           "answers 403 for that too)"),
 ])
 async def test_refusals_say_what_to_fix(argocd: FakeArgoCD, client: httpx.AsyncClient, sleep: RecordingSleep,
                                         clock: ManualClock, caplog: pytest.LogCaptureFixture, setup: str,

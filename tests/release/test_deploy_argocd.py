@@ -99,6 +99,7 @@ async def ship(s: Scenario, ref: str) -> Release:
 async def test_canary_deploy_gates_on_github_and_syncs_argo_cd_then_rolls_back(
         tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, argocd: FakeArgoCD,
         time: SimulatedTime) -> None:
+    argocd.tips[APP] = NEW  # the application follows main, whose tip is v1.4.2
     async with scenario(tmp_path, slack_contract, config=config(github, argocd), time=time, environ=ENVIRON) as s:
         first = await ship(s, "v1.4.1")
         assert first.state == ReleaseState.SUCCEEDED
@@ -123,8 +124,10 @@ async def test_canary_deploy_gates_on_github_and_syncs_argo_cd_then_rolls_back(
         assert (await s.release(rollback.id or 0)).state == ReleaseState.SUCCEEDED
         entry = next(h for h in argocd.apps[APP]["status"]["history"] if h["revision"] == OLD)
         assert argocd.rollbacks == [{"name": APP, "project": "payments", "id": entry["id"], "prune": False}]
-        assert argocd.apps[APP]["status"]["sync"]["revision"] == OLD
+        assert argocd.apps[APP]["status"]["sync"]["status"] == "OutOfSync"  # compared with main's tip
         assert f"rolled back to Argo CD history entry {entry['id']} ({OLD[:7]})" in s.thread_text(rollback)
+        assert f"Argo CD synced {OLD[:7]}; health Healthy (Argo CD compares {APP} with main at {NEW[:7]}, so it " \
+               f"shows OutOfSync)" in s.thread_text(rollback)
         assert (await s.release(release.id or 0)).state == ReleaseState.ROLLED_BACK
 
 

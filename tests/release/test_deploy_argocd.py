@@ -8,15 +8,20 @@ Argo Rollouts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.providers.base import DeployTarget, PipelineRun
 from bot.release.models import Release, ReleaseKind, ReleaseState
+from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
 from bot.slack.ids import ActionId
+from bot.slack_sim.stack import simulated_stack
+from bot.slack_sim.workspace import Workspace
 from tests.contracts.argocd_contract import ArgoCDContract
 from tests.contracts.github_contract import GitHubContract
 from tests.contracts.slack_contract import SlackContract
@@ -214,3 +219,38 @@ async def test_rollback_under_auto_sync_is_refused_with_what_to_do(
         assert f"Argo CD refuses to roll back application {APP} while automated sync is on" in thread
         assert f"argocd app set {APP} --sync-policy none" in thread and "revert the change in git" in thread
         assert argocd.rollbacks == [] and argocd.apps[APP]["status"]["sync"]["revision"] == NEW
+
+
+async def test_a_restart_that_interrupted_the_sync_finds_it_and_does_not_sync_twice(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, argocd: FakeArgoCD,
+        time: SimulatedTime) -> None:
+    path = tmp_path / "switchman.yml"
+    path.write_text(config(github, argocd))
+    settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
+                                  "SWITCHMAN_CONFIG": str(path), **ENVIRON})
+    workspace = Workspace(clock=time.now)
+    async with simulated_stack(settings, checker=slack_contract, time=time, workspace=workspace) as first:
+        provider = first.ctx.providers["argo"]
+        dispatch = provider.dispatch
+
+        async def crash_after_syncing(target: DeployTarget) -> PipelineRun:
+            await dispatch(target)
+            raise asyncio.CancelledError  # the process dies before it stores the run
+
+        provider.dispatch = crash_after_syncing  # type: ignore[method-assign]
+        s = Scenario(first, time.clock, time)
+        await s.command(BOB, "api v1.4.2 to production")
+        await s.press(CAROL, (await s.releases())[-1], ActionId.APPROVE)
+    assert len(argocd.syncs) == 1
+    async with simulated_stack(settings, checker=slack_contract, time=time, workspace=workspace) as second:
+        s = Scenario(second, time.clock, time)
+        await second.settle()
+        for _ in range(2):
+            await s.time.advance(timedelta(minutes=5))
+            await second.settle()
+        release = (await s.releases())[-1]
+        assert release.state == ReleaseState.SUCCEEDED
+        assert len(argocd.syncs) == 1  # the interrupted sync was found by its release marker, not repeated
+        found = [m.text for m in s.thread(release) if "Stage 1/2 (50%): found the run already dispatched" in m.text]
+        assert len(found) == 1
+        assert second.api.violations == []

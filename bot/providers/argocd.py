@@ -131,7 +131,7 @@ class ArgoCD:
                  {"name": STAGE_INFO, "value": str(target.stage)}]
         body = self.api.body(app, revision=target.sha, prune=False, infos=infos)
         response = await self.api.call("POST", app, "/sync", operation=operation, action="sync", json=body,
-                                    allow=(400, 409))
+                                       allow=(400, 409))
         if response.status_code in (400, 409):
             raise self._refusal(app, operation, response, target)
 
@@ -148,7 +148,7 @@ class ArgoCD:
         entry = max(entries, key=lambda h: h.id)
         operation = f"roll back application {app} to history {entry.id} ({short(target.sha)})"
         response = await self.api.call("POST", app, "/rollback", operation=operation, action="sync",
-                                    json=self.api.body(app, id=entry.id, prune=False), allow=(400, 409))
+                                       json=self.api.body(app, id=entry.id, prune=False), allow=(400, 409))
         if response.status_code in (400, 409):
             raise self._refusal(app, operation, response, target)
         self.notes[run_id] = f"rolled back to Argo CD history entry {entry.id} ({short(target.sha)})"
@@ -201,7 +201,8 @@ class ArgoCD:
                                               f"{iso(asked)} ({view.summary()})")
         else:
             state, detail = RunState.QUEUED, f"sync requested; waiting for Argo CD to start it ({view.summary()})"
-        detail = "; ".join(part for part in (detail, note, _stage_note(target)) if part)
+        stage_note = "" if state in (RunState.FAILED, RunState.CANCELLED) else _stage_note(target)
+        detail = "; ".join(part for part in (detail, note, stage_note) if part)
         return PipelineRun(run_id, state, url=self.api.web_url(view.name), detail=detail)
 
     async def cancel(self, target: DeployTarget, run: PipelineRun) -> None:

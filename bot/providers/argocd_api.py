@@ -59,17 +59,27 @@ class ArgoApi:
             raise ProviderError(f"Argo CD refused Switchman's credentials to {operation} (401 Unauthorized): "
                                 f"the token in {self.token_env} is invalid or has expired")
         if status == 403:
-            where = f"{self.project}/{app}" if self.project else app
-            hint = "" if self.project else ("; or the application does not exist (without project: in the "
-                                             "provider's config, Argo CD answers 403 for that too)")
-            raise ProviderError(f"Argo CD denied permission to {operation} (403 Forbidden{said(response)}): "
-                                f"the token's account needs `applications, {action}` on {where} in Argo CD's RBAC"
-                                + hint)
+            raise ProviderError(self._forbidden(app, operation, action, response))
         if status == 404:
             in_project = f" in project {self.project}" if self.project else ""
             raise ProviderError(f"Argo CD has no application {app}{in_project} (404 while trying to {operation}"
                                 f"{said(response)}); check the environment's application: in switchman.yml")
         return response
+
+    def _forbidden(self, app: str, operation: str, action: str, response: httpx.Response) -> str:
+        words = said(response)
+        if "sync window" in words.lower():
+            return (f"Argo CD refused to {operation} (403 Forbidden{words}): a sync window of the application's "
+                    f"project forbids syncs now; wait for the window to open or ask an Argo CD admin")
+        where = f"{self.project}/{app}" if self.project else app
+        needs = f"`applications, {action}`"
+        if action == "sync":  # a sync to a commit other than targetRevision may need override as well
+            needs += (" (and `applications, override` if argocd-cm sets "
+                      "application.sync.requireOverridePrivilegeForRevisionSync)")
+        hint = "" if self.project else ("; or the application does not exist (without project: in the "
+                                         "provider's config, Argo CD answers 403 for that too)")
+        return (f"Argo CD denied permission to {operation} (403 Forbidden{words}): the token's account needs "
+                f"{needs} on {where} in Argo CD's RBAC{hint}")
 
     async def application(self, app: str, *, operation: str | None = None) -> AppView:
         operation = operation or f"read application {app}"

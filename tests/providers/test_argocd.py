@@ -295,6 +295,15 @@ async def test_refusals_say_what_to_fix(argocd: FakeArgoCD, client: httpx.AsyncC
     assert sleep.delays == []  # refusals are not retried
 
 
+async def test_a_sync_window_is_not_mistaken_for_missing_rbac(provider: ArgoCD, argocd: FakeArgoCD) -> None:
+    argocd.inject(403, operation_id="ApplicationService_Sync", message="cannot sync: blocked by sync window")
+    with pytest.raises(ProviderError) as refused:
+        await provider.dispatch(target())
+    assert str(refused.value) == ("Argo CD refused to sync application api-production to 9f9f9f9 (403 Forbidden: "
+                                  "cannot sync: blocked by sync window): a sync window of the application's project "
+                                  "forbids syncs now; wait for the window to open or ask an Argo CD admin")
+
+
 async def test_429_with_retry_after_and_a_burst_of_500s_are_ridden_out(
         provider: ArgoCD, argocd: FakeArgoCD, sleep: RecordingSleep, clock: ManualClock,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -52,7 +52,7 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
                                         "services": len(config.services), "rotations": len(config.rotations)})
     return AppContext(settings=settings, config=config, db=db, slack=slack, clock=clock,
                       background=background, http=http, webhooks=aiohttp.ClientSession(),
-                      providers=build_providers(config, settings, http, clock),
+                      providers=build_providers(config, settings, http, clock, sleep),
                       sleep=sleep, scheduler=scheduler, outbox=outbox)
 
 

@@ -1,13 +1,15 @@
 """Build one provider per entry under `providers:` in switchman.yml.
 
-GitHub Actions, GitLab, Jenkins and the sandbox are implemented. Argo CD entries still load
-(so a config naming them is valid) as `UnsupportedProvider`, which raises "… is not supported yet"
-only when used. A provider whose `token_env` variable is unset becomes an `UnavailableProvider`
-whose every call raises a ProviderError naming the variable — never its value.
+Every kind the configuration accepts is implemented: GitHub Actions (a token, or a GitHub App),
+GitLab, Jenkins, Argo CD and the sandbox. A provider whose secret (token, Jenkins user, App key) is
+not in the environment becomes an `UnavailableProvider` whose every call raises a ProviderError
+naming the variable — never its value. Every provider waits between retries with the process's
+`sleep`, so simulated time (tests, `console --at`) governs its backoff too.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import NoReturn
 
@@ -17,9 +19,11 @@ from bot.clock import Clock
 from bot.config.models import Provider as ProviderConfig
 from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
+from bot.providers.argocd import ArgoCD
 from bot.providers.base import ChangePreview, CiStatus, DeployTarget, PipelineRun, Provider
 from bot.providers.github_actions import GitHubActions
 from bot.providers.gitlab import GitLab
+from bot.providers.http import Sleep
 from bot.providers.jenkins import Jenkins
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
@@ -61,38 +65,30 @@ class UnavailableProvider:
         self._fail()
 
 
-class UnsupportedProvider(UnavailableProvider):
-    """A provider kind the configuration accepts but Switchman does not implement yet."""
-
-    def __init__(self, name: str, kind: str) -> None:
-        super().__init__(name, kind, f"provider {name!r}: {kind} is not supported yet "
-                                     "(supported: github_actions, gitlab, jenkins, sandbox)")
-
-
 def build_providers(config: SwitchmanConfig, settings: Settings, client: httpx.AsyncClient,
-                    clock: Clock) -> dict[str, Provider]:
-    """Config provider name → provider instance; all share `client` and `clock`."""
-    return {name: build_provider(name, entry, settings=settings, client=client, clock=clock)
+                    clock: Clock, sleep: Sleep = asyncio.sleep) -> dict[str, Provider]:
+    """Config provider name → provider instance; all share `client`, `clock` and `sleep`."""
+    return {name: build_provider(name, entry, settings=settings, client=client, clock=clock, sleep=sleep)
             for name, entry in config.providers.items()}
 
 
 def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, client: httpx.AsyncClient,
-                   clock: Clock) -> Provider:
+                   clock: Clock, sleep: Sleep = asyncio.sleep) -> Provider:
     if entry.kind == "sandbox":
         return SandboxProvider(entry, clock=clock)
-    if entry.kind not in ("github_actions", "gitlab", "jenkins"):
-        return UnsupportedProvider(name, entry.kind)
     token = settings.secret(entry.token_env) if entry.token_env else None
     if token is None:
         return UnavailableProvider(name, entry.kind, f"provider {name!r} has no token: set the environment "
                                                      f"variable {entry.token_env} (named by token_env)")
     if entry.kind == "gitlab":
         trigger = settings.secret(entry.trigger_token_env) if entry.trigger_token_env else None
-        return GitLab(entry, token, client, trigger_token=trigger, clock=clock)
+        return GitLab(entry, token, client, trigger_token=trigger, sleep=sleep, clock=clock)
     if entry.kind == "jenkins":
         user = entry.user or (settings.secret(entry.user_env) if entry.user_env else None)
         if user is None:
             return UnavailableProvider(name, entry.kind, f"provider {name!r} has no user: set the environment "
                                                          f"variable {entry.user_env} (named by user_env)")
-        return Jenkins(entry, user, token, client, clock=clock)
-    return GitHubActions(entry, token, client, clock=clock)
+        return Jenkins(entry, user, token, client, sleep=sleep, clock=clock)
+    if entry.kind == "argocd":
+        return ArgoCD(entry, token, client, sleep=sleep, clock=clock, token_env=entry.token_env)
+    return GitHubActions(entry, token, client, sleep=sleep, clock=clock)

@@ -8,10 +8,11 @@ import pytest
 from bot.clock import ManualClock
 from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
+from bot.providers.argocd import ArgoCD
 from bot.providers.github_actions import GitHubActions
 from bot.providers.gitlab import GitLab
 from bot.providers.jenkins import Jenkins
-from bot.providers.registry import UnavailableProvider, UnsupportedProvider, build_providers
+from bot.providers.registry import UnavailableProvider, build_providers
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
 from tests.providers.conftest import TOKEN
@@ -31,7 +32,7 @@ CONFIG = SwitchmanConfig.model_validate({"providers": {
 
 async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) -> None:
     settings = Settings.from_env({"GITHUB_TOKEN": TOKEN, "OTHER_GITHUB_TOKEN": "", "GITLAB_TOKEN": "glpat-" + "g" * 20,
-                                  "JENKINS_TOKEN": "j" * 34})
+                                  "JENKINS_TOKEN": "j" * 34, "ARGOCD_TOKEN": "argocd-token"})
     providers = build_providers(CONFIG, settings, client, clock)
     assert isinstance(providers["sandbox"], SandboxProvider)
     github = providers["gh"]
@@ -39,8 +40,6 @@ async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) ->
     assert github.web_url == "https://ghe.example.com"
     gitlab = providers["gl"]
     assert isinstance(gitlab, GitLab) and gitlab.http.base_url == "https://gitlab.example.com/api/v4"
-    assert {name: type(p) for name, p in providers.items() if isinstance(p, UnsupportedProvider)} == {
-        "cd": UnsupportedProvider}
     jenkins = providers["ci"]
     assert isinstance(jenkins, Jenkins) and jenkins.http.base_url == "https://jenkins.example.com"
     assert jenkins.api.user == "switchman"
@@ -48,8 +47,8 @@ async def test_build_providers(clock: ManualClock, client: httpx.AsyncClient) ->
     assert type(no_user) is UnavailableProvider and no_user.kind == "jenkins"
     with pytest.raises(ProviderError, match="has no user: set the environment variable JENKINS_USER"):
         await no_user.poll(None, None)  # type: ignore[arg-type]
-    with pytest.raises(ProviderError, match=r"^provider 'cd': argocd is not supported yet"):
-        await providers["cd"].resolve_ref("acme/api", "main")
+    argocd = providers["cd"]
+    assert isinstance(argocd, ArgoCD) and argocd.http.base_url == "https://argocd.example.com"
     missing = providers["gh-other"]
     assert type(missing) is UnavailableProvider and missing.kind == "github_actions"
     with pytest.raises(ProviderError, match="set the environment variable OTHER_GITHUB_TOKEN"):

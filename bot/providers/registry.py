@@ -3,7 +3,9 @@
 GitHub Actions and the sandbox are implemented. GitLab, Jenkins and Argo CD entries still load
 (so a config naming them is valid) as `UnsupportedProvider`, which raises "… is not supported yet"
 only when used. A provider whose `token_env` variable is unset becomes an `UnavailableProvider`
-whose every call raises a ProviderError naming the variable — never its value.
+whose every call raises a ProviderError naming the variable — never its value. A GitHub App
+(`app_id`, `installation_id`, `private_key_env`) gets installation tokens from `github_app.py`;
+a missing or unreadable private key makes it an `UnavailableProvider` the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.config.models import SwitchmanConfig
 from bot.errors import ProviderError
 from bot.providers.base import ChangePreview, CiStatus, DeployTarget, PipelineRun, Provider
 from bot.providers.github_actions import GitHubActions
+from bot.providers.github_app import GitHubAppCredentials
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
 
@@ -80,8 +83,25 @@ def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, clie
         return SandboxProvider(entry, clock=clock)
     if entry.kind != "github_actions":
         return UnsupportedProvider(name, entry.kind)
+    if entry.github_app:
+        return _github_app(name, entry, settings=settings, client=client, clock=clock)
     token = settings.secret(entry.token_env) if entry.token_env else None
     if token is None:
         return UnavailableProvider(name, entry.kind, f"provider {name!r} has no token: set the environment "
                                                      f"variable {entry.token_env} (named by token_env)")
     return GitHubActions(entry, token, client, clock=clock)
+
+
+def _github_app(name: str, entry: ProviderConfig, *, settings: Settings, client: httpx.AsyncClient,
+                clock: Clock) -> Provider:
+    assert entry.private_key_env is not None, "checked by the config model"
+    key = settings.secret(entry.private_key_env)
+    if key is None:
+        return UnavailableProvider(name, entry.kind, f"provider {name!r} has no GitHub App private key: set the "
+                                                     f"environment variable {entry.private_key_env} (named by "
+                                                     "private_key_env) to the app's PEM private key")
+    try:
+        credentials = GitHubAppCredentials.from_config(entry, key, client, clock=clock)
+    except ProviderError as exc:
+        return UnavailableProvider(name, entry.kind, f"provider {name!r}: {exc}")
+    return GitHubActions(entry, None, client, clock=clock, credentials=credentials)

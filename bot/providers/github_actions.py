@@ -1,8 +1,9 @@
 """The GitHub Actions provider (§7): refs, CI verdicts, change previews, workflow runs and deployments.
 
 Talks to the REST API at the provider's `api_url` (github.com or GitHub Enterprise Server's
-`https://<host>/api/v3`) with the token from `token_env`, through `ProviderHttp` (timeouts,
-retries, thread-ready errors). Request and response shapes follow
+`https://<host>/api/v3`) with the token from `token_env`, or as a GitHub App installation whose
+short-lived tokens `github_app.py` mints and renews, through `ProviderHttp` (timeouts, retries,
+thread-ready errors). Request and response shapes follow
 `../shared/contracts/github/github_actions_subset.json`. Runs live in `github_runs.py` (including
 how a dispatched run is found), the CI verdict in `github_checks.py` and the deployment mirror in
 `github_deployments.py`.
@@ -25,7 +26,7 @@ from bot.providers.github_api import DEFAULT_API_URL, as_dict, github_headers, r
 from bot.providers.github_checks import ci_verdict
 from bot.providers.github_deployments import DeploymentMirror
 from bot.providers.github_runs import CLOCK_SKEW, SEARCH_DELAYS, WorkflowRuns
-from bot.providers.http import ProviderHttp, Sleep
+from bot.providers.http import Credentials, ProviderHttp, Sleep
 
 MAX_CHECK_PAGES = 10  # 1,000 check runs on one commit is plenty
 
@@ -35,15 +36,18 @@ class GitHubActions:
 
     kind = "github_actions"
 
-    def __init__(self, config: ProviderConfig, token: str, client: httpx.AsyncClient, *,
+    def __init__(self, config: ProviderConfig, token: str | None, client: httpx.AsyncClient, *,
                  sleep: Sleep = asyncio.sleep, clock: Clock | None = None,
-                 search_delays: tuple[float, ...] = SEARCH_DELAYS) -> None:
+                 search_delays: tuple[float, ...] = SEARCH_DELAYS, credentials: Credentials | None = None) -> None:
+        """Authenticates with `token` (a personal or fine-grained token), or with `credentials` (a GitHub App)."""
+        if (token is None) == (credentials is None):
+            raise ValueError("GitHubActions needs exactly one of a token or credentials")
         self.api_url = (config.api_url or DEFAULT_API_URL).rstrip("/")
         self.web_url = web_base(self.api_url)
         self._clock = clock or SystemClock()
         self.http = ProviderHttp(client, system="GitHub", base_url=self.api_url, headers=github_headers(token),
                                  timeout=config.timeout.total_seconds(), retries=config.retries, sleep=sleep,
-                                 clock=self._clock)
+                                 clock=self._clock, credentials=credentials)
         self.runs = WorkflowRuns(self.http, sleep, search_delays)
         self.deployments = DeploymentMirror(self.http)
 

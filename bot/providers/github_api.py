@@ -17,13 +17,14 @@ DEFAULT_API_URL = "https://api.github.com"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
-def github_headers(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
+def github_headers(token: str | None) -> dict[str, str]:
+    """Every request's headers; without a token when a GitHub App's credentials supply Authorization."""
+    headers = {
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": API_VERSION,
         "User-Agent": "switchman",
     }
+    return headers if token is None else {"Authorization": f"Bearer {token}", **headers}
 
 
 def repo_path(repo: str | None) -> str:

@@ -8,6 +8,10 @@ date, or GitHub's `x-ratelimit-reset` with `x-ratelimit-remaining: 0`) is believ
 `max_wait`. Requests that are not safe to repeat (a POST that starts a pipeline) are retried only
 when the server surely did not act: the connection never opened, or it answered 429.
 
+Credentials that expire (a GitHub App's installation tokens) come from an optional `Credentials`
+source asked before every request instead of the fixed headers; a 401 tells it the value was
+refused and, when it says a retry may help, the request is sent once more with the new value.
+
 Whatever goes wrong ends as a `ProviderError` whose message names the system, what Switchman was
 trying to do and what happened — fit to post in a release thread. Tokens never appear in those
 messages or in the retry log lines; only the method, URL path and outcome are logged.
@@ -21,7 +25,7 @@ import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -36,14 +40,28 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
+class Credentials(Protocol):
+    """The Authorization value of each request, for credentials that are renewed while Switchman runs."""
+
+    async def authorization(self) -> str:
+        """The header value to send now (e.g. `Bearer <token>`); may fetch or renew it first."""
+        ...
+
+    async def rejected(self, authorization: str) -> bool:
+        """The server answered 401 to `authorization`: renew it; True when sending again may succeed."""
+        ...
+
+
 class ProviderHttp:
     """Requests to one provider's API: absolute URLs from `base_url`, fixed headers, bounded retries."""
 
     def __init__(self, client: httpx.AsyncClient, *, system: str, base_url: str, headers: Mapping[str, str],
                  timeout: float = 10.0, retries: int = 3, sleep: Sleep = asyncio.sleep,
                  clock: Clock | None = None, backoff: float = 0.5, max_backoff: float = 30.0,
-                 max_wait: float = 120.0, jitter: Callable[[], float] = random.random) -> None:
+                 max_wait: float = 120.0, jitter: Callable[[], float] = random.random,
+                 credentials: Credentials | None = None) -> None:
         self.client = client
+        self.credentials = credentials
         self.system = system
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
@@ -77,9 +95,14 @@ class ProviderHttp:
         method = method.upper()
         repeatable = method in SAFE_METHODS if idempotent is None else idempotent
         url = self.base_url + path
-        sent_headers = {**self._headers, **headers} if headers else self._headers
-        for attempt in range(1, self.attempts + 1):
+        renewed = False
+        attempt = 0
+        while attempt < self.attempts:
+            attempt += 1
             last = attempt == self.attempts
+            sent_headers = {**self._headers, **(headers or {})}
+            if self.credentials is not None:
+                sent_headers["Authorization"] = await self.credentials.authorization()
             try:
                 response = await self.client.request(method, url, params=params, json=json, data=data,
                                                      headers=sent_headers, timeout=self.timeout,
@@ -93,6 +116,12 @@ class ProviderHttp:
                 continue
             if response.is_success or response.status_code in allow:
                 return response
+            if response.status_code == 401 and self.credentials is not None and not renewed:
+                # A refused credential is not a try at the operation, and the server did not act on it.
+                renewed = True
+                if await self.credentials.rejected(sent_headers["Authorization"]):
+                    attempt -= 1
+                    continue
             if not _retryable(response):
                 raise self.refused(operation, response)
             may_repeat = repeatable or _rate_limited(response)

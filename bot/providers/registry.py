@@ -22,6 +22,7 @@ from bot.errors import ProviderError
 from bot.providers.argocd import ArgoCD
 from bot.providers.base import ChangePreview, CiStatus, DeployTarget, PipelineRun, Provider
 from bot.providers.github_actions import GitHubActions
+from bot.providers.github_app import GitHubAppCredentials
 from bot.providers.gitlab import GitLab
 from bot.providers.http import Sleep
 from bot.providers.jenkins import Jenkins
@@ -76,6 +77,8 @@ def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, clie
                    clock: Clock, sleep: Sleep = asyncio.sleep) -> Provider:
     if entry.kind == "sandbox":
         return SandboxProvider(entry, clock=clock)
+    if entry.github_app:
+        return _github_app(name, entry, settings=settings, client=client, clock=clock, sleep=sleep)
     token = settings.secret(entry.token_env) if entry.token_env else None
     if token is None:
         return UnavailableProvider(name, entry.kind, f"provider {name!r} has no token: set the environment "
@@ -92,3 +95,18 @@ def build_provider(name: str, entry: ProviderConfig, *, settings: Settings, clie
     if entry.kind == "argocd":
         return ArgoCD(entry, token, client, sleep=sleep, clock=clock, token_env=entry.token_env)
     return GitHubActions(entry, token, client, sleep=sleep, clock=clock)
+
+
+def _github_app(name: str, entry: ProviderConfig, *, settings: Settings, client: httpx.AsyncClient,
+                clock: Clock, sleep: Sleep) -> Provider:
+    assert entry.private_key_env is not None, "checked by the config model"
+    key = settings.secret(entry.private_key_env)
+    if key is None:
+        return UnavailableProvider(name, entry.kind, f"provider {name!r} has no GitHub App private key: set the "
+                                                     f"environment variable {entry.private_key_env} (named by "
+                                                     "private_key_env) to the app's PEM private key")
+    try:
+        credentials = GitHubAppCredentials.from_config(entry, key, client, clock=clock)
+    except ProviderError as exc:
+        return UnavailableProvider(name, entry.kind, f"provider {name!r}: {exc}")
+    return GitHubActions(entry, None, client, sleep=sleep, clock=clock, credentials=credentials)

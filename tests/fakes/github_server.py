@@ -8,6 +8,10 @@ answered 422, as GitHub would.
 Tests script it: refs → shas, check runs and statuses per sha, comparisons, workflow runs whose
 status the test advances explicitly, jobs, 200-vs-204 dispatch behaviour, injected 5xx/429 answers
 with headers (Retry-After, x-ratelimit-*), and a store of deployments and their statuses.
+
+It authenticates with a fixed `token`, or — after `enable_app` — as a GitHub App: it checks app
+JWTs at the access_tokens endpoint and accepts the installation tokens it issued until they expire
+on its clock (see `github_app_auth.py`); `app.revoke()` ends them early.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from tests.contracts.github_contract import GitHubContract
+from tests.fakes.github_app_auth import ACCESS_TOKENS_PATH, OPERATION_ID, FakeApp
 from tests.fakes.github_bodies import Bodies
 
 Answer = tuple[int, Any, dict[str, str]]
@@ -51,11 +57,12 @@ def default_run_title(inputs: dict[str, str]) -> str:
 
 
 class FakeGitHub:
-    def __init__(self, contract: GitHubContract, *, clock: Callable[[], datetime], token: str,
+    def __init__(self, contract: GitHubContract, *, clock: Callable[[], datetime], token: str | None = None,
                  repo: str = "acme/api", prefix: str = "") -> None:
         self.contract = contract
         self.clock = clock
-        self.token = token
+        self.token = token  # None: only a GitHub App's installation tokens are accepted
+        self.app: FakeApp | None = None
         self.repo = repo
         self.prefix = prefix  # e.g. "/api/v3" to play GitHub Enterprise Server
         self.url = ""
@@ -76,6 +83,7 @@ class FakeGitHub:
         self.rejects_return_run_details = False  # an even older server: 422 on the unknown key
         self.run_title: Callable[[dict[str, str]], str] = default_run_title
         self.run_visible_after = 0
+        self.runs_advance_when_polled = False  # True: queued → in_progress → completed/success, one step a poll
         self._ids = itertools.count(1001)
         self._runner: web.AppRunner | None = None
         self.bodies = Bodies(contract, "", repo)
@@ -138,6 +146,12 @@ class FakeGitHub:
         self.jobs[run_id] = [self.bodies.job(id=next(self._ids), run_id=run_id, name=name, conclusion=conclusion,
                                              at=self.clock()) for name, conclusion in jobs]
 
+    def enable_app(self, app_id: int, installation_id: int, public_key: RSAPublicKey, *,
+                   token_lifetime: timedelta = timedelta(hours=1)) -> FakeApp:
+        """Play GitHub for one installation of a GitHub App whose public key is `public_key`."""
+        self.app = FakeApp(app_id, installation_id, public_key, self.clock, token_lifetime)
+        return self.app
+
     def inject(self, status: int, *, operation_id: str | None = None, times: int = 1,
                headers: dict[str, str] | None = None, message: str = "Server Error") -> None:
         self.injections.append(Injection(status, operation_id, times, dict(headers or {}), message))
@@ -154,6 +168,9 @@ class FakeGitHub:
         path = path[len(self.prefix):]
         raw = await request.read()
         query = list(request.query.items())
+        tokens_for = ACCESS_TOKENS_PATH.match(path)
+        if self.app is not None and method == "POST" and tokens_for:
+            return self._access_tokens(path, tokens_for["installation_id"], raw, request)
         found = self.contract.match(method, path)
         body = _json_or_none(raw)
         self.requests.append(Recorded(method, path, dict(query), dict(request.headers), body,
@@ -168,16 +185,41 @@ class FakeGitHub:
         return self._answer(method, path, self._route(found.operation.operation_id, found.path_values,
                                                       dict(query), body, request))
 
-    def _route(self, operation_id: str, values: dict[str, str], query: dict[str, str], body: Any,
-               request: web.Request) -> Answer:
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return 401, Bodies.error("Bad credentials"), {}
-        if f"{values.get('owner')}/{values.get('repo')}" != self.repo:
-            return 404, Bodies.error("Not Found"), {}
+    def _access_tokens(self, path: str, installation_id: str, raw: bytes, request: web.Request) -> web.Response:
+        assert self.app is not None
+        body = _json_or_none(raw)
+        self.requests.append(Recorded("POST", path, {}, dict(request.headers), body, OPERATION_ID))
+        injected = self._injected(OPERATION_ID)
+        if injected is not None:
+            status, answer, headers = injected
+        else:
+            (status, answer, headers), problems = self.app.exchange(
+                installation_id, {k.lower(): v for k, v in request.headers.items()}, body)
+            self.violations += problems
+        self.violations += self.app.answer_problems(status, answer)
+        return web.json_response(answer, status=status, headers=headers)
+
+    def _authorized(self, authorization: str | None) -> bool:
+        if self.token is not None and authorization == f"Bearer {self.token}":
+            return True
+        return self.app is not None and self.app.accepts(authorization)
+
+    def _injected(self, operation_id: str) -> Answer | None:
         for injection in self.injections:
             if injection.remaining and injection.operation_id in (None, operation_id):
                 injection.remaining -= 1
                 return injection.status, Bodies.error(injection.message), injection.headers
+        return None
+
+    def _route(self, operation_id: str, values: dict[str, str], query: dict[str, str], body: Any,
+               request: web.Request) -> Answer:
+        if not self._authorized(request.headers.get("Authorization")):
+            return 401, Bodies.error("Bad credentials"), {}
+        if f"{values.get('owner')}/{values.get('repo')}" != self.repo:
+            return 404, Bodies.error("Not Found"), {}
+        injected = self._injected(operation_id)
+        if injected is not None:
+            return injected
         handler: Callable[[dict[str, str], dict[str, str], Any], Answer] | None = getattr(
             self, "_" + operation_id.split("/")[1].replace("-", "_"), None)
         if handler is None:
@@ -243,6 +285,11 @@ class FakeGitHub:
 
     def _get_workflow_run(self, values: dict[str, str], query: dict[str, str], _: Any) -> Answer:
         run = self.runs.get(int(values["run_id"]))
+        if run is not None and self.runs_advance_when_polled:
+            if run["status"] == "queued":
+                run.update(status="in_progress")
+            elif run["status"] == "in_progress":
+                run.update(status="completed", conclusion="success")
         return (200, run, {}) if run else (404, Bodies.error("Not Found"), {})
 
     def _list_jobs_for_workflow_run(self, values: dict[str, str], query: dict[str, str], _: Any) -> Answer:

@@ -75,8 +75,8 @@ class ReleaseFacts:
 def in_scope(table: Any, targets: Sequence[Target], window: Window) -> ColumnElement[bool]:
     """Releases to one of `targets` that finished inside `window`."""
     pairs = [and_(table.c.service == t.service, table.c.environment == t.environment) for t in targets]
-    return and_(or_(*pairs) if pairs else false(), table.c.finished_at >= window.start,
-                table.c.finished_at < window.end)
+    return and_(or_(*pairs) if pairs else false(), table.c.finished_at > window.start,
+                table.c.finished_at <= window.end)
 
 
 def _first_trigger(release: Any) -> Any:

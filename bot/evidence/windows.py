@@ -2,7 +2,8 @@
 
 Production is the last environment of a service in the configuration's order (`staging`, then
 `production`): the order the config lists environments in is the order a change is promoted in.
-A window is half-open, `[end - days, end)`; a release belongs to it when it finished inside it.
+A window is half-open, `(end - days, end]`, so a window ending now includes what finished this very
+instant; a release belongs to it when it finished inside it.
 """
 
 from __future__ import annotations

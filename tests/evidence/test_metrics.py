@@ -21,7 +21,7 @@ from tests.evidence.history_builder import History, at
 
 ALICE, BOB, CAROL, DAVE, OPS = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U01OPS1"
 API = (Target("api", "production"),)
-NOW = at(7, "12:00")  # the window is the 28 days (four weeks) before: [Nov 9 12:00, Dec 7 12:00)
+NOW = at(7, "12:00")  # the window is the 28 days (four weeks) before: (Nov 9 12:00, Dec 7 12:00]
 DAYS = 28
 
 
@@ -168,16 +168,17 @@ async def test_every_service_counts_each_ones_production(db: Database) -> None:
 async def test_the_window_is_half_open_on_finished_at(db: Database) -> None:
     h = History(db)
     start = NOW - timedelta(days=DAYS)
-    for finished in (start - timedelta(microseconds=1), start, NOW - timedelta(microseconds=1), NOW):
+    tick = timedelta(microseconds=1)
+    for finished in (start - tick, start, start + tick, NOW, NOW + tick):
         release = await h.release(by=ALICE, created=finished - timedelta(minutes=10),
                                   started=finished - timedelta(minutes=10), finished=finished, verified=finished,
                                   state="succeeded")
         await h.decisions(release, ("GO", finished - timedelta(minutes=5)))
     d = (await measure(db)).delivery
-    # Only the releases finished at the window's start and just before its end count.
+    # (start, NOW]: only the releases finished just after the start and at NOW itself count.
     assert (d.deploys, d.succeeded, d.reached_rollout) == (2, 2, 2)
     assert minutes(d.request_to_production) == (2, 10.0, 10.0)
-    # A one-day window ending a microsecond after the last counts that one alone.
+    # A one-day window ending at NOW counts the one that finished at NOW alone.
     assert (await measure(db, days=1)).delivery.deploys == 1
 
 

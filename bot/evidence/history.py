@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, false, func, null, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.evidence.windows import Target, Window
@@ -86,12 +86,17 @@ def _first_trigger(release: Any) -> Any:
 
 
 def _restored(release: Any, trigger: Any) -> Any:
+    """The first verification of another release in the same environment once the failure was known.
+
+    Looked for only when there is a failure (CASE), so a healthy release costs no scan of its environment.
+    """
     later = RELEASES.alias("later")
     detected = func.coalesce(release.c.detected_at, trigger)
-    return (select(func.min(later.c.verified_at))
-            .where(later.c.service == release.c.service, later.c.environment == release.c.environment,
-                   later.c.id != release.c.id, later.c.verified_at >= detected)
-            .correlate(release).scalar_subquery())
+    first_success = (select(func.min(later.c.verified_at))
+                     .where(later.c.service == release.c.service, later.c.environment == release.c.environment,
+                            later.c.id != release.c.id, later.c.verified_at >= detected)
+                     .correlate(release).scalar_subquery())
+    return case((detected.is_(None), null()), else_=first_success)
 
 
 async def finished_releases(session: AsyncSession, targets: Sequence[Target], window: Window, *,

@@ -10,11 +10,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import deploy as grammar
 from bot.context import AppContext
+from bot.evidence import metrics
 from bot.release import actions, reports
 from bot.release.requests import check_target
 from bot.slack import replies
 from bot.slack.deploy_requests import submit_request
 from bot.slack.ids import Command
+from bot.slack.metrics_blocks import metrics_message
 from bot.slack.release_modals import deploy_modal
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
@@ -76,12 +78,21 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 await ack()
                 once(lambda: actions.cancel(ctx, parsed.release_id, user=user, request_key=key), "deploy-cancel")
             case grammar.DeployMetrics():
-                await ack(**replies.not_built(Command.DEPLOY, "metrics"))
+                if parsed.service:
+                    _known_service(ctx, parsed.service)
+                await ack()
+                later(_show_metrics(ctx, responder, parsed), "deploy-metrics")
 
 
 def _known_service(ctx: AppContext, service: str) -> None:
     if service not in ctx.config.services:
         check_target(ctx.config, service, "", grammar.USAGE)
+
+
+async def _show_metrics(ctx: AppContext, responder: ResponseUrlResponder, asked: grammar.DeployMetrics) -> None:
+    figures = await metrics.for_service(ctx.db, ctx.config, service=asked.service, now=ctx.clock.now(),
+                                        days=asked.days)
+    await responder.send(metrics_message(figures))
 
 
 async def _say(responder: ResponseUrlResponder, text: Any) -> None:

@@ -52,11 +52,3 @@ async def test_a_wrongly_signed_request_is_refused_and_reaches_no_listener(stack
 
     assert delivery.status == 401
     assert stack.workspace.events == []
-
-
-async def test_a_valid_command_that_is_not_built_yet_says_so_and_changes_nothing(stack: Stack) -> None:
-    delivery = await stack.slack.slash_command("U0ALICE", "/deploy", "metrics", channel="#api-releases")
-
-    assert delivery.status == 200
-    assert "not available in this Switchman build yet" in delivery.json()["text"]
-    assert stack.api.calls_of("chat.postMessage") == []

@@ -58,10 +58,12 @@ class SettlingTime(SimulatedTime):
     """Simulated time moved by one driver, and only when the background work has settled.
 
     What the driver waits for before each step: every background task (and every scheduled job it
-    runs) is finished, parked in `sleep`, or waiting for its turn to start. Background tasks start one
-    at a time, in the order they were spawned, each once the ones before it have finished or parked,
-    so two tasks never race to Slack. A task that started subtasks of its own (`create_task`, say the
-    gates of a release) is taken to be waiting for them: it counts as settled when they all are.
+    runs) is finished, parked in `sleep`, or waiting for its turn to start. Background tasks and the
+    subtasks they create begin one at a time, in the order they were created, each once the ones
+    before it have finished or parked, so two never race to Slack (a reply and the outbox, two gates).
+    A task that created subtasks (`create_task`, say the gates of a release) is taken to be waiting for
+    them: it counts as settled when they all are. Only the console drives: a task that `sleep`s here
+    while nobody calls `settle` or `advance` waits for ever.
     """
 
     def __init__(self, start: datetime) -> None:

@@ -26,7 +26,7 @@ from bot.scheduler import ManualScheduler
 if TYPE_CHECKING:
     from bot.background import BackgroundTasks
 
-SETTLE_WITHIN_SECONDS = 30.0  # real seconds for busy work to finish or park before we give up waiting
+SETTLE_WITHIN_SECONDS = 60.0  # real seconds one settle may take before we give up on it
 
 
 class SimulatedTime:
@@ -128,7 +128,7 @@ class SettlingTime(SimulatedTime):
         await self._park(wake)
 
     async def _turn(self) -> None:
-        """A background task waits here, parked, until the tasks spawned before it have settled."""
+        """A task waits here, parked, until the tasks created before it have finished or parked."""
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._turns.append(turn)
         await self._park(turn)
@@ -153,7 +153,19 @@ class SettlingTime(SimulatedTime):
 
     async def settle(self, until: datetime | None = None) -> None:
         """Let the background work run to its end, moving the clock for whoever sleeps (and to `until`),
-        one step at a time: a waiting task starts, a due job runs, a sleeper wakes, or time moves."""
+        one step at a time: a waiting task starts, a due job runs, a sleeper wakes, or time moves.
+
+        Gives up (TimeoutError) after `SETTLE_WITHIN_SECONDS` of real time: work that never ends, such
+        as a pipeline that never finishes, would otherwise move the clock on for ever."""
+        try:
+            async with asyncio.timeout(SETTLE_WITHIN_SECONDS):
+                await self._settle(until)
+        except TimeoutError:
+            unfinished = ", ".join(sorted(t.get_name() for t in self._roots())) or "none"
+            raise TimeoutError(f"simulated time did not settle within {SETTLE_WITHIN_SECONDS:g}s (it reached "
+                               f"{self.now().isoformat()}); background work still going: {unfinished}") from None
+
+    async def _settle(self, until: datetime | None) -> None:
         while True:
             await self._quiet()
             now = self.now()
@@ -183,13 +195,12 @@ class SettlingTime(SimulatedTime):
 
     async def _quiet(self) -> None:
         """Wait until every watched task has finished or is parked (or waits for subtasks that are)."""
-        async with asyncio.timeout(SETTLE_WITHIN_SECONDS):
-            while True:
-                self._changed = asyncio.get_running_loop().create_future()
-                busy = self._busy()
-                if not busy:
-                    return
-                await asyncio.wait([*busy, self._changed], return_when=asyncio.FIRST_COMPLETED)
+        while True:
+            self._changed = asyncio.get_running_loop().create_future()
+            busy = self._busy()
+            if not busy:
+                return
+            await asyncio.wait([*busy, self._changed], return_when=asyncio.FIRST_COMPLETED)
 
     def _busy(self) -> list[asyncio.Task[Any]]:
         top = self._roots()

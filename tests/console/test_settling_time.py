@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
+
+from bot import simulated_time
 from bot.background import BackgroundTasks
 from bot.simulated_time import SettlingTime
 
@@ -95,3 +99,19 @@ async def test_the_driver_moves_time_to_each_sleeper_and_job_in_order_and_stops_
     assert log[2:] == [("bake", START + timedelta(minutes=10)),
                        ("bake done", START + timedelta(minutes=10, seconds=30))]
     assert time.now() == START + timedelta(minutes=12)
+
+
+async def test_work_that_never_ends_is_named_instead_of_moving_the_clock_for_ever(monkeypatch: Any) -> None:
+    monkeypatch.setattr(simulated_time, "SETTLE_WITHIN_SECONDS", 0.3)
+    time, background = await settling()
+
+    async def stuck_pipeline() -> None:
+        while True:
+            await time.sleep(60)
+
+    task = background.spawn(stuck_pipeline(), name="release-9")
+    with pytest.raises(TimeoutError, match="background work still going: release-9"):
+        await time.settle()
+    assert time.now() > START
+    task.cancel()
+    await background.close()

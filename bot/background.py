@@ -4,7 +4,8 @@ Handlers acknowledge Slack inline (§11) and give everything else — Web API ca
 providers, database writes the reply does not need — to `BackgroundTasks.spawn`. Tasks are
 kept referenced until done (asyncio keeps only weak references), failures are logged with a
 correlation id instead of vanishing, and `drain()` lets the console and tests wait until the
-work a command started has finished, without sleeping.
+work a command started has finished, without sleeping. On settling simulated time (the console's
+`--at`), `admit` holds each task back until its turn (see `bot.simulated_time.SettlingTime`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class BackgroundTasks:
         self._idle = asyncio.Event()
         self._idle.set()
         self.failures = 0
+        self.admit: Callable[[], Awaitable[None]] | None = None  # awaited before a task starts its work
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str,
               on_failure: FailureHook | None = None) -> asyncio.Task[Any]:
@@ -38,8 +40,11 @@ class BackgroundTasks:
 
     async def _run(self, coro: Coroutine[Any, Any, Any], name: str, on_failure: FailureHook | None) -> Any:
         try:
+            if self.admit is not None:
+                await self.admit()
             return await coro
         except asyncio.CancelledError:
+            coro.close()  # cancelled before its turn came: never started
             raise
         except Exception as exc:
             self.failures += 1
@@ -56,6 +61,11 @@ class BackgroundTasks:
         self._tasks.discard(task)
         if not self._tasks:
             self._idle.set()
+
+    @property
+    def tasks(self) -> frozenset[asyncio.Task[Any]]:
+        """The tasks not finished yet."""
+        return frozenset(self._tasks)
 
     @property
     def pending(self) -> int:

@@ -2,7 +2,8 @@
 
 With `--at`, the console runs on simulated time: the clock starts at that instant and every wait
 (polling a pipeline, backing off) moves it forward instead of sleeping, so a script gives the
-same transcript every time, whatever day it runs.
+same transcript every time, whatever day it runs. The clock only moves when the console lets it,
+after the work the last line started has finished or is waiting for time (`SettlingTime`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 
 from bot.console.session import ConsoleSession, run_session, script_lines, stdout_writer, terminal_lines
 from bot.settings import Settings
-from bot.simulated_time import SimulatedTime
+from bot.simulated_time import SettlingTime
 from bot.slack_sim.stack import simulated_stack
 
 
@@ -19,9 +20,11 @@ async def run_console(settings: Settings, *, script: str | None, as_user: str | 
                       at: datetime | None = None) -> int:
     # No rate limit in the console's Slack: a 429 wait would move simulated time by an amount that depends on
     # how tasks interleave, and the demo transcripts must come out the same every run.
-    async with simulated_stack(settings, time=SimulatedTime(at) if at is not None else None,
-                               rate_limit=None) as stack:
-        session = ConsoleSession(stack, out=stdout_writer)
+    time = SettlingTime(at) if at is not None else None
+    async with simulated_stack(settings, time=time, rate_limit=None) as stack:
+        if time is not None:
+            time.attach(stack.ctx.background)
+        session = ConsoleSession(stack, out=stdout_writer, time=time)
         if as_user:
             await session.handle(f"/as {as_user}")
         if script is not None:

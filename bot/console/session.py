@@ -17,11 +17,13 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.config.durations import DurationError, format_duration, parse_duration
-from bot.console.transcript import Transcript
+from bot.console.transcript import PressTarget, Transcript
+from bot.simulated_time import SettlingTime
 from bot.slack.ids import Command
 from bot.slack_sim.stack import Stack
 from bot.slack_sim.workspace import SimEvent
@@ -39,6 +41,7 @@ class ConsoleSession:
     transcript: Transcript = field(init=False)
     filled: dict[int, str] = field(default_factory=dict)
     problems: int = 0
+    time: SettlingTime | None = None  # simulated time (`--at`): moved by the session, once the work has settled
     _edits: dict[tuple[str, str], SimEvent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -58,7 +61,10 @@ class ConsoleSession:
         for line in self.transcript.render(event):
             self.out(line)
 
-    async def settle(self) -> None:
+    async def settle(self, *, until: datetime | None = None) -> None:
+        """Let the work the last line started finish (and, on simulated time, the clock reach `until`)."""
+        if self.time is not None:
+            await self.time.settle(until=until)
         await self.stack.settle()
         edits, self._edits = self._edits, {}
         for event in edits.values():
@@ -136,9 +142,10 @@ class ConsoleSession:
         wanted = rest.strip()
         if wanted.isdigit():
             target = self.transcript.targets.get(int(wanted))
-        else:  # by label: the most recent button that reads so
-            target = next((t for _, t in sorted(self.transcript.targets.items(), reverse=True)
-                           if t.interactive.label.lower().rstrip("…") == wanted.lower().rstrip("…")), None)
+        else:  # by label: the most recent button that reads so, among those you can see if any
+            labelled = [t for _, t in sorted(self.transcript.targets.items(), reverse=True)
+                        if t.interactive.label.lower().rstrip("…") == wanted.lower().rstrip("…")]
+            target = next((t for t in labelled if self._sees(t)), labelled[0] if labelled else None)
         if target is None:
             self.out(f"?? there is no button {wanted!r} on screen")
             return
@@ -156,6 +163,11 @@ class ConsoleSession:
             self.problems += 1
             self.out(f"!! the app answered HTTP {delivery.status}: {delivery.body[:200]}")
         await self.settle()
+
+    def _sees(self, target: PressTarget) -> bool:
+        """Whether you could see the button: not in somebody else's DM."""
+        channel = self.stack.workspace.channels.get(target.message.channel) if target.message else None
+        return channel is None or not channel.is_im or channel.im_user == self.user
 
     async def _fill(self, rest: str) -> None:
         number, _, value = rest.strip().partition(" ")
@@ -204,6 +216,9 @@ class ConsoleSession:
                 self.out(f"?? /wait {rest.strip()}: {exc}")
                 return
             self.out(f"(time passes: {format_duration(delta)})")
+            if self.time is not None:
+                await self.settle(until=self.time.now() + delta)
+                return
             await self.stack.ctx.sleep(delta.total_seconds())
         await self.settle()
 

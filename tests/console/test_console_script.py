@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.commands import deploy, oncall, rollback
 
 SWITCHMAN = Path(sys.executable).with_name("switchman")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_console(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -52,7 +53,7 @@ def test_bad_command_input_shows_the_usage(tmp_path: Path) -> None:
 
 
 def test_a_release_end_to_end_on_simulated_time_with_the_sandbox(tmp_path: Path) -> None:
-    script = (Path(__file__).resolve().parents[2] / "docs" / "console-deploy-demo.txt").read_text()
+    script = (ROOT / "docs" / "console-deploy-demo.txt").read_text()
 
     first = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
     (tmp_path / "switchman.db").unlink()
@@ -65,9 +66,10 @@ def test_a_release_end_to_end_on_simulated_time_with_the_sandbox(tmp_path: Path)
     assert ":thumbsup: @carol approved release #2" in out
     assert "Stage 3/3 (100%): pipeline run succeeded" in out
     assert "Release #2: api v1.4.2 → production — :white_check_mark: succeeded" in out
-    # Simulated time: the same transcript every run, but for the order of the gate replies, which
-    # is the order the concurrently evaluated gates happen to finish in.
-    assert sorted(first.stdout.splitlines()) == sorted(second.stdout.splitlines())
+    # Simulated time moves only once the work has settled, and background work takes turns: the same
+    # transcript every run, line for line, and the one the README shows.
+    assert first.stdout == second.stdout
+    assert_readme_shows(first.stdout, "docs/console-deploy-demo.txt")
 
 
 def test_simulated_time_needs_a_zone(tmp_path: Path) -> None:
@@ -77,7 +79,7 @@ def test_simulated_time_needs_a_zone(tmp_path: Path) -> None:
 
 
 def test_on_call_in_the_console_who_schedule_page_and_ack(tmp_path: Path) -> None:
-    script = (Path(__file__).resolve().parents[2] / "docs" / "console-oncall-demo.txt").read_text()
+    script = (ROOT / "docs" / "console-oncall-demo.txt").read_text()
 
     result = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
 
@@ -90,3 +92,16 @@ def test_on_call_in_the_console_who_schedule_page_and_ack(tmp_path: Path) -> Non
     assert "you acknowledged page #1; escalation stopped." in out
     assert "acknowledged by @ops1" in out
     assert "@dev1: 0 shadow shift(s), 1 page(s) seen" in out
+    assert "── DM with @ops1 · only visible to @dev1:" not in out  # a label press finds your own button
+    assert_readme_shows(out, "docs/console-oncall-demo.txt")
+
+
+def assert_readme_shows(transcript: str, script: str) -> None:
+    """The README's transcript of `script` (from the line after its `…` on) is what the console printed."""
+    readme = (ROOT / "README.md").read_text().splitlines()
+    start = readme.index(f"$ .venv/bin/switchman console --script {script} --at 2026-11-18T10:00Z")
+    assert readme[start + 1] == "…"
+    shown = readme[start + 2:readme.index("```", start)]
+    printed = transcript.splitlines()
+    assert shown[0] in printed, f"the README's {script} transcript starts with a line the console did not print"
+    assert printed[printed.index(shown[0]):] == shown, f"README's transcript of {script} is out of date"

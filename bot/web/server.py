@@ -60,7 +60,7 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> w
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
     calendar_feed.add_routes(app, ctx)
-    webhooks.add_routes(app, ctx)
+    webhooks.add_routes(app, ctx, metrics)
     return app
 
 

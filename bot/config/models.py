@@ -195,10 +195,17 @@ class SwitchmanConfig(Strict):
     providers: dict[Annotated[str, Field(pattern=NAME)], Provider] = Field(default_factory=dict)
     services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(default_factory=dict)
     rotations: dict[Annotated[str, Field(pattern=NAME)], Rotation] = Field(default_factory=dict)
+    # Nothing inbound is dropped (§6): an alert no rotation claims pages this rotation, else it is
+    # posted in this channel.
+    fallback_rotation: str | None = None
+    unrouted_channel: str | None = Field(default=None, pattern=CHANNEL)
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:
         problems: list[str] = []
+        if self.fallback_rotation is not None and self.fallback_rotation not in self.rotations:
+            problems.append(f"fallback_rotation: {self.fallback_rotation!r} is not a rotation "
+                            f"(defined: {', '.join(sorted(self.rotations)) or 'none'})")
         for name, service in self.services.items():
             if service.provider not in self.providers:
                 problems.append(f"services.{name}.provider: {service.provider!r} is not a provider "

@@ -6,6 +6,8 @@ firing alerts every `repeat_interval`); a resolved alert resolves its open pages
 Events API v2: the routing key names the rotation; `trigger` opens a page deduplicated by
 `dedup_key` (one is generated when absent), `acknowledge` and `resolve` act on the open page
 with that key. Both only touch the database here; Slack is told in the background.
+An alert no rotation claims pages `fallback_rotation`, else is posted in `unrouted_channel`
+(`unrouted.py`); the receipt says where each alert went.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.oncall import paging
 from bot.oncall.alerts import store_alert
 from bot.oncall.inbound_payloads import AlertmanagerAlert, AlertmanagerPayload, PagerDutyEvent
 from bot.oncall.page_routing import known_service, rotations_for_alert, service_for_event
+from bot.oncall.unrouted import tell_unrouted
 
 log = logging.getLogger(__name__)
 ALERTMANAGER = "alertmanager"
@@ -36,11 +39,14 @@ class Receipt:
     duplicates: list[int] = field(default_factory=list)
     acknowledged: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
-    unrouted: list[str] = field(default_factory=list)  # fingerprints no rotation takes
+    updated: list[int] = field(default_factory=list)  # group pages whose alerts changed
+    unrouted: list[str] = field(default_factory=list)  # fingerprints no rotation claims
+    # Where each alert went: "rotation:NAME", "fallback_rotation:NAME", "unrouted_channel:#chan" or "nowhere".
+    routes: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"opened": self.opened, "duplicates": self.duplicates, "acknowledged": self.acknowledged,
-                "resolved": self.resolved, "unrouted": self.unrouted}
+                "resolved": self.resolved, "updated": self.updated, "unrouted": self.unrouted, "routes": self.routes}
 
 
 def alert_dedup_key(group_key: str, fingerprint: str) -> str:
@@ -55,15 +61,12 @@ async def receive_alertmanager(ctx: AppContext, payload: AlertmanagerPayload) ->
         for alert in payload.alerts:
             await store_alert(session, alert, group_key=payload.group_key, received_at=now)
     for alert in payload.alerts:
+        rotations = await _route(ctx, payload, alert, receipt)
         key = alert_dedup_key(payload.group_key, alert.fingerprint)
         if alert.status == "resolved":
             for page_id in await paging.open_pages_with_key(ctx, dedup_key=key, source=ALERTMANAGER):
                 await paging.resolve(ctx, page_id, ALERTMANAGER, system=True)
                 receipt.resolved.append(page_id)
-            continue
-        rotations = rotations_for_alert(ctx.config, alert.labels)
-        if not rotations:
-            receipt.unrouted.append(alert.fingerprint)
             continue
         for rotation in rotations:
             outcome = await paging.open_page(
@@ -73,6 +76,27 @@ async def receive_alertmanager(ctx: AppContext, payload: AlertmanagerPayload) ->
             (receipt.duplicates if outcome.duplicate else receipt.opened).append(outcome.page.id)
     log.info("alertmanager notification received", extra={"alerts": len(payload.alerts), **receipt.as_json()})
     return receipt
+
+
+async def _route(ctx: AppContext, payload: AlertmanagerPayload, alert: AlertmanagerAlert, receipt: Receipt
+                 ) -> list[str]:
+    """The rotations the alert pages; one no rotation claims goes to the fallback rotation or the unrouted channel."""
+    claimed = rotations_for_alert(ctx.config, alert.labels)
+    if claimed:
+        receipt.routes[alert.fingerprint] = [f"rotation:{r}" for r in claimed]
+        return claimed
+    receipt.unrouted.append(alert.fingerprint)
+    fallback = ctx.config.fallback_rotation
+    if fallback is not None:
+        if alert.status == "firing":
+            log.warning("alert matches no rotation; paging the fallback rotation",
+                        extra={"fingerprint": alert.fingerprint, "rotation": fallback})
+        receipt.routes[alert.fingerprint] = [f"fallback_rotation:{fallback}"]
+        return [fallback]
+    went = await tell_unrouted(ctx, group_key=payload.group_key, alert=alert, title=_alert_title(alert),
+                               links=_alert_details(payload, alert)["links"])
+    receipt.routes[alert.fingerprint] = [went]
+    return []
 
 
 async def receive_event(ctx: AppContext, event: PagerDutyEvent, *, rotation: str) -> tuple[str, Receipt]:

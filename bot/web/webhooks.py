@@ -57,6 +57,7 @@ def add_routes(app: web.Application, ctx: AppContext, metrics: Metrics) -> None:
             rejected(ALERTMANAGER, "malformed")
             return _bad_request(exc)
         receipt = await receive_alertmanager(ctx, payload)
+        metrics.alerts_unrouted.inc(len(receipt.unrouted))
         return web.json_response({"status": "success", **receipt.as_json()})
 
     async def events(request: web.Request) -> web.StreamResponse:

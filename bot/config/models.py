@@ -189,6 +189,8 @@ class Rotation(Strict):
     reminder_before: Duration = timedelta(hours=1)
     services: list[str] = Field(default_factory=list)
     routing_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,64}$")]] = Field(default_factory=list)
+    # One page per Alertmanager group (groupKey), updated as its alerts change; false: one per alert.
+    group_pages: bool = True
 
 
 class SwitchmanConfig(Strict):

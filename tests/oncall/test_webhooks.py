@@ -142,7 +142,8 @@ async def test_alerts_route_by_service_label_or_rotation_label_and_unrouted_ones
         _, web = await post(s, ALERTMANAGER, alertmanager_payload(fingerprint="f1", labels={"service": "web"}),
                             headers=bearer())
         _, named = await post(s, ALERTMANAGER, alertmanager_payload(
-            fingerprint="f2", labels={"service": "api", "rotation": "web-oncall"}), headers=bearer())
+            fingerprint="f2", labels={"service": "api", "rotation": "web-oncall"}, group_key="{}:{service=\"api\"}"),
+            headers=bearer())
         _, nobody = await post(s, ALERTMANAGER, alertmanager_payload(fingerprint="f3", labels={"service": "billing"}),
                                headers=bearer())
         assert (web["opened"], named["opened"], nobody["unrouted"]) == ([1], [2], ["f3"])

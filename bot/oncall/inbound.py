@@ -9,7 +9,8 @@ Events API v2: the routing key names the rotation; `trigger` opens a page dedupl
 `dedup_key` (one is generated when absent), `acknowledge` and `resolve` act on the open page
 with that key. Both only touch the database here; Slack is told in the background.
 An alert no rotation claims pages `fallback_rotation`, else is posted in `unrouted_channel`
-(`unrouted.py`); the receipt says where each alert went.
+(`unrouted.py`); a rotation's heartbeat alert (`Watchdog`) pings its heartbeat instead of
+paging (`heartbeats.py`). The receipt says where each alert went.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.context import AppContext
-from bot.oncall import alert_groups, paging
+from bot.oncall import alert_groups, heartbeats, paging
 from bot.oncall.alerts import store_alert
 from bot.oncall.inbound_payloads import AlertmanagerAlert, AlertmanagerPayload, PagerDutyEvent
 from bot.oncall.page_routing import known_service, rotations_for_alert, service_for_event
@@ -64,6 +65,8 @@ async def receive_alertmanager(ctx: AppContext, payload: AlertmanagerPayload) ->
             await store_alert(session, alert, group_key=payload.group_key, received_at=now)
     grouped: dict[str, list[AlertmanagerAlert]] = {}
     for alert in payload.alerts:
+        if await _heartbeat(ctx, alert, receipt):
+            continue
         for rotation in await _route(ctx, payload, alert, receipt):
             if ctx.config.rotations[rotation].group_pages:
                 grouped.setdefault(rotation, []).append(alert)
@@ -106,6 +109,20 @@ async def _page_per_group(ctx: AppContext, payload: AlertmanagerPayload, alerts:
     lists = {"opened": receipt.opened, "updated": receipt.updated, "resolved": receipt.resolved,
              "duplicate": receipt.duplicates}
     lists[outcome.action].append(outcome.page_id)
+
+
+async def _heartbeat(ctx: AppContext, alert: AlertmanagerAlert, receipt: Receipt) -> bool:
+    """A rotation's heartbeat alert (e.g. the always-firing `Watchdog`) pings it and pages nobody."""
+    pairs = heartbeats.for_alert(ctx, rotations_for_alert(ctx.config, alert.labels), alert.labels.get("alertname"))
+    if not pairs:
+        return False
+    receipt.routes[alert.fingerprint] = [f"heartbeat:{rotation}/{name}" for rotation, name in pairs]
+    if alert.status == "firing":  # a resolved Watchdog means silence: the overdue check will page
+        for rotation, name in pairs:
+            page_id = await heartbeats.ping(ctx, rotation=rotation, name=name)
+            if page_id is not None:
+                receipt.resolved.append(page_id)
+    return True
 
 
 async def _route(ctx: AppContext, payload: AlertmanagerPayload, alert: AlertmanagerAlert, receipt: Receipt

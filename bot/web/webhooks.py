@@ -2,7 +2,8 @@
 
 Routes: `/webhooks/alertmanager` (Alertmanager's webhook v4), and the PagerDuty Events API v2
 at `/webhooks/events`, `/v2/enqueue` and `/webhooks/events/v2/enqueue` — so pdpyras, Alertmanager's
-`pagerduty_configs` and Grafana's PagerDuty contact point work by changing only their base URL.
+`pagerduty_configs` and Grafana's PagerDuty contact point work by changing only their base URL;
+and heartbeat pings at `/webhooks/heartbeat/NAME/SECRET` (`heartbeats.py`).
 
 Authentication comes first and a failure stores nothing: Alertmanager sends the shared secret
 `SWITCHMAN_WEBHOOK_SECRET` as `Authorization: Bearer …` (its `http_config.authorization`), a
@@ -21,6 +22,7 @@ import logging
 from aiohttp import web
 
 from bot.context import AppContext
+from bot.oncall.heartbeats import ping_by_secret
 from bot.oncall.inbound import receive_alertmanager, receive_event
 from bot.oncall.inbound_payloads import PayloadError, parse_alertmanager, parse_event, routing_key_of
 from bot.structured_log import scrubber
@@ -29,7 +31,8 @@ from bot.web.metrics import Metrics
 log = logging.getLogger(__name__)
 ALERTMANAGER_PATH = "/webhooks/alertmanager"
 EVENTS_PATHS = ("/webhooks/events", "/v2/enqueue", "/webhooks/events/v2/enqueue")
-ALERTMANAGER, EVENTS = "alertmanager", "events"
+HEARTBEAT_PATH = "/webhooks/heartbeat/{name}/{secret}"
+ALERTMANAGER, EVENTS, HEARTBEAT = "alertmanager", "events", "heartbeat"
 INVALID_EVENT = "invalid event"
 
 
@@ -82,7 +85,19 @@ def add_routes(app: web.Application, ctx: AppContext, metrics: Metrics) -> None:
         return web.json_response({"status": "success", "message": "Event processed", "dedup_key": dedup_key},
                                  status=202)
 
+    async def heartbeat(request: web.Request) -> web.StreamResponse:
+        metrics.webhooks_received.labels(HEARTBEAT).inc()
+        name = request.match_info["name"]
+        if not await ping_by_secret(ctx, name=name, secret=request.match_info["secret"]):
+            log.warning("heartbeat refused: unknown heartbeat or wrong secret", extra={"heartbeat": name[:64]})
+            rejected(HEARTBEAT, "unauthorized")
+            return web.json_response({"status": "unauthorized", "message": "unknown heartbeat or wrong secret "
+                                      "(POST /webhooks/heartbeat/NAME/SECRET, the secret from its secret_env)"},
+                                     status=401)
+        return web.json_response({"status": "success", "heartbeat": name})
+
     app.router.add_post(ALERTMANAGER_PATH, alertmanager)
+    app.router.add_post(HEARTBEAT_PATH, heartbeat)
     for path in EVENTS_PATHS:
         app.router.add_post(path, events)
 

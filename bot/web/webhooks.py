@@ -22,6 +22,7 @@ import logging
 from aiohttp import web
 
 from bot.context import AppContext
+from bot.oncall.heartbeats import find as find_heartbeat
 from bot.oncall.heartbeats import ping_by_secret
 from bot.oncall.inbound import receive_alertmanager, receive_event
 from bot.oncall.inbound_payloads import PayloadError, parse_alertmanager, parse_event, routing_key_of
@@ -38,6 +39,10 @@ INVALID_EVENT = "invalid event"
 
 def add_routes(app: web.Application, ctx: AppContext, metrics: Metrics) -> None:
     scrubber.register(key for rotation in ctx.config.rotations.values() for key in rotation.routing_keys)
+    for rotation in ctx.config.rotations.values():
+        for beat in rotation.heartbeats.values():
+            if beat.secret_env:
+                ctx.settings.secret(beat.secret_env)  # registers the secret with the log scrubber
     keys = [(key.encode(), name) for name, rotation in ctx.config.rotations.items() for key in rotation.routing_keys]
 
     def rejected(source: str, reason: str) -> None:
@@ -89,7 +94,9 @@ def add_routes(app: web.Application, ctx: AppContext, metrics: Metrics) -> None:
         metrics.webhooks_received.labels(HEARTBEAT).inc()
         name = request.match_info["name"]
         if not await ping_by_secret(ctx, name=name, secret=request.match_info["secret"]):
-            log.warning("heartbeat refused: unknown heartbeat or wrong secret", extra={"heartbeat": name[:64]})
+            # The name is logged only when it is one: a secret pasted in its place must not reach the log.
+            known = name if find_heartbeat(ctx, name) is not None else "(not a heartbeat)"
+            log.warning("heartbeat refused: unknown heartbeat or wrong secret", extra={"heartbeat": known})
             rejected(HEARTBEAT, "unauthorized")
             return web.json_response({"status": "unauthorized", "message": "unknown heartbeat or wrong secret "
                                       "(POST /webhooks/heartbeat/NAME/SECRET, the secret from its secret_env)"},

@@ -16,9 +16,11 @@ from bot.oncall.models import PageStatus
 from bot.outbox.models import OutboxKind, OutboxMessage
 from bot.simulated_time import SimulatedTime
 from tests.contracts.slack_contract import SlackContract
+from tests.oncall.alertmanager_bed import ROUTE, fire, until, webhook_receiver
 from tests.oncall.paging_scenario import (
     ENVIRON,
     PAGING_CONFIG,
+    SECRET,
     WEDNESDAY,
     alertmanager_payload,
     bearer,
@@ -30,6 +32,7 @@ from tests.oncall.paging_scenario import (
 )
 from tests.oncall.schedule_scenario import advance
 from tests.release.scenario import Scenario, scenario
+from tests.support.monitoring_servers import alertmanager_with
 
 BEAT_SECRET = "hb-" + "0123456789abcdef" * 2
 CONFIG = PAGING_CONFIG.replace(
@@ -134,9 +137,27 @@ async def test_alertmanagers_watchdog_alert_routed_to_the_rotation_is_a_ping_and
         assert len(await pages(s)) == 1
 
 
+async def test_a_real_alertmanagers_watchdog_brings_a_silent_heartbeat_back(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=CONFIG, start=WEDNESDAY, environ=BEAT_ENV) as s:
+        await advance(s, timedelta(minutes=6))
+        assert await silence_pages(s) == [PageStatus.TRIGGERED]
+        config = (f"route: {{receiver: switchman, group_by: [alertname], {ROUTE}}}\n"
+                  "receivers:\n" + webhook_receiver(s, SECRET))
+        async with alertmanager_with(tmp_path, config) as am:
+            await fire(am.url, {"alertname": "Watchdog", "severity": "none", "rotation": "api-oncall"})
+
+            async def back() -> bool:
+                return await silence_pages(s) == [PageStatus.RESOLVED]
+            await until(s, back, "the Watchdog alert resolved the silence page")
+        assert len(await pages(s)) == 1  # the Watchdog alert pages nobody
+        [page] = await pages(s)
+        assert "resolved by heartbeat watchdog" in text_of(dms(s, page.primary or "")[0])
+
+
 @pytest.mark.parametrize("path", [
     "/webhooks/heartbeat/watchdog/wrong-secret", f"/webhooks/heartbeat/nosuch/{BEAT_SECRET}",
-    f"/webhooks/heartbeat/watchdog/{BEAT_SECRET}x"])
+    f"/webhooks/heartbeat/watchdog/{BEAT_SECRET}x", f"/webhooks/heartbeat/{BEAT_SECRET}/watchdog"])
 async def test_a_ping_with_a_wrong_secret_or_name_is_refused_and_changes_nothing(
         tmp_path: Path, slack_contract: SlackContract, caplog: pytest.LogCaptureFixture, path: str) -> None:
     async with scenario(tmp_path, slack_contract, config=CONFIG, start=WEDNESDAY, environ=BEAT_ENV) as s:

@@ -3,6 +3,7 @@ resolve, resolved with the last of them; `group_pages: false` keeps one page per
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.oncall.models import PageStatus
@@ -110,3 +111,15 @@ async def test_a_repeated_notification_changes_nothing_and_a_resolved_group_with
         _, other = await post(s, "/webhooks/alertmanager", alertmanager_payload(
             status="resolved", group_key='{}:{alertname="Other"}'), headers=bearer())
         assert other["opened"] == [] and len(await pages(s)) == 1
+
+
+async def test_two_notifications_of_one_group_at_once_open_one_page_listing_both_alerts(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, start=WEDNESDAY, environ=ENVIRON) as s:
+        answers = await asyncio.gather(*(post(s, "/webhooks/alertmanager", alertmanager_payload(
+            fingerprint=f, labels={"instance": f}), headers=bearer()) for f in ("i1", "i2", "i3")))
+        assert [status for status, _ in answers] == [200, 200, 200]
+        [page] = await pages(s)
+        assert set(page.details["alerts"]) == {"i1", "i2", "i3"}
+        assert page.title == "HighErrorRate: 3 of 3 alerts firing"
+        assert len(dms(s, page.primary or "")) == 1

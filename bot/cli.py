@@ -91,6 +91,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         s = summarise(config)
         print(f"{path}: OK — {len(s['providers'])} provider(s), {len(s['services'])} service(s), "
               f"{len(s['rotations'])} rotation(s)")
+        if config.fallback_rotation is None and config.unrouted_channel is None:
+            print(f"{path}: warning: neither fallback_rotation nor unrouted_channel is set: an alert no rotation "
+                  "claims is only stored and logged; set fallback_rotation (a rotation to page) or "
+                  "unrouted_channel (a channel to post in)", file=sys.stderr)
         return 0
     if args.command == "migrate":
         from bot.storage.migrate import current_revision, upgrade

@@ -11,10 +11,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.context import AppContext
-from bot.oncall import escalation, handoffs
+from bot.oncall import escalation, handoffs, heartbeats
 from bot.release import engine
 
-JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation]
+JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats]
 
 
 async def start_jobs(ctx: AppContext) -> None:

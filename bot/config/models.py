@@ -176,6 +176,25 @@ class UserGroups(Strict):
     shadow: str | None = Field(default=None, pattern=r"^@[\w.-]+$|^S[A-Z0-9]{6,}$")
 
 
+class Heartbeat(Strict):
+    """A monitoring pipeline that must check in every `every` (§6); silence longer than that pages the rotation.
+
+    Pinged at `POST /webhooks/heartbeat/NAME/SECRET` (the secret read from `secret_env`), or by an
+    Alertmanager alert named `alertname` (default `Watchdog`, the always-firing dead man's switch)
+    routed to the rotation.
+    """
+
+    every: Duration
+    secret_env: str | None = Field(default=None, pattern=ENV_VAR)
+    alertname: str = Field(default="Watchdog", min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Heartbeat:
+        if self.every < timedelta(seconds=10):
+            raise ValueError(f"every must be at least 10s; got {self.every}")
+        return self
+
+
 class Rotation(Strict):
     channel: str = Field(pattern=CHANNEL)
     timezone: TimeZoneName
@@ -189,16 +208,26 @@ class Rotation(Strict):
     reminder_before: Duration = timedelta(hours=1)
     services: list[str] = Field(default_factory=list)
     routing_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,64}$")]] = Field(default_factory=list)
+    # One page per Alertmanager group (groupKey), updated as its alerts change; false: one per alert.
+    group_pages: bool = True
+    heartbeats: dict[Annotated[str, Field(pattern=NAME)], Heartbeat] = Field(default_factory=dict)
 
 
 class SwitchmanConfig(Strict):
     providers: dict[Annotated[str, Field(pattern=NAME)], Provider] = Field(default_factory=dict)
     services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(default_factory=dict)
     rotations: dict[Annotated[str, Field(pattern=NAME)], Rotation] = Field(default_factory=dict)
+    # Nothing inbound is dropped (§6): an alert no rotation claims pages this rotation, else it is
+    # posted in this channel.
+    fallback_rotation: str | None = None
+    unrouted_channel: str | None = Field(default=None, pattern=CHANNEL)
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:
         problems: list[str] = []
+        if self.fallback_rotation is not None and self.fallback_rotation not in self.rotations:
+            problems.append(f"fallback_rotation: {self.fallback_rotation!r} is not a rotation "
+                            f"(defined: {', '.join(sorted(self.rotations)) or 'none'})")
         for name, service in self.services.items():
             if service.provider not in self.providers:
                 problems.append(f"services.{name}.provider: {service.provider!r} is not a provider "
@@ -215,7 +244,13 @@ class SwitchmanConfig(Strict):
                     if gate.kind == "oncall_present" and gate.rotation and gate.rotation not in self.rotations:
                         problems.append(f"{where}: oncall_present names {gate.rotation!r}, not a rotation")
         keys: dict[str, str] = {}
+        beats: dict[str, str] = {}
         for name, rotation in self.rotations.items():
+            for beat in rotation.heartbeats:  # the ping URL names the heartbeat alone
+                if beat in beats:
+                    problems.append(f"rotations.{name}.heartbeats.{beat}: the name is also used by {beats[beat]}; "
+                                    "heartbeat names must be unique across rotations")
+                beats[beat] = name
             for service_name in rotation.services:
                 if service_name not in self.services:
                     problems.append(f"rotations.{name}.services: {service_name!r} is not a service")

@@ -27,6 +27,11 @@ class OncallView(Protocol):
 
     def escalation_note(self, page: Page, *, level: int, target: str, waited: timedelta) -> Message: ...
 
+    def unrouted_alert(self, *, title: str, status: str, labels: dict[str, str], links: list[dict[str, str]]
+                       ) -> Message:
+        """An alert no rotation claims, posted in `unrouted_channel` (edited when it resolves)."""
+        ...
+
     def who(self, actor: str | None) -> str:
         """A person (a mention) or a system (`alertmanager`), safe to put in a reply."""
         ...

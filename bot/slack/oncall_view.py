@@ -18,6 +18,10 @@ class BlockKitOncallView:
     def escalation_note(self, page: Page, *, level: int, target: str, waited: timedelta) -> Message:
         return page_blocks.escalation_note(page, level=level, target=target, waited=waited)
 
+    def unrouted_alert(self, *, title: str, status: str, labels: dict[str, str], links: list[dict[str, str]]
+                       ) -> Message:
+        return page_blocks.unrouted_alert(title=title, status=status, labels=labels, links=links)
+
     def who(self, actor: str | None) -> str:
         return page_blocks.who(actor)
 

@@ -94,6 +94,24 @@ def escalation_note(page: Page, *, level: int, target: str, waited: timedelta) -
     return text, [section(text)]
 
 
+def unrouted_alert(*, title: str, status: str, labels: dict[str, str], links: list[dict[str, str]]) -> Message:
+    """An alert that matched no rotation: nobody was paged, so the channel is told what to route."""
+    icon = ":white_check_mark: resolved" if status == "resolved" else ":warning: firing, *nobody was paged*"
+    label_text = ", ".join(f"`{escape(k)}={escape(v)}`" for k, v in sorted(labels.items()))
+    text = f"Unrouted alert: {escape(title)} — {icon}"
+    blocks: list[dict[str, Any]] = [
+        section(_cut(f"*Unrouted alert:* {escape(title)}\n{icon}", 3000)),
+        section(_cut(f"*Labels:* {label_text or 'none'}", 3000)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            "No rotation claims this alert (no `rotation` label naming one, no rotation whose `services` include "
+            "its `service` label). Set `fallback_rotation` to page someone for such alerts.")}]},
+    ]
+    shown = _links(links)
+    if shown:
+        blocks.insert(2, section("*Links:* " + " · ".join(shown)))
+    return _cut(text, 3000), blocks
+
+
 def _role_note(role: str, level: int) -> str:
     if role == NotificationRole.PRIMARY:
         return "You are the primary on call: your Ack stops escalation."

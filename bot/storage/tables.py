@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from bot.ledger import models as ledger_models
-from bot.oncall import alert_models
+from bot.oncall import alert_models, heartbeat_models
 from bot.oncall import models as oncall_models
 from bot.oncall import schedule_models as oncall_schedule_models
 from bot.outbox import models as outbox_models
@@ -11,5 +11,5 @@ from bot.release import models as release_models
 from bot.storage import handled_requests
 
 metadata = SQLModel.metadata
-__all__ = ["alert_models", "handled_requests", "ledger_models", "metadata", "oncall_models", "oncall_schedule_models",
-           "outbox_models", "release_models"]
+__all__ = ["alert_models", "handled_requests", "heartbeat_models", "ledger_models", "metadata", "oncall_models",
+           "oncall_schedule_models", "outbox_models", "release_models"]

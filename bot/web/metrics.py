@@ -21,6 +21,19 @@ class Metrics:
             "switchman_slack_ack_seconds", "Time from receiving a Slack request to answering it.",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 3), registry=self.registry,
         )
+        # Inbound pages (§6): counters are exposed with a `_total` suffix.
+        self.webhooks_received = Counter(
+            "switchman_webhooks_received", "Inbound webhook deliveries, by source (alertmanager, events, heartbeat).",
+            ["source"], registry=self.registry,
+        )
+        self.webhooks_rejected = Counter(
+            "switchman_webhooks_rejected", "Inbound webhook deliveries refused, by source and reason; none stored.",
+            ["source", "reason"], registry=self.registry,
+        )
+        self.alerts_unrouted = Counter(
+            "switchman_alerts_unrouted", "Alerts no rotation claims (sent to fallback_rotation or unrouted_channel).",
+            registry=self.registry,
+        )
         background_pending = Gauge(
             "switchman_background_tasks", "Background tasks in flight.", registry=self.registry,
         )

@@ -1,8 +1,9 @@
 """The aiohttp application of `switchman serve` (and of the console, which uses it on loopback).
 
 Routes: `/slack/events` (HTTP mode only), `/healthz` (the process answers), `/readyz` (the
-database answers), `/metrics` (Prometheus text format), `/webhooks/alertmanager` and
-`/webhooks/events` (inbound pages, `webhooks.py`), `/calendar/ROTATION/SECRET.ics`
+database answers), `/metrics` (Prometheus text format), `/webhooks/alertmanager`, the Events API v2 at
+`/webhooks/events`, `/v2/enqueue` and `/webhooks/events/v2/enqueue`, and
+`/webhooks/heartbeat/NAME/SECRET` (inbound pages, `webhooks.py`), `/calendar/ROTATION/SECRET.ics`
 (`calendar_feed.py`). Slack signature checks are Bolt's: a bad or stale signature gets 401 and
 reaches no listener.
 """
@@ -60,7 +61,7 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> w
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
     calendar_feed.add_routes(app, ctx)
-    webhooks.add_routes(app, ctx)
+    webhooks.add_routes(app, ctx, metrics)
     return app
 
 

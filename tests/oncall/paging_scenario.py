@@ -115,6 +115,12 @@ async def post(s: Scenario, path: str, body: Any, *, headers: dict[str, str] | N
     return status, answer
 
 
+async def get_metrics(s: Scenario) -> str:
+    """The app's Prometheus exposition, as a scraper reads it."""
+    async with aiohttp.ClientSession() as session, session.get(webhook_url(s, "/metrics")) as resp:
+        return await resp.text()
+
+
 def bearer(secret: str = SECRET) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 

@@ -53,7 +53,7 @@ async def test_an_alertmanager_alert_pages_the_pair_escalates_until_the_primary_
         [page] = await pages(s)
         assert (page.rotation, page.source, page.status) == ("api-oncall", "alertmanager", PageStatus.TRIGGERED)
         assert (page.primary, page.shadow, page.service) == (primary, shadow, "api")
-        assert page.dedup_key == '{}:{alertname="HighErrorRate"}:c0ffee0123456789'
+        assert page.dedup_key == 'group:{}:{alertname="HighErrorRate"}'  # one page per Alertmanager group
         assert page.notified_at == WEDNESDAY and page.shadow_note is None
         async with s.stack.ctx.db.session() as session:
             [alert] = await firing_alerts(session, service="api")

@@ -22,6 +22,7 @@ from tests.oncall.paging_scenario import (
     alerts,
     bearer,
     dms,
+    get_metrics,
     notifications,
     pagerduty_event,
     pages,
@@ -30,6 +31,7 @@ from tests.oncall.paging_scenario import (
 from tests.release.scenario import Scenario, scenario
 
 ALERTMANAGER, EVENTS = "/webhooks/alertmanager", "/webhooks/events"
+EVENTS_PATHS = [EVENTS, "/v2/enqueue", "/webhooks/events/v2/enqueue"]
 
 
 async def nothing_stored(s: Scenario) -> None:
@@ -80,17 +82,37 @@ async def test_alertmanager_answers_400_with_the_reason_for_a_malformed_payload(
         await nothing_stored(s)
 
 
-async def test_events_refuse_an_unknown_routing_key(tmp_path: Path, slack_contract: SlackContract,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("path", EVENTS_PATHS)
+async def test_events_refuse_an_unknown_routing_key_as_pagerduty_does(
+        tmp_path: Path, slack_contract: SlackContract, caplog: pytest.LogCaptureFixture, path: str) -> None:
     wrong = "Rzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
     async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, start=WEDNESDAY, environ=ENVIRON) as s:
-        status, answer = await post(s, EVENTS, pagerduty_event(routing_key=wrong))
-        assert status == 401 and answer["message"] == "invalid routing key"
-        # Authentication comes before validation: a bad body with a bad key is still a 401.
-        status, _ = await post(s, EVENTS, {"routing_key": wrong, "event_action": "explode"})
-        assert status == 401
+        status, answer = await post(s, path, pagerduty_event(routing_key=wrong))
+        # PagerDuty's own answer: its clients (pdpyras, Alertmanager) decode a 400, and do not retry it.
+        assert (status, answer) == (400, {"status": "invalid event", "message": "Event object is invalid",
+                                          "errors": ["Invalid routing key"]})
+        # Authentication comes before validation: a bad body with a bad key is refused for its key.
+        status, answer = await post(s, path, {"routing_key": wrong, "event_action": "explode"})
+        assert status == 400 and answer["errors"] == ["Invalid routing key"]
         await nothing_stored(s)
+        metrics = await get_metrics(s)
+        assert 'switchman_webhooks_received_total{source="events"} 2.0' in metrics
+        assert 'switchman_webhooks_rejected_total{reason="routing_key",source="events"} 2.0' in metrics
     assert wrong not in caplog.text and API_KEY not in caplog.text
+
+
+@pytest.mark.parametrize("path", EVENTS_PATHS)
+async def test_every_events_path_answers_in_pagerduty_shape(tmp_path: Path, slack_contract: SlackContract,
+                                                            path: str) -> None:
+    async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, start=WEDNESDAY, environ=ENVIRON) as s:
+        status, answer = await post(s, path, pagerduty_event())
+        assert (status, answer) == (202, {"status": "success", "message": "Event processed",
+                                          "dedup_key": "db-disk-full"})
+        status, answer = await post(s, path, pagerduty_event(payload={"summary": "x", "source": "y"}))
+        assert status == 400 and answer["status"] == "invalid event"
+        assert answer["message"] == "Event object is invalid" and answer["errors"] == [
+            "payload.severity: Field required"]
+        assert [p.dedup_key for p in await pages(s)] == ["db-disk-full"]
 
 
 @pytest.mark.parametrize(("body", "problem"), [
@@ -120,7 +142,8 @@ async def test_alerts_route_by_service_label_or_rotation_label_and_unrouted_ones
         _, web = await post(s, ALERTMANAGER, alertmanager_payload(fingerprint="f1", labels={"service": "web"}),
                             headers=bearer())
         _, named = await post(s, ALERTMANAGER, alertmanager_payload(
-            fingerprint="f2", labels={"service": "api", "rotation": "web-oncall"}), headers=bearer())
+            fingerprint="f2", labels={"service": "api", "rotation": "web-oncall"}, group_key="{}:{service=\"api\"}"),
+            headers=bearer())
         _, nobody = await post(s, ALERTMANAGER, alertmanager_payload(fingerprint="f3", labels={"service": "billing"}),
                                headers=bearer())
         assert (web["opened"], named["opened"], nobody["unrouted"]) == ([1], [2], ["f3"])

@@ -97,10 +97,7 @@ async def prometheus(workdir: Path, *, targets: list[str], scrape_interval: str 
 @contextlib.asynccontextmanager
 async def alertmanager(workdir: Path, *, webhook_url: str, bearer: str) -> AsyncIterator[Running]:
     """Alertmanager whose only receiver is Switchman's webhook, authenticated as §6 says."""
-    exe = binary(ALERTMANAGER, "prometheus-alertmanager")
-    port = free_port()
-    config = workdir / "alertmanager.yml"
-    config.write_text(
+    config = (
         "route: {receiver: switchman, group_by: [alertname, service], group_wait: 0s, group_interval: 1s,\n"
         "        repeat_interval: 1h}\n"
         "receivers:\n"
@@ -109,6 +106,17 @@ async def alertmanager(workdir: Path, *, webhook_url: str, bearer: str) -> Async
         f"      - url: \"{webhook_url}\"\n"
         "        send_resolved: true\n"
         f"        http_config: {{authorization: {{type: Bearer, credentials: \"{bearer}\"}}}}\n")
+    async with alertmanager_with(workdir, config) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def alertmanager_with(workdir: Path, config_text: str) -> AsyncIterator[Running]:
+    """Alertmanager running the configuration `config_text` (alertmanager.yml as a test writes it)."""
+    exe = binary(ALERTMANAGER, "prometheus-alertmanager")
+    port = free_port()
+    config = workdir / "alertmanager.yml"
+    config.write_text(config_text)
     command = [exe, f"--config.file={config}", f"--storage.path={workdir / 'alertmanager-data'}",
                f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
     async with _serve(command, f"http://127.0.0.1:{port}", workdir, "alertmanager") as running:

@@ -63,12 +63,13 @@ class ProviderHttp:
         return self.retries + 1
 
     async def request(self, method: str, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
-                      json: Any = None, allow: Collection[int] = (), idempotent: bool | None = None
-                      ) -> httpx.Response:
+                      json: Any = None, data: Mapping[str, str] | None = None, allow: Collection[int] = (),
+                      idempotent: bool | None = None) -> httpx.Response:
         """Send `method path` and return a 2xx answer, or one whose status is in `allow`.
 
         `operation` is a verb phrase for messages ("start workflow deploy.yml on acme/api").
         `idempotent` defaults to the HTTP method's nature; pass True for a POST that is safe to repeat.
+        `data` sends a form (application/x-www-form-urlencoded) instead of `json`.
         """
         method = method.upper()
         repeatable = method in SAFE_METHODS if idempotent is None else idempotent
@@ -76,7 +77,7 @@ class ProviderHttp:
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
-                response = await self.client.request(method, url, params=params, json=json,
+                response = await self.client.request(method, url, params=params, json=json, data=data,
                                                      headers=self._headers, timeout=self.timeout)
             except httpx.TransportError as exc:
                 what = describe_transport_error(exc, self.timeout)

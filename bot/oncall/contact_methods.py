@@ -124,13 +124,31 @@ def email_text(ctx: AppContext, page: Page, permalink: str | None) -> tuple[str,
         lines.append(f"Service: {page.service}")
     runbook = runbook_for(ctx, page.service)
     lines.append(f"Runbook: {runbook}" if runbook else "Runbook: none configured for this service")
-    if page.details:
-        lines += ["", "Details:"] + [f"  {k}: {_plain(v)}" for k, v in page.details.items()]
+    details = detail_lines(page.details)
+    if details:
+        lines += ["", "Details:", *details]
     lines += ["", f"To acknowledge: type `/oncall ack {page.id}` in Slack, or press Ack on the page's message."]
     if permalink:
         lines.append(f"The page in Slack: {permalink}")
     lines += ["", "You get this email because your notification rules in Switchman's people: config ask for it."]
     return subject, "\n".join(lines) + "\n"
+
+
+def detail_lines(details: dict[str, Any]) -> list[str]:
+    """The page's details as plain text: empty values left out, one level of nesting spelled out, links as
+    "text: url"."""
+    lines = []
+    for key, value in details.items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            lines += [f"  {key}.{k}: {_plain(v)}" for k, v in value.items() if v not in (None, "", [], {})]
+        elif isinstance(value, list) and all(isinstance(v, dict) and ("href" in v or "src" in v) for v in value):
+            lines += [f"  {key}: {v.get('text') or v.get('alt') or ''} {v.get('href') or v.get('src')}".rstrip()
+                      for v in value]
+        else:
+            lines.append(f"  {key}: {_plain(value)}")
+    return lines
 
 
 def _plain(value: object) -> str:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, model_validator
 
-from bot.config.durations import Duration
+from bot.config.durations import Duration, format_duration
 from bot.config.gates import Strict
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -93,7 +93,7 @@ def contact_problems(people: dict[str, Person], *, twilio: bool, smtp: bool) -> 
         seen: set[tuple[str, timedelta]] = set()
         for rule in person.notify:
             if (rule.method, rule.after) in seen:
-                problems.append(f"{where}: {rule.method} after {rule.after} is listed twice")
+                problems.append(f"{where}: {rule.method} after {format_duration(rule.after)} is listed twice")
             seen.add((rule.method, rule.after))
     return list(dict.fromkeys(problems))
 

@@ -57,7 +57,7 @@ class SmtpServer:
     def __init__(self, *, tls_dir: Path | None = None, login: tuple[str, str] | None = None) -> None:
         self.handler = _Handler()
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.login = login
         self.tls: ssl.SSLContext | None = None
         self.client_tls: ssl.SSLContext | None = None
@@ -99,7 +99,7 @@ class SmtpServer:
         return AuthResult(success=False, handled=False)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -154,7 +154,7 @@ def parse(text: str) -> OncallCommand:
             if len(args) == 1 and args[0].lstrip("#").isdigit():
                 return OncallPageShow(limits.parse_id(args[0], what="page", usage=USAGE))
             if len(args) < 2:
-                raise BadInput('expected `/oncall page ROTATION "message"`', usage=USAGE)
+                raise BadInput('expected `/oncall page ROTATION "message"` or `/oncall page ID`', usage=USAGE)
             message = limits.check_page_message(" ".join(args[1:]), usage=USAGE)
             return OncallPage(_rotation(args[0]), message)
         case "ack" | "resolve":

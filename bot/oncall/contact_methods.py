@@ -20,6 +20,7 @@ from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.notify.phones import mask_numbers
 from bot.oncall import notification_rules
+from bot.oncall.display import local_time
 from bot.oncall.models import ContactStatus, Page, PageContact, PageStatus
 from bot.oncall.page_notify import channel_anchor, runbook_for
 from bot.outbox import queue as outbox
@@ -70,7 +71,7 @@ async def _deliver(ctx: AppContext, row: PageContact, page: Page, permalink: str
             case "voice":
                 provider_id = await ctx.contacts.call(_phone(person.phone), spoken_text(page))
             case "email":
-                subject, body = email_text(ctx, page, permalink)
+                subject, body = email_text(ctx, page, permalink, zone=person.timezone or "UTC")
                 provider_id = await ctx.contacts.email(person.email or "", subject, body)
             case _:
                 raise ProviderError(f"{row.method!r} is not a contact method Switchman knows")
@@ -115,11 +116,11 @@ def spoken_text(page: Page) -> str:
             f"Acknowledge it in Slack.")
 
 
-def email_text(ctx: AppContext, page: Page, permalink: str | None) -> tuple[str, str]:
+def email_text(ctx: AppContext, page: Page, permalink: str | None, *, zone: str) -> tuple[str, str]:
     subject = f"[Switchman] Page #{page.id} ({page.rotation}): {page.title[:200]}"
     lines = [f"Page #{page.id}: {page.title}", "",
              f"Rotation: {page.rotation}", f"Status: {page.status}",
-             f"Opened: {page.created_at:%Y-%m-%d %H:%M} UTC ({page.source})"]
+             f"Opened: {local_time(page.created_at, zone)} ({page.source})"]
     if page.service:
         lines.append(f"Service: {page.service}")
     runbook = runbook_for(ctx, page.service)

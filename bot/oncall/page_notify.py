@@ -82,7 +82,9 @@ async def notify_opened(ctx: AppContext, page_id: int) -> None:
         return
     note = None
     if page.shadow and page.shadow_note is None:  # asked before the transaction: it is a call to Slack
-        zone = await ctx.directory.time_zone_or(page.shadow, rotation.timezone)
+        # The zone given in `people:` is the shadow's own word for paging; else their Slack profile's.
+        zone = ctx.config.person(page.shadow).timezone or await ctx.directory.time_zone_or(page.shadow,
+                                                                                            rotation.timezone)
         note = shadow_excluded(rotation, page.created_at, zone)
     now = ctx.clock.now()
     async with ctx.db.session() as session:

@@ -70,7 +70,7 @@ async def test_an_unacknowledged_page_goes_dm_then_sms_then_call_then_escalates_
         assert mail.recipients == [EMAILS[LEAD]] and mail.sender == "switchman@example.com"
         assert mail.message["Subject"] == f"[Switchman] Page #1 (api-oncall): {TITLE}"
         body = mail.message.get_content()
-        for expected in (f"Page #1: {TITLE}", "Service: api", "Runbook: https://wiki.example.com/runbooks/api",
+        for expected in (f"Page #1: {TITLE}", "Opened: Wed 18 Nov 11:00 CET (events)", "Service: api", "Runbook: https://wiki.example.com/runbooks/api",
                          "custom_details.free: 1 GB",
                          "links: Disk dashboard https://grafana.example.com/d/disk", "/oncall ack 1",
                          "The page in Slack: "):
@@ -144,3 +144,18 @@ async def test_a_restart_between_the_page_and_its_sms_sends_it_once(
         assert len(twilio.sent("Messages")) == 1 and len(twilio.sent("Calls")) == 0
         await advance(s, timedelta(minutes=1))
         assert len(twilio.sent("Messages")) == 1 and len(twilio.sent("Calls")) == 1
+
+
+async def test_a_shadow_zone_given_in_people_decides_their_business_hours(
+        tmp_path: Path, slack_contract: SlackContract, twilio: FakeTwilio, smtp: SmtpServer) -> None:
+    # 14:30 UTC on a Wednesday: 15:30 in Berlin (their Slack profile) but 20:00 in Kolkata (their people: entry).
+    config = contacts_config(twilio.url, smtp).replace("people:\n", "people:\n" + "".join(
+        f"  {user}: {{timezone: Asia/Kolkata}}\n" for user in ("U01DEV1", "U01DEV2")))
+    async with scenario(tmp_path, slack_contract, config=config, start=WEDNESDAY.replace(hour=14, minute=30),
+                        environ=CONTACT_ENVIRON) as s:
+        _, shadow = await pair(s)
+        assert s.stack.workspace.users[shadow].tz != "Asia/Kolkata"
+        await post(s, "/webhooks/events", event())
+        [page] = await pages(s)
+        assert page.shadow_note is not None and "Wed 20:00 in Asia/Kolkata" in page.shadow_note
+        assert dms(s, shadow) == []

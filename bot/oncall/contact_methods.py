@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from typing import Any
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import AppContext
-from bot.errors import ProviderError
+from bot.errors import ProviderError, new_correlation_id
 from bot.notify.phones import mask_numbers
 from bot.oncall import notification_rules
 from bot.oncall.display import local_time
@@ -77,6 +78,13 @@ async def _deliver(ctx: AppContext, row: PageContact, page: Page, permalink: str
                 raise ProviderError(f"{row.method!r} is not a contact method Switchman knows")
     except ProviderError as exc:
         status, error = ContactStatus.FAILED, mask_numbers(str(exc))[:MAX_ERROR]
+    except Exception as exc:  # a defect, not the provider: the row must not stay "sending" until a restart
+        correlation = new_correlation_id()
+        # The frames but not the message: an exception's text may quote the phone number.
+        log.error("page contact crashed", extra={"contact": row.id, "correlation_id": correlation,
+                                                 "error_type": type(exc).__name__,
+                                                 "traceback": "".join(traceback.format_tb(exc.__traceback__))})
+        status, error = ContactStatus.FAILED, f"unexpected error ({type(exc).__name__}); correlation id {correlation}"
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         await _finish(session, row.id, status, now=now, provider_id=provider_id, error=error)

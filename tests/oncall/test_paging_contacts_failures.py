@@ -125,3 +125,23 @@ async def test_an_smtp_refusal_fails_the_email_and_no_secret_or_number_reaches_a
     for number in PHONES.values():
         assert number not in logged and number[1:] not in logged and number not in shown
     assert f"…{PHONES[primary][-4:]}" in logged
+
+
+async def test_an_unexpected_error_while_sending_is_recorded_not_left_sending(
+        tmp_path: Path, slack_contract: SlackContract, twilio: FakeTwilio, smtp: SmtpServer,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(to: str, body: str) -> str:
+        raise RuntimeError(f"boom for {to}")
+
+    async with scenario(tmp_path, slack_contract, config=contacts_config(twilio.url, smtp), start=WEDNESDAY,
+                        environ=CONTACT_ENVIRON) as s:
+        assert s.stack.ctx.contacts is not None
+        monkeypatch.setattr(s.stack.ctx.contacts, "sms", broken)
+        await post(s, "/webhooks/events", pagerduty_event())
+        await advance(s, timedelta(minutes=3))
+        [sms, call] = (await contacts(s))[:2]
+        assert sms.status == ContactStatus.FAILED and sms.error is not None
+        assert sms.error.startswith("unexpected error (RuntimeError); correlation id ")
+        assert call.status == ContactStatus.SENT  # the next rule still goes out
+    logged = "\n".join(json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records)
+    assert "page contact crashed" in logged and "boom for" not in logged

@@ -146,3 +146,19 @@ async def test_an_unexpected_error_while_sending_is_recorded_not_left_sending(
     logged = "\n".join(json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records)
     assert "page contact crashed" in logged and "RuntimeError" in logged
     assert all(number not in logged for number in PHONES.values())
+
+
+async def test_a_missing_twilio_token_is_named_on_the_page(tmp_path: Path, slack_contract: SlackContract,
+                                                           twilio: FakeTwilio, smtp: SmtpServer) -> None:
+    environ = {k: v for k, v in CONTACT_ENVIRON.items() if k != "TWILIO_AUTH_TOKEN"}
+    async with scenario(tmp_path, slack_contract, config=contacts_config(twilio.url, smtp), start=WEDNESDAY,
+                        environ=environ) as s:
+        primary, _ = await pair(s)
+        await post(s, "/webhooks/events", pagerduty_event())
+        await advance(s, timedelta(minutes=1))
+        assert twilio.requests == []
+        [sms, _] = await contacts(s)
+        assert sms.status == ContactStatus.FAILED
+        assert sms.error == "Twilio has no auth token: set the environment variable TWILIO_AUTH_TOKEN (named by " \
+                            "twilio.token_env)"
+        assert "TWILIO_AUTH_TOKEN" in await show_page(s, primary, 1)

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.models import SwitchmanConfig
-from bot.oncall.ports import OncallView
+from bot.oncall.ports import ContactChannels, OncallView
 from bot.outbox.sender import OutboxSender
 from bot.providers.base import Provider
 from bot.release.ports import ReleaseView
@@ -27,6 +27,7 @@ from bot.slack.directory import Directory
 from bot.slack.oncall_view import BlockKitOncallView
 from bot.slack.release_view import BlockKitReleaseView
 from bot.storage.database import Database
+from bot.web.metrics import Metrics
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -49,7 +50,11 @@ class AppContext:
     outbox: OutboxSender | None = None
     release_view: ReleaseView = field(default_factory=BlockKitReleaseView)
     oncall_view: OncallView = field(default_factory=BlockKitOncallView)
+    # SMS and voice (Twilio) and email (SMTP) for pages, as configured: set up by `build_context`.
+    contacts: ContactChannels | None = None
     directory: Directory = field(init=False)
+    metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.directory = Directory(self.slack, self.clock)
+        self.metrics = Metrics(self.background)

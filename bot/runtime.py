@@ -15,6 +15,7 @@ from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.loader import load_config
 from bot.context import AppContext
+from bot.notify.channels import build_channels
 from bot.outbox.pacing import Pacer
 from bot.outbox.sender import OutboxSender
 from bot.providers.registry import build_providers
@@ -25,6 +26,7 @@ from bot.slack.app_factory import web_client
 from bot.slack.outbox_wire import SlackOutboxWire, outbox_client
 from bot.storage.database import Database
 from bot.storage.migrate import upgrade
+from bot.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,23 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
     db.commit_hooks.append(outbox.after_commit)
     log.info("switchman ready", extra={"config": str(settings.config_path), "database": db.dialect,
                                         "services": len(config.services), "rotations": len(config.rotations)})
-    return AppContext(settings=settings, config=config, db=db, slack=slack, clock=clock,
-                      background=background, http=http, webhooks=aiohttp.ClientSession(),
-                      providers=build_providers(config, settings, http, clock, sleep),
-                      sleep=sleep, scheduler=scheduler, outbox=outbox)
+    ctx = AppContext(settings=settings, config=config, db=db, slack=slack, clock=clock,
+                     background=background, http=http, webhooks=aiohttp.ClientSession(),
+                     providers=build_providers(config, settings, http, clock, sleep),
+                     sleep=sleep, scheduler=scheduler, outbox=outbox,
+                     contacts=build_channels(config, settings, http, clock=clock, sleep=sleep))
+    watch_outbox(ctx.metrics, outbox)
+    return ctx
+
+
+def watch_outbox(metrics: Metrics, outbox: OutboxSender) -> None:
+    """The outbox's depth (read from the database at each scrape) and Slack's 429s, on /metrics."""
+    async def depth() -> None:
+        metrics.outbox_depth.set(await outbox.depth())
+
+    metrics.before_scrape(depth)
+    metrics.count_from("switchman_slack_rate_limited", "Slack answers of 429 (rate limited) to the outbox.",
+                       lambda: outbox.rate_limited)
 
 
 SHUTDOWN_GRACE_SECONDS = 10.0

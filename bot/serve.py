@@ -16,7 +16,6 @@ from bot.jobs import start_jobs
 from bot.runtime import build_context, close_context
 from bot.settings import Settings
 from bot.slack.app_factory import create_app
-from bot.web.metrics import Metrics
 from bot.web.server import build_web_app, start_site
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ async def serve(settings: Settings, *, host: str, port: int, ready: asyncio.Even
     await start_jobs(ctx)
     bolt = create_app(ctx)
     socket_mode = settings.app_token is not None
-    web_app = build_web_app(ctx, None if socket_mode else bolt, Metrics(ctx.background))
+    web_app = build_web_app(ctx, None if socket_mode else bolt, ctx.metrics)
     runner, bound = await start_site(web_app, host, port)
     socket_handler = None
     if socket_mode:

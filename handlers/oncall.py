@@ -28,7 +28,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         user, channel, key = command["user_id"], command.get("channel_id", ""), request_key(command)
 
         async def act() -> str:
-            if isinstance(parsed, grammar.OncallPage | grammar.OncallAck | grammar.OncallResolve):
+            if isinstance(parsed, grammar.OncallPage | grammar.OncallPageShow | grammar.OncallAck
+                          | grammar.OncallResolve):
                 return await paging_commands.run(ctx, parsed, user=user, channel=channel, request_key=key)
             return await commands.run(ctx, parsed, user=user, channel=channel, request_key=key)
 

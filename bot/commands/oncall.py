@@ -16,6 +16,7 @@ USAGE = """*`/oncall`* — shadow on-call: who carries the pager, and with whom
 • `/oncall swap ROTATION @user DATE` · `/oncall cover ROTATION FROM TO [@user]` — ask for a swap or cover
 • `/oncall away FROM TO` — declare an absence (dates YYYY-MM-DD)
 • `/oncall page ROTATION "message"` — page the current pair
+• `/oncall page ID` — a page's state and everyone it reached: Slack, SMS, calls, email
 • `/oncall ack ID` · `/oncall resolve ID` — acknowledge or resolve a page
 • `/oncall shadow-stats [ROTATION]` — shadow shifts and pages seen per developer, graduation status
 • `/oncall calendar ROTATION` — a private calendar feed URL
@@ -81,6 +82,11 @@ class OncallPage:
 
 
 @dataclass(frozen=True)
+class OncallPageShow:
+    page_id: int
+
+
+@dataclass(frozen=True)
 class OncallAck:
     page_id: int
 
@@ -101,7 +107,8 @@ class OncallCalendar:
 
 
 OncallCommand = (OncallHelp | OncallNow | OncallNext | OncallMe | OncallSchedule | OncallSwap | OncallCover
-                 | OncallAway | OncallPage | OncallAck | OncallResolve | OncallShadowStats | OncallCalendar)
+                 | OncallAway | OncallPage | OncallPageShow | OncallAck | OncallResolve | OncallShadowStats
+                 | OncallCalendar)
 
 
 def parse(text: str) -> OncallCommand:
@@ -144,8 +151,10 @@ def parse(text: str) -> OncallCommand:
             _count(args, 2, 2, "/oncall away FROM TO")
             return OncallAway(*limits.parse_span(args[0], args[1], usage=USAGE))
         case "page":
+            if len(args) == 1 and args[0].lstrip("#").isdigit():
+                return OncallPageShow(limits.parse_id(args[0], what="page", usage=USAGE))
             if len(args) < 2:
-                raise BadInput('expected `/oncall page ROTATION "message"`', usage=USAGE)
+                raise BadInput('expected `/oncall page ROTATION "message"` or `/oncall page ID`', usage=USAGE)
             message = limits.check_page_message(" ".join(args[1:]), usage=USAGE)
             return OncallPage(_rotation(args[0]), message)
         case "ack" | "resolve":

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, model_validator
 
+from bot.config.contacts import Person, Smtp, Twilio, contact_problems
 from bot.config.durations import Duration
 from bot.config.gates import CHECK_KINDS, GATE_KINDS, Check, Gate, Strict, normalise_entry
 
@@ -221,6 +222,10 @@ class SwitchmanConfig(Strict):
     # posted in this channel.
     fallback_rotation: str | None = None
     unrouted_channel: str | None = Field(default=None, pattern=CHANNEL)
+    # How each person is reached besides the Slack DM (§6), keyed by Slack user id.
+    people: dict[Annotated[str, Field(pattern=SLACK_USER)], Person] = Field(default_factory=dict)
+    twilio: Twilio | None = None
+    smtp: Smtp | None = None
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:
@@ -262,9 +267,14 @@ class SwitchmanConfig(Strict):
                 if key in keys:
                     problems.append(f"rotations.{name}.routing_keys: {key[:4]}… is also used by {keys[key]}")
                 keys[key] = name
+        problems += contact_problems(self.people, twilio=self.twilio is not None, smtp=self.smtp is not None)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def person(self, user: str) -> Person:
+        """How `user` is reached: their `people:` entry, or a Slack DM alone."""
+        return self.people.get(user) or Person()
 
     def rotations_for_service(self, service: str) -> list[str]:
         named = self.services[service].rotation if service in self.services else None

@@ -10,7 +10,8 @@ The job (`page-escalate-<id>`) takes the page id and the level it is to reach; i
 when the page is acked or resolved or already at that level, so a job run twice (a restart, a
 second replica) pages nobody twice. The level and its target are committed with the target's DM
 queued in the outbox, and `next_escalation_at` is the record of truth that `plan_jobs` re-schedules from on start.
-Planning also schedules `page-notify-<id>` for open pages whose first round of messages was never
+Planning also re-schedules the SMS, calls and emails still due (`notification_rules`), and schedules
+`page-notify-<id>` for open pages whose first round of messages was never
 queued (a crash right after the webhook answered). Queued messages survive a restart in the outbox.
 """
 
@@ -22,7 +23,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from bot.context import AppContext
-from bot.oncall import page_notify
+from bot.oncall import contact_methods, notification_rules, page_notify
 from bot.oncall.models import Page, PageStatus
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def register_jobs(ctx: AppContext) -> None:
 
     ctx.scheduler.register(JOB, run)
     ctx.scheduler.register(NOTIFY_JOB, notify)
+    contact_methods.register_jobs(ctx)
     page_notify.register(ctx)
 
 
@@ -76,8 +78,10 @@ async def plan_jobs(ctx: AppContext) -> None:
     for page_id in unsent:
         if page_id is not None:  # a job, not a task: it runs once the scheduler starts, after planning
             ctx.scheduler.schedule(f"page-notify-{page_id}", now, NOTIFY_JOB, page_id=page_id)
-    if pending or unsent:
-        log.info("page escalations planned", extra={"escalations": len(pending), "renotify": len(unsent)})
+    contacts = await notification_rules.plan(ctx)
+    if pending or unsent or contacts:
+        log.info("page escalations planned", extra={"escalations": len(pending), "renotify": len(unsent),
+                                                    "contacts": contacts})
 
 
 async def escalate(ctx: AppContext, *, page_id: int, level: int) -> None:
@@ -102,8 +106,10 @@ async def escalate(ctx: AppContext, *, page_id: int, level: int) -> None:
         last = level == len(rotation.escalation.then)
         page.next_escalation_at = None if last else now + rotation.escalation.ack_within
         session.add(page)
-        await page_notify.queue_escalation(session, ctx, page, level=level, target=target, now=now)
-        next_at = page.next_escalation_at
+        due = await page_notify.queue_escalation(session, ctx, page, level=level, target=target, now=now)
+        next_at, rotation_name = page.next_escalation_at, page.rotation
+    notification_rules.schedule(ctx, due)
+    ctx.metrics.page_event("escalated", rotation_name)
     log.info("page escalated", extra={"page": page_id, "level": level})
     if next_at is not None:
         schedule(ctx, page_id, next_at, level=level + 1)

@@ -83,3 +83,39 @@ class Page(SQLModel, table=True):
     shadow_note: str | None = Field(default=None, max_length=255)
     # Set when the first round of DMs and the channel post is queued in the outbox; unset, a restart queues it.
     notified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ContactStatus(StrEnum):
+    SCHEDULED = "scheduled"  # due at `due_at`; a job sends it unless the page is acked first
+    SENDING = "sending"  # claimed by a job; a restart finds it and sends it again (a page may not be lost)
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # the page was acknowledged or resolved before it was due
+
+
+class PageContact(SQLModel, table=True):
+    """One notification rule carried out for one person on one page: an SMS, a call or an email.
+
+    Rows are written with the event that pages the person (the page's first round, an escalation),
+    so they survive restarts; (page, person, method, delay) is unique, so planning twice sends once.
+    `destination` keeps only what may be shown: a phone number's last four digits, an email address.
+    """
+
+    __tablename__ = "page_contacts"
+    __table_args__ = (UniqueConstraint("page_id", "user", "method", "after_seconds",
+                                       name="uq_page_contacts_rule"),
+                      Index("ix_page_contacts_status_due", "status", "due_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: int = Field(foreign_key="pages.id", index=True)
+    user: str = Field(max_length=32)
+    method: str = Field(max_length=16)
+    after_seconds: int = 0
+    level: int = 0  # the escalation level that paged the person; 0 when the page opened
+    destination: str = Field(max_length=254)
+    status: str = Field(default=ContactStatus.SCHEDULED, max_length=16)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    attempted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    provider_id: str | None = Field(default=None, max_length=255)  # Twilio's SM…/CA… sid, the email's Message-ID
+    error: str | None = Field(default=None, max_length=500)

@@ -2,7 +2,8 @@
 
 Every message is queued in the transaction that records what it announces: the first round with
 `notified_at`, an escalation's DM and thread note with the level it reached, the edit of every
-message with the ack or resolve that changes it. Messages are anchored `page:<id>:dm:<user>` and
+message with the ack or resolve that changes it. The SMS, calls and emails people's notification rules ask
+for are planned in those same transactions (`notification_rules`). Messages are anchored `page:<id>:dm:<user>` and
 `page:<id>:channel`, so edits find them and nobody is DMed twice about one page. A DM and its edits
 share the person's outbox thread, the channel post, its edits and its notes the page's own, so each
 edit follows its message. When a message lands, `record_posted` adds it to `page_notifications`
@@ -19,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import AppContext
+from bot.oncall import notification_rules
 from bot.oncall.alert_models import NotificationRole, PageNotification
 from bot.oncall.models import Page
 from bot.oncall.page_routing import shadow_excluded
@@ -80,7 +82,9 @@ async def notify_opened(ctx: AppContext, page_id: int) -> None:
         return
     note = None
     if page.shadow and page.shadow_note is None:  # asked before the transaction: it is a call to Slack
-        zone = await ctx.directory.time_zone_or(page.shadow, rotation.timezone)
+        # The zone given in `people:` is the shadow's own word for paging; else their Slack profile's.
+        zone = ctx.config.person(page.shadow).timezone or await ctx.directory.time_zone_or(page.shadow,
+                                                                                            rotation.timezone)
         note = shadow_excluded(rotation, page.created_at, zone)
     now = ctx.clock.now()
     async with ctx.db.session() as session:
@@ -89,19 +93,24 @@ async def notify_opened(ctx: AppContext, page_id: int) -> None:
             return
         page.shadow_note = page.shadow_note or note
         told = {m.anchor for m in await _messages(session, page_id)}
+        due: list[notification_rules.Due] = []
         for user in (page.primary, page.shadow if page.shadow_note is None else None):
             if user and dm_anchor(page_id, user) not in told:
                 _direct(session, ctx, page, user, now)
+            if user:
+                due += await notification_rules.queue(session, ctx, page, user, level=0, now=now)
         if channel_anchor(page_id) not in told:
             outbox.post(session, thread=channel_anchor(page_id), anchor=channel_anchor(page_id),
                         channel=rotation.channel, message=_render(ctx, page, None), now=now)
         page.notified_at = now
         session.add(page)
+    notification_rules.schedule(ctx, due)
 
 
 async def queue_escalation(session: AsyncSession, ctx: AppContext, page: Page, *, level: int, target: str,
-                           now: datetime) -> None:
-    """In the escalation's transaction: show it on every message, DM the target, note it in the channel's thread."""
+                           now: datetime) -> list[notification_rules.Due]:
+    """In the escalation's transaction: show it on every message, DM the target, note it in the channel's thread,
+    and plan the target's notification rules (returned, to schedule once committed)."""
     assert page.id is not None
     rotation = ctx.config.rotations[page.rotation]
     messages = await _messages(session, page.id)
@@ -115,6 +124,7 @@ async def queue_escalation(session: AsyncSession, ctx: AppContext, page: Page, *
                      message=note, now=now)
     else:  # the page's round has not been queued yet (it escalated at once): the note stands on its own
         outbox.post(session, thread=channel_anchor(page.id), channel=rotation.channel, message=note, now=now)
+    return await notification_rules.queue(session, ctx, page, target, level=level, now=now)
 
 
 async def queue_edits(session: AsyncSession, ctx: AppContext, page: Page, *, now: datetime) -> None:

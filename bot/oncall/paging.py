@@ -5,7 +5,8 @@ a restart loses nothing; its messages are queued in the outbox next (`page_notif
 or resolve queues the edits of those messages in its own transaction. Who may act:
 
 - ack: the page's primary (or whoever is primary now, should the page outlive the shift) and
-  the escalation targets paged so far. Their ack stops escalation. The shadow's ack is recorded
+  the escalation targets paged so far. Their ack stops escalation and cancels the SMS, calls
+  and emails not yet sent (a resolve does too). The shadow's ack is recorded
   as "seen" and escalation goes on. Anyone else is told who can ack.
 - resolve: the same people, and whoever raised the page with `/oncall page`; the sender of an
   inbound page resolves it through its webhook.
@@ -26,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import AppContext
 from bot.errors import BadInput, NotAllowed
-from bot.oncall import escalation, page_notify
+from bot.oncall import escalation, notification_rules, page_notify
 from bot.oncall.models import Page, PageStatus
 from bot.oncall.roster import current_shift
 from bot.storage import handled_requests as handled
@@ -89,6 +90,7 @@ async def open_page(ctx: AppContext, *, rotation: str, source: str, dedup_key: s
         return PageOutcome(existing, duplicate=True)
     page_id = page.id
     assert page_id is not None
+    ctx.metrics.page_event("opened", rotation)
     if page.next_escalation_at is not None:
         escalation.schedule(ctx, page_id, page.next_escalation_at, level=1)
     if notify_now:
@@ -140,6 +142,8 @@ async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool 
         raise NotAllowed(f"only {_listing(ctx, responders)} (the primary on call and escalation targets paged so far) "
                          f"can acknowledge page #{page_id}{shadow}.")
     now = ctx.clock.now()
+    cancelled: list[int] = []
+    acked: tuple[str, float] | None = None  # (rotation, seconds from opening to this ack)
     async with ctx.db.session() as session:
         claim = await handled.claim(session, key=request_key, kind="page-ack", now=now)
         if claim.repeat:
@@ -159,11 +163,16 @@ async def acknowledge(ctx: AppContext, page_id: int, user: str, *, system: bool 
         else:
             row.status, row.acked_by, row.acked_at, row.next_escalation_at = PageStatus.ACKNOWLEDGED, user, now, None
             answer = f"you acknowledged page #{page_id}; escalation stopped."
+            cancelled = await notification_rules.cancel_pending(session, page_id, now=now)
+            acked = (row.rotation, (now - row.created_at).total_seconds())
         session.add(row)
         await page_notify.queue_edits(session, ctx, row, now=now)
         claim.answer(answer)
     if not is_shadow:
         escalation.cancel(ctx, page_id)
+        notification_rules.unschedule(ctx, cancelled)
+    if acked is not None:
+        ctx.metrics.page_acknowledged(*acked)
     return answer
 
 
@@ -185,9 +194,13 @@ async def resolve(ctx: AppContext, page_id: int, user: str, *, system: bool = Fa
             return claim.answer(f"page #{page_id} was already resolved by {who(row.resolved_by)}.")
         row.status, row.resolved_by, row.resolved_at, row.next_escalation_at = PageStatus.RESOLVED, user, now, None
         session.add(row)
+        cancelled = await notification_rules.cancel_pending(session, page_id, now=now)
         await page_notify.queue_edits(session, ctx, row, now=now)
         answer = claim.answer(f"you resolved page #{page_id}.")
+        rotation = row.rotation
     escalation.cancel(ctx, page_id)
+    notification_rules.unschedule(ctx, cancelled)
+    ctx.metrics.page_event("resolved", rotation)
     return answer
 
 

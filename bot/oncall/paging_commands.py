@@ -1,5 +1,5 @@
-"""`/oncall page`, `/oncall ack` and `/oncall resolve`: paging from Slack. Each returns what to tell
-the person who typed it."""
+"""`/oncall page`, `/oncall page ID`, `/oncall ack` and `/oncall resolve`: paging from Slack. Each returns
+what to tell the person who typed it."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import secrets
 
 from bot.commands import oncall as grammar
 from bot.context import AppContext
-from bot.oncall import paging
+from bot.oncall import page_report, paging
 
 SLACK = "slack"
 
 
-async def run(ctx: AppContext, command: grammar.OncallPage | grammar.OncallAck | grammar.OncallResolve, *,
-              user: str, channel: str, request_key: str | None = None) -> str:
+async def run(ctx: AppContext, command: grammar.OncallPage | grammar.OncallPageShow | grammar.OncallAck
+              | grammar.OncallResolve, *, user: str, channel: str, request_key: str | None = None) -> str:
+    if isinstance(command, grammar.OncallPageShow):
+        return await page_report.describe(ctx, command.page_id, reader=user)
     if isinstance(command, grammar.OncallAck):
         return await paging.acknowledge(ctx, command.page_id, user, request_key=request_key)
     if isinstance(command, grammar.OncallResolve):

@@ -68,6 +68,7 @@ class OutboxSender:
         self._refused: list[tuple[str, RefusedHook]] = []
         self._permalink_tries: dict[int, int] = {}
         self.sent = 0  # rows marked sent by this process, for /metrics and tests
+        self.rate_limited = 0  # 429s Slack answered this process, for /metrics
 
     # --- wiring ---------------------------------------------------------------------------------
     def on_anchored(self, prefix: str, hook: AnchoredHook) -> None:
@@ -122,6 +123,12 @@ class OutboxSender:
         finally:
             self._workers.discard(channel)
 
+    async def depth(self) -> int:
+        """Rows waiting to be sent (for /metrics)."""
+        async with self.db.session() as session:
+            return int((await session.exec(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.state == OutboxState.PENDING))).one())
+
     async def _heads(self) -> list[OutboxMessage]:
         """The oldest pending row of each thread: the only one of its thread that may be sent now."""
         async with self.db.session() as session:
@@ -149,6 +156,7 @@ class OutboxSender:
                 case _:
                     await self._send_post(row, attempt)
         except RateLimited as exc:
+            self.rate_limited += 1
             self.pacer.hold(row.channel, exc.retry_after)
             await self._retry_at(row, self.clock.now() + timedelta(seconds=exc.retry_after), "ratelimited",
                                  delivered_unknown=attempt.unsettled)

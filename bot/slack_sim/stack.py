@@ -26,7 +26,6 @@ from bot.slack_sim.seed import seed_workspace
 from bot.slack_sim.web_api import ContractChecker, SlackWebApi
 from bot.slack_sim.workspace import Workspace
 from bot.structured_log import scrubber
-from bot.web.metrics import Metrics
 from bot.web.server import SLACK_EVENTS_PATH, build_web_app, start_site
 
 # chat.postMessage's per-channel rate limit in the simulated stack: on, as on real Slack, in every
@@ -68,7 +67,7 @@ async def simulated_stack(settings: Settings, *, checker: ContractChecker | None
         seed_workspace(workspace, ctx.config)  # people exist before any job can message them
         await start_jobs(ctx)
         bolt = create_app(ctx)
-        runner, port = await start_site(build_web_app(ctx, bolt, Metrics(ctx.background)), "127.0.0.1", 0)
+        runner, port = await start_site(build_web_app(ctx, bolt, ctx.metrics), "127.0.0.1", 0)
         app_url = f"http://127.0.0.1:{port}{SLACK_EVENTS_PATH}"
         yield Stack(ctx, workspace, api, SlackSide(api, app_url, signing_secret), app_url, bolt)
     finally:

@@ -1,18 +1,47 @@
-"""Prometheus metrics of one Switchman process, on a registry of its own (no global state)."""
+"""Prometheus metrics of one Switchman process, on a registry of its own (no global state).
+
+Counters are exposed with the `_total` suffix. Pages: opened, acknowledged, escalated and resolved
+by rotation, and the time from opening to the ack; notifications (SMS, voice, email) sent and failed
+by method. The outbox's depth is read from the database when scraped (`refresh`), and Slack's 429s
+are the outbox sender's own count.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from bot.background import BackgroundTasks
 
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+PAGE_EVENTS = ("opened", "acknowledged", "escalated", "resolved")
+# From a page opening to its ack: seconds to an hour and beyond, around the usual 5 min ack_within.
+ACK_BUCKETS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+Refresh = Callable[[], Awaitable[None]]
+
+
+class _CountedBy(Collector):
+    """A counter whose value something else keeps (the outbox sender counts its 429s)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        self.name, self.documentation, self.read = name, documentation, read
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(self.name, self.documentation, value=self.read())
 
 
 class Metrics:
     def __init__(self, background: BackgroundTasks) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._refreshers: list[Refresh] = []
         self.http_requests = Counter(
             "switchman_http_requests", "HTTP requests answered, by route and status.",
             ["route", "status"], registry=self.registry,
@@ -43,6 +72,46 @@ class Metrics:
             registry=self.registry,
         )
         background_failures.set_function(lambda: background.failures)
+        self.pages = Counter(
+            "switchman_pages", "Page events by rotation: opened, acknowledged, escalated (each level), resolved.",
+            ["rotation", "event"], registry=self.registry,
+        )
+        self.time_to_ack = Histogram(
+            "switchman_page_time_to_ack_seconds", "Time from a page opening to its acknowledgement, by rotation.",
+            ["rotation"], buckets=ACK_BUCKETS, registry=self.registry,
+        )
+        self.notifications = Counter(
+            "switchman_page_notifications", "SMS, calls and emails of pages, by method and outcome (sent, failed).",
+            ["method", "outcome"], registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "switchman_outbox_pending_messages", "Messages waiting in the outbox to be sent to Slack.",
+            registry=self.registry,
+        )
+
+    # --- what the domain reports ------------------------------------------------------------------
+    def page_event(self, event: str, rotation: str) -> None:
+        self.pages.labels(rotation, event).inc()
+
+    def page_acknowledged(self, rotation: str, seconds: float) -> None:
+        self.pages.labels(rotation, "acknowledged").inc()
+        self.time_to_ack.labels(rotation).observe(max(seconds, 0.0))
+
+    def notification(self, method: str, outcome: str) -> None:
+        self.notifications.labels(method, outcome).inc()
+
+    # --- wiring -----------------------------------------------------------------------------------
+    def count_from(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        """Expose `read()` as the counter `name` (shown as `name_total`)."""
+        self.registry.register(_CountedBy(name, documentation, read))
+
+    def before_scrape(self, refresh: Refresh) -> None:
+        self._refreshers.append(refresh)
+
+    async def refresh(self) -> None:
+        """Bring the gauges read from elsewhere (the database) up to date; called before each scrape."""
+        for refresh in self._refreshers:
+            await refresh()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -53,6 +53,7 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> w
         return web.json_response({"status": "ok", "database": "ok"})
 
     async def metrics_endpoint(_: web.Request) -> web.StreamResponse:
+        await metrics.refresh()
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     if bolt is not None:

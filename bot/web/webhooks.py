@@ -7,9 +7,10 @@ and heartbeat pings at `/webhooks/heartbeat/NAME/SECRET` (`heartbeats.py`).
 
 Authentication comes first and a failure stores nothing: Alertmanager sends the shared secret
 `SWITCHMAN_WEBHOOK_SECRET` as `Authorization: Bearer …` (its `http_config.authorization`), a
-refusal is 401. An event carries a rotation's `routing_key` in its body; an unknown key is
-answered as PagerDuty answers it, 400 `{status, message, errors[]}` (its clients decode no 401,
-and treat any 4xx as "do not retry"). Secrets are compared in constant time and never logged.
+refusal is 401. An event carries a rotation's `routing_key` in its body; an unknown key fails
+authentication too, so it is 401 as §6 says (PagerDuty answers 400 there), in PagerDuty's body shape
+`{status, message, errors[]}`; its clients treat any 4xx as "do not retry". Secrets are compared in
+constant time and never logged.
 A malformed body is 400 with the reason. An accepted request answers once its state is stored;
 Slack is told in the background. Every delivery and refusal is counted (`metrics.py`).
 """
@@ -79,8 +80,8 @@ def add_routes(app: web.Application, ctx: AppContext, metrics: Metrics) -> None:
         if rotation is None:
             log.warning("event refused: unknown routing key", extra={"routing_key": f"{key[:4]}…"})
             rejected(EVENTS, "routing_key")
-            return web.json_response({"status": INVALID_EVENT, "message": "Event object is invalid",
-                                      "errors": ["Invalid routing key"]}, status=400)
+            return web.json_response({"status": "unauthorized", "message": "Event object is invalid",
+                                      "errors": ["Invalid routing key"]}, status=401)
         try:
             event = parse_event(body)
         except PayloadError as exc:

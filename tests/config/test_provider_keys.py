@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config.loader import parse_config
+from bot.config.loader import load_config, parse_config
 from bot.errors import ConfigError
+from bot.settings import EXAMPLE_CONFIG
 
 PROVIDERS = """\
 providers:
@@ -102,3 +103,12 @@ def test_a_github_app_provider_needs_no_token_env() -> None:
     config = parse_config('providers:\n  gh: {kind: github_actions, api_url: "https://api.github.com", '
                           'app_id: 12, installation_id: 34, private_key_env: GITHUB_APP_KEY}\n')
     assert config.providers["gh"].github_app
+
+
+def test_the_example_with_every_provider_and_contact_method_is_valid() -> None:
+    config = load_config(EXAMPLE_CONFIG.parent / "all-providers.yml")
+    assert {p.kind for p in config.providers.values()} == {"github_actions", "gitlab", "jenkins", "argocd"}
+    assert config.providers["gh-app"].github_app
+    assert {name: s.code_host for name, s in config.services.items()} == {
+        "api": "gh-app", "billing": "gl", "batch": "gh", "web": "gl"}
+    assert config.fallback_rotation == "api-oncall"

@@ -3,7 +3,8 @@
 Only the session's base URL changes (pdpyras posts to `<base>/v2/enqueue`), both at the root and
 under `/webhooks/events`. Trigger, a repeated trigger with the same dedup_key, acknowledge and
 resolve act on one page row, and the pair on call is DMed about it; an unknown routing key is
-refused the way PagerDuty refuses it (400, `{status, message, errors}`) and stores nothing.
+refused as a failed authentication (401, §6) in PagerDuty's body shape `{status, message, errors}`,
+and stores nothing.
 """
 
 from __future__ import annotations
@@ -154,8 +155,8 @@ async def test_pdpyras_with_an_unknown_routing_key_is_refused_and_nothing_is_sto
         await asyncio.to_thread(events.trigger, "Disk full", "db-1.example.com", dedup_key="db-1/disk")
 
     response = refused.value.response
-    assert response.status_code == 400
-    assert response.json() == {"status": "invalid event", "message": "Event object is invalid",
+    assert response.status_code == 401
+    assert response.json() == {"status": "unauthorized", "message": "Event object is invalid",
                                "errors": ["Invalid routing key"]}
     assert served.pages() == []
     assert served.dm_texts("U01OPS1") == []

@@ -83,17 +83,17 @@ async def test_alertmanager_answers_400_with_the_reason_for_a_malformed_payload(
 
 
 @pytest.mark.parametrize("path", EVENTS_PATHS)
-async def test_events_refuse_an_unknown_routing_key_as_pagerduty_does(
+async def test_events_refuse_an_unknown_routing_key_with_401_in_pagerdutys_shape(
         tmp_path: Path, slack_contract: SlackContract, caplog: pytest.LogCaptureFixture, path: str) -> None:
     wrong = "Rzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
     async with scenario(tmp_path, slack_contract, config=PAGING_CONFIG, start=WEDNESDAY, environ=ENVIRON) as s:
         status, answer = await post(s, path, pagerduty_event(routing_key=wrong))
-        # PagerDuty's own answer: its clients (pdpyras, Alertmanager) decode a 400, and do not retry it.
-        assert (status, answer) == (400, {"status": "invalid event", "message": "Event object is invalid",
+        # A failed authentication is 401 (§6), in PagerDuty's body shape; its clients do not retry a 4xx.
+        assert (status, answer) == (401, {"status": "unauthorized", "message": "Event object is invalid",
                                           "errors": ["Invalid routing key"]})
         # Authentication comes before validation: a bad body with a bad key is refused for its key.
         status, answer = await post(s, path, {"routing_key": wrong, "event_action": "explode"})
-        assert status == 400 and answer["errors"] == ["Invalid routing key"]
+        assert status == 401 and answer["errors"] == ["Invalid routing key"]
         await nothing_stored(s)
         metrics = await get_metrics(s)
         assert 'switchman_webhooks_received_total{source="events"} 2.0' in metrics

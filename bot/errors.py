@@ -68,6 +68,10 @@ class ProviderError(SwitchmanError):
     """A CI/CD provider answered with an error or could not be reached."""
 
 
+class RefNotFound(ProviderError):
+    """The provider answered, and the ref names no commit there (not: the provider failed to answer)."""
+
+
 def new_correlation_id() -> str:
     """A short id to quote in an apology and find the matching log line."""
     return secrets.token_hex(4)

@@ -20,7 +20,7 @@ import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.config.models import Provider as ProviderConfig
-from bot.errors import ProviderError
+from bot.errors import ProviderError, RefNotFound
 from bot.providers.base import ChangePreview, CiStatus, Commit, DeployTarget, PipelineRun
 from bot.providers.github_api import DEFAULT_API_URL, as_dict, github_headers, repo_path, segment, short, web_base
 from bot.providers.github_checks import ci_verdict
@@ -60,9 +60,9 @@ class GitHubActions:
         response = await self.http.request("GET", f"{repo_path(repo)}/commits/{segment(ref, slashes=True)}/status",
                                            operation=operation, params={"per_page": 1}, allow=(404, 422))
         if response.status_code == 422:
-            raise ProviderError(f"ref {ref} not found in {repo}")
+            raise RefNotFound(f"ref {ref} not found in {repo}")
         if response.status_code == 404:  # GitHub also says 404 for a repository the token cannot see
-            raise ProviderError(f"ref {ref} not found in {repo} (or the GitHub token cannot read {repo})")
+            raise RefNotFound(f"ref {ref} not found in {repo} (or the GitHub token cannot read {repo})")
         sha = as_dict(self.http.json_of(response, operation)).get("sha")
         if not isinstance(sha, str) or not sha:
             raise ProviderError(f"GitHub did not say which commit ref {ref} names in {repo}")

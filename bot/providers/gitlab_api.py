@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.errors import ProviderError
+from bot.errors import ProviderError, RefNotFound
 
 API_PREFIX = "/api/v4"
 _PROJECT = re.compile(r"^[\w.-]+(/[\w.-]+)+$")
@@ -73,7 +73,7 @@ def not_found(repo: str | None, what: str, response: httpx.Response) -> Provider
     """A 404 in words: GitLab says 404, not 403, for a project the token may not see."""
     if project_missing(response):
         return ProviderError(f"GitLab project {repo} not found (or the GitLab token cannot read it)")
-    return ProviderError(f"{what} not found in GitLab project {repo}")
+    return RefNotFound(f"{what} not found in GitLab project {repo}")
 
 
 def validation_message(response: httpx.Response) -> str:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
 from bot.config.models import Provider as ProviderConfig
-from bot.errors import ProviderError
+from bot.errors import ProviderError, RefNotFound
 from bot.providers.base import ChangePreview, CiStatus, CiVerdict, Commit, DeployTarget, PipelineRun, RunState
 
 QUEUED_SHARE = 0.1
@@ -76,7 +76,7 @@ class SandboxProvider:
 
     async def resolve_ref(self, repo: str | None, ref: str) -> str:
         if "missing" in ref:
-            raise ProviderError(f"ref {ref} not found in {repo or 'the sandbox'}")
+            raise RefNotFound(f"ref {ref} not found in {repo or 'the sandbox'}")
         sha = ref.lower() if _SHA.match(ref) else _sha1(ref)
         self._refs[sha] = ref
         return sha

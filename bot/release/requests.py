@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.commands.deploy import DeployRequest
 from bot.commands.rollback import RollbackRequest
 from bot.context import AppContext
-from bot.errors import BadInput, ProviderError
+from bot.errors import BadInput, Blocked, ProviderError, RefNotFound
 from bot.release import engine, rollback
 from bot.release import service as releases
 from bot.release.access import check_deployer, check_target
@@ -37,8 +37,11 @@ async def request_release(ctx: AppContext, request: DeployRequest, *, user: str,
     provider = ctx.providers[service.code_host]
     try:
         sha = await provider.resolve_ref(service.repo, ref)
-    except ProviderError as exc:
+    except RefNotFound as exc:
         raise BadInput(f"I could not find `{ref}` for {request.service}: {exc}", usage=usage) from None
+    except ProviderError as exc:  # the provider failed to answer: the ref may well exist
+        raise Blocked(f"I could not look up `{ref}` for {request.service}, so nothing was started: {exc}. "
+                      "Try again once it answers.") from None
     now, thread = ctx.clock.now(), thread_of(ctx)
     async with ctx.db.session() as session:
         created = await releases.create_release(

@@ -16,6 +16,7 @@ from tests.contracts.github_contract import GitHubContract
 from tests.contracts.slack_contract import SlackContract
 from tests.fakes.github_server import FakeGitHub
 from tests.release.scenario import release_config, scenario
+from tests.support.monitoring_servers import free_port
 
 TOKEN = "ghp_" + "s" * 36
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
@@ -127,3 +128,32 @@ async def test_a_queued_release_of_an_older_commit_is_skipped_as_superseded(
             stale)
         assert [(d.kind, d.outcome) for d in await s.ledger(stale.id)] == [("outcome", "superseded")]
         assert [d["inputs"]["sha"] for d in github.dispatches if d["inputs"]["environment"] == "production"] == [newer]
+
+
+async def test_github_not_answering_is_not_called_a_missing_ref(tmp_path: Path, slack_contract: SlackContract,
+                                                                 github: FakeGitHub, time: SimulatedTime) -> None:
+    """GitHub down: the requester hears that GitHub did not answer, not that the ref does not exist."""
+    sha = github.add_ref("v3", "3c" * 20)
+    github.add_check_run(sha, "build")
+    down = f"http://127.0.0.1:{free_port()}"
+    provider = f'  gh: {{kind: github_actions, api_url: "{down}", token_env: GITHUB_TOKEN, retries: 1}}'
+    async with scenario(tmp_path, slack_contract, config=release_config(provider, provider="gh"), time=time,
+                        environ={"GITHUB_TOKEN": TOKEN}) as s:
+        await s.command(ALICE, "api v3 to staging")
+
+        said = s.ephemerals(ALICE)[-1]
+        assert ("I could not look up `v3` for api, so nothing was started: GitHub could not be "
+                f"reached at {down} after 2 tries") in said
+        assert "Try again once it answers" in said and "could not find" not in said
+        assert await s.releases() == []
+
+
+async def test_a_ref_github_does_not_have_is_called_missing(tmp_path: Path, slack_contract: SlackContract,
+                                                            github: FakeGitHub, time: SimulatedTime) -> None:
+    provider = f'  gh: {{kind: github_actions, api_url: "{github.url}", token_env: GITHUB_TOKEN}}'
+    async with scenario(tmp_path, slack_contract, config=release_config(provider, provider="gh"), time=time,
+                        environ={"GITHUB_TOKEN": TOKEN}) as s:
+        await s.command(ALICE, "api v9 to staging")
+
+        assert "I could not find `v9` for api: ref v9 not found in acme/api" in s.ephemerals(ALICE)[-1]
+        assert await s.releases() == []

@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.contracts.argocd_contract import ArgoCDContract
+from tests.fakes.loopback import LoopbackSite
 
 Answer = tuple[int, Any, dict[str, str]]
 GRPC = {400: 9, 401: 16, 403: 7, 404: 5, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
@@ -96,24 +97,17 @@ class FakeArgoCD:
         self._runs: dict[str, dict[str, int]] = {}  # application → reads left in Running / Progressing
         self._release = asyncio.Event()
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._site = LoopbackSite(self._handle)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeArgoCD:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        base = await self._site.start()
+        self.url = base
         return self
 
     async def stop(self) -> None:
         self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._site.stop()
 
     # --- scripting ----------------------------------------------------------------------------
     def add_app(self, name: str, *, project: str = "default", revision: str | None = None,

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from tests.contracts.github_contract import GitHubContract
 from tests.fakes.github_app_auth import ACCESS_TOKENS_PATH, OPERATION_ID, FakeApp
 from tests.fakes.github_bodies import Bodies
+from tests.fakes.loopback import LoopbackSite
 
 Answer = tuple[int, Any, dict[str, str]]
 
@@ -85,25 +86,18 @@ class FakeGitHub:
         self.run_visible_after = 0
         self.runs_advance_when_polled = False  # True: queued → in_progress → completed/success, one step a poll
         self._ids = itertools.count(1001)
-        self._runner: web.AppRunner | None = None
+        self._site = LoopbackSite(self._handle)
         self.bodies = Bodies(contract, "", repo)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeGitHub:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}{self.prefix}"
-        self.bodies.base_url = f"http://127.0.0.1:{port}"
+        base = await self._site.start()
+        self.url = f"{base}{self.prefix}"
+        self.bodies.base_url = base
         return self
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._site.stop()
 
     # --- scripting ----------------------------------------------------------------------------
     def add_ref(self, ref: str, sha: str | None = None) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.contracts.gitlab_contract import GitLabContract
+from tests.fakes.loopback import LoopbackSite
 
 Answer = tuple[int, Any, dict[str, str]]
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
@@ -94,25 +95,18 @@ class FakeGitLab:
         self.deployment_history: dict[int, list[str]] = {}
         self.deployment_requests: list[dict[str, Any]] = []
         self._ids = itertools.count(101)
-        self._runner: web.AppRunner | None = None
+        self._site = LoopbackSite(self._handle)
         self._stopping = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeGitLab:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        base = await self._site.start()
+        self.url = base
         return self
 
     async def stop(self) -> None:
         self._stopping.set()  # held answers end now
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._site.stop()
 
     # --- scripting ----------------------------------------------------------------------------
     def add_commit(self, sha: str, title: str = "a change", author: str = "Ada Lovelace") -> str:

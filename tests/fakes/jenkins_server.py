@@ -31,6 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackSite
+
 DECLARED = ("SWITCHMAN_ENVIRONMENT", "SWITCHMAN_STRATEGY", "SWITCHMAN_STAGE", "SWITCHMAN_RELEASE_ID",
             "SWITCHMAN_ROLLBACK", "SWITCHMAN_SHA", "SWITCHMAN_REF")
 API_QUERY = {"tree", "depth", "pretty"}  # what every /api/json page takes
@@ -95,24 +97,17 @@ class FakeJenkins:
         self.holding = asyncio.Event()  # set once an answer is being held back
         self._release = asyncio.Event()
         self._ids = itertools.count(101)
-        self._runner: web.AppRunner | None = None
+        self._site = LoopbackSite(self._handle)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeJenkins:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        base = await self._site.start()
+        self.url = base
         return self
 
     async def stop(self) -> None:
         self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._site.stop()
 
     # --- scripting ----------------------------------------------------------------------------
     def inject(self, status: int, *, kind: str | None = None, times: int = 1,

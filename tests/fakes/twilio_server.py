@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackSite
+
 CONTRACTS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "twilio"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/(?P<resource>Messages|Calls)\.json$")
@@ -113,23 +115,16 @@ class FakeTwilio:
         self._hang = 0
         self._release = asyncio.Event()
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._site = LoopbackSite(self._handle)
 
     async def start(self) -> FakeTwilio:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        base = await self._site.start()
+        self.url = base
         return self
 
     async def stop(self) -> None:
         self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._site.stop()
 
     # --- scripting ----------------------------------------------------------------------------
     def inject(self, status: int, *, times: int = 1, code: int | None = None, message: str | None = None,

@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.contracts.argocd_contract import ArgoCDContract
-from tests.fakes.loopback import LoopbackSite
+from tests.fakes.loopback import LoopbackSite, Recorded
 
 Answer = tuple[int, Any, dict[str, str]]
 GRPC = {400: 9, 401: 16, 403: 7, 404: 5, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
@@ -42,16 +42,6 @@ def iso(instant: datetime) -> str:
 def error(status: int, message: str) -> dict[str, Any]:
     """Argo CD's `runtimeError` body."""
     return {"code": GRPC.get(status, 2), "error": message, "message": message, "details": []}
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-    operation_id: str | None
 
 
 @dataclass
@@ -101,8 +91,7 @@ class FakeArgoCD:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeArgoCD:
-        base = await self._site.start()
-        self.url = base
+        self.url = await self._site.start()
         return self
 
     async def stop(self) -> None:

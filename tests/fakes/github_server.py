@@ -29,19 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from tests.contracts.github_contract import GitHubContract
 from tests.fakes.github_app_auth import ACCESS_TOKENS_PATH, OPERATION_ID, FakeApp
 from tests.fakes.github_bodies import Bodies
-from tests.fakes.loopback import LoopbackSite
+from tests.fakes.loopback import LoopbackSite, Recorded
 
 Answer = tuple[int, Any, dict[str, str]]
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-    operation_id: str | None
 
 
 @dataclass

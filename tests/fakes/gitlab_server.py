@@ -100,8 +100,7 @@ class FakeGitLab:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeGitLab:
-        base = await self._site.start()
-        self.url = base
+        self.url = await self._site.start()
         return self
 
     async def stop(self) -> None:

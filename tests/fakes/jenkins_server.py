@@ -101,8 +101,7 @@ class FakeJenkins:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeJenkins:
-        base = await self._site.start()
-        self.url = base
+        self.url = await self._site.start()
         return self
 
     async def stop(self) -> None:

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request a fake received, as the tests inspect it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    operation_id: str | None
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

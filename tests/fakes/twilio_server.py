@@ -118,8 +118,7 @@ class FakeTwilio:
         self._site = LoopbackSite(self._handle)
 
     async def start(self) -> FakeTwilio:
-        base = await self._site.start()
-        self.url = base
+        self.url = await self._site.start()
         return self
 
     async def stop(self) -> None:

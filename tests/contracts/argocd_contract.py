@@ -15,10 +15,11 @@ import pathlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import jsonschema
+
+from tests.contracts.schema_check import BodyValidators, read_contract
 
 SUBSET_FILE = "argocd_api_subset.json"
 BEARER = re.compile(r"^Bearer \S+$")  # docs/developer-guide/api-docs.md: a session or account token
@@ -41,12 +42,6 @@ class Operation:
 class Match:
     operation: Operation
     path_values: dict[str, str]
-
-
-@lru_cache(maxsize=2)
-def _read(path: pathlib.Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
 
 
 def _value_ok(raw: str, param: Mapping[str, Any]) -> bool:
@@ -73,14 +68,14 @@ class ArgoCDContract:
                 self.operations.append(self._operation(template, method, op))
         # Most literal characters first, so /applications/{name}/sync wins over a looser template.
         self.operations.sort(key=lambda o: -len(re.sub(r"\{[^}]+\}", "", o.template)))
-        self._validators: dict[tuple[str, str], jsonschema.Draft4Validator] = {}
+        self._validators = BodyValidators(self._definitions, jsonschema.Draft4Validator)
 
     @classmethod
     def load(cls, contracts_dir: pathlib.Path | None = None) -> ArgoCDContract:
         """Read the contract; default directory is <project root>/../shared/contracts/argocd."""
         if contracts_dir is None:
             contracts_dir = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "argocd"
-        return cls(_read(contracts_dir.resolve() / SUBSET_FILE))
+        return cls(read_contract(contracts_dir.resolve() / SUBSET_FILE))
 
     def _operation(self, template: str, method: str, op: Mapping[str, Any]) -> Operation:
         path_params: dict[str, dict[str, Any]] = {}
@@ -145,7 +140,8 @@ class ArgoCDContract:
         declared = self._definition(op.body_schema).get("properties", {})
         unknown = [f"{where}: request body field {k!r} is not in {op.operation_id}'s request"
                    for k in (decoded if isinstance(decoded, dict) else {}) if k not in declared]
-        return unknown + self._errors((op.operation_id, "request"), f"{where} request body", op.body_schema, decoded)
+        return unknown + self._validators.errors((op.operation_id, "request"), f"{where} request body",
+                                                 op.body_schema, decoded)
 
     def _definition(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref", "")
@@ -164,15 +160,5 @@ class ArgoCDContract:
             return [f"{where}: status {status} is not declared for {op.operation_id}"]
         if body is None:
             return [f"{where}: body missing"]
-        return self._errors((op.operation_id, str(status)), where, dict(declared["schema"]), body)
+        return self._validators.errors((op.operation_id, str(status)), where, dict(declared["schema"]), body)
 
-    def _errors(self, key: tuple[str, str], where: str, schema: dict[str, Any], instance: Any) -> list[str]:
-        validator = self._validators.get(key)
-        if validator is None:
-            validator = self._validators[key] = jsonschema.Draft4Validator({**schema, **self._definitions})
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-        return [f"{where}: {_json_path(e)}: {e.message[:200]}" for e in errors]
-
-
-def _json_path(error: jsonschema.ValidationError) -> str:
-    return "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)

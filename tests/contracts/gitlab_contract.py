@@ -20,11 +20,12 @@ import pathlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 import jsonschema
+
+from tests.contracts.schema_check import BodyValidators, read_contract, response_problems
 
 SUBSET_FILE = "gitlab_ci_subset.json"
 TRIGGER_OPERATION = "postApiV4ProjectsId(refRef)triggerPipeline"
@@ -56,12 +57,6 @@ class Operation:
 class Match:
     operation: Operation
     path_values: dict[str, str]  # decoded
-
-
-@lru_cache(maxsize=2)
-def _read(path: pathlib.Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
 
 
 def _routes(template: str) -> list[str]:
@@ -102,14 +97,14 @@ class GitLabContract:
                     self.operations.append(self._operation(route, method, op))
         # Most literal characters first, so `pipelines/latest` wins over `pipelines/{pipeline_id}`.
         self.operations.sort(key=lambda o: -len(re.sub(r"\{[^}]+\}", "", o.template)))
-        self._validators: dict[tuple[str, str], jsonschema.Draft7Validator] = {}
+        self._validators = BodyValidators(self._root, jsonschema.Draft7Validator)
 
     @classmethod
     def load(cls, contracts_dir: pathlib.Path | None = None) -> GitLabContract:
         """Read the contract; default directory is <project root>/../shared/contracts/gitlab."""
         if contracts_dir is None:
             contracts_dir = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "gitlab"
-        return cls(_read(contracts_dir.resolve() / SUBSET_FILE))
+        return cls(read_contract(contracts_dir.resolve() / SUBSET_FILE))
 
     def _operation(self, template: str, method: str, op: Mapping[str, Any]) -> Operation:
         path_params: dict[str, dict[str, Any]] = {}
@@ -188,7 +183,7 @@ class GitLabContract:
             decoded = json.loads(body)
         except ValueError:
             return [f"{where}: request body is not JSON"]
-        return self._errors((op.operation_id, "request"), f"{where} request body", op.body_schema, decoded)
+        return self._validators.errors((op.operation_id, "request"), f"{where} request body", op.body_schema, decoded)
 
     # --- responses --------------------------------------------------------------------------------
     def response_schema(self, op: Operation, status: int) -> dict[str, Any] | None:
@@ -208,23 +203,4 @@ class GitLabContract:
         if found is None:
             return [f"{method} {raw_path}: no operation in the contract matches"]
         op = found.operation
-        where = f"{op.operation_id} response {status}"
-        schema = self.response_schema(op, status)
-        if schema is None:
-            return [f"{where}: status {status} is not declared for {op.operation_id}"]
-        if schema == {}:
-            return [] if body is None else [f"{where}: the contract declares no body"]
-        if body is None:
-            return [f"{where}: body missing"]
-        return self._errors((op.operation_id, str(status)), where, schema, body)
-
-    def _errors(self, key: tuple[str, str], where: str, schema: dict[str, Any], instance: Any) -> list[str]:
-        validator = self._validators.get(key)
-        if validator is None:
-            validator = self._validators[key] = jsonschema.Draft7Validator({**schema, **self._root})
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-        return [f"{where}: {_json_path(e)}: {e.message[:200]}" for e in errors]
-
-
-def _json_path(error: jsonschema.ValidationError) -> str:
-    return "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        return response_problems(self._validators, op.operation_id, status, self.response_schema(op, status), body)

@@ -86,6 +86,11 @@ class JsonLineFormatter(logging.Formatter):
         return scrubber.scrub(json.dumps(entry, default=str, ensure_ascii=False))
 
 
+# Libraries whose DEBUG lines carry what a log must not: the Slack SDK logs request bodies, httpcore the
+# headers of every response (Jenkins' session cookie, which its CSRF crumb is bound to, among them).
+LOUD_AT_DEBUG = ("slack_sdk", "httpcore")
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Route every logger (ours, Bolt's, the Slack SDK's, aiohttp's) through one JSON handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -95,5 +100,10 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # The Slack SDK logs request bodies at DEBUG; keep it at INFO even when we debug.
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, root.level))
+    quiet_loud_libraries(root.level)
+
+
+def quiet_loud_libraries(level: int) -> None:
+    """Keep the `LOUD_AT_DEBUG` libraries at INFO even when Switchman logs at DEBUG."""
+    for name in LOUD_AT_DEBUG:
+        logging.getLogger(name).setLevel(max(logging.INFO, level))

@@ -7,7 +7,7 @@ import json
 import logging
 
 from bot.settings import Settings
-from bot.structured_log import REDACTED, configure_logging, scrubber
+from bot.structured_log import LOUD_AT_DEBUG, REDACTED, configure_logging, scrubber
 
 
 def capture() -> io.StringIO:
@@ -58,3 +58,22 @@ def test_token_shaped_strings_are_masked_even_when_unregistered() -> None:
         assert secret not in scrubber.scrub(f"value={secret}")
     assert "s3cr3t-pass" not in scrubber.scrub("postgresql://switchman:s3cr3t-pass@db/switchman")
     assert "abc.def.ghi-token" not in scrubber.scrub('{"Authorization": "Bearer abc.def.ghi-token"}')
+
+
+def test_debugging_keeps_the_http_librarys_header_lines_out() -> None:
+    """httpcore logs every response's headers at DEBUG (Jenkins' session cookie among them)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    loud = {name: logging.getLogger(name).level for name in LOUD_AT_DEBUG}
+    stream = io.StringIO()
+    try:
+        configure_logging("DEBUG", stream)
+        logging.getLogger("httpcore.http11").debug("receive_response_headers.complete return_value=(b'HTTP/1.1', "
+                                                   "200, b'OK', [(b'Set-Cookie', b'JSESSIONID.x=0f1e2d3c4b5a6978')])")
+        logging.getLogger("switchman.test").debug("ours still shows")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, was in loud.items():
+            logging.getLogger(name).setLevel(was)
+    assert "0f1e2d3c4b5a6978" not in stream.getvalue() and "ours still shows" in stream.getvalue()

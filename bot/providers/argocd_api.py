@@ -20,6 +20,7 @@ from bot.config.models import Provider as ProviderConfig
 from bot.errors import ProviderError
 from bot.providers.argocd_app import AppView, as_dict
 from bot.providers.http import ProviderHttp, Sleep
+from bot.structured_log import scrubber
 
 SYSTEM = "Argo CD"
 
@@ -91,11 +92,14 @@ class ArgoApi:
 
 
 def said(response: httpx.Response) -> str:
-    """Argo CD's own words: the runtimeError body's `message` (or `error`), as ': …'."""
+    """Argo CD's own words: the runtimeError body's `message` (or `error`), as ': …'.
+
+    Scrubbed before it is cut short: a server or proxy that echoes the request may repeat the token.
+    """
     try:
         body = response.json()
     except ValueError:
         return ""
     body = as_dict(body)
     message = body.get("message") or body.get("error")
-    return f": {str(message)[:200]}" if message else ""
+    return f": {scrubber.scrub(str(message))[:200]}" if message else ""

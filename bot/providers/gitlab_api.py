@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.errors import ProviderError, RefNotFound
+from bot.structured_log import scrubber
 
 API_PREFIX = "/api/v4"
 _PROJECT = re.compile(r"^[\w.-]+(/[\w.-]+)+$")
@@ -77,7 +78,10 @@ def not_found(repo: str | None, what: str, response: httpx.Response) -> Provider
 
 
 def validation_message(response: httpx.Response) -> str:
-    """GitLab's 400 explanation in words: its `message` is a string or {field: [problems]}."""
+    """GitLab's 400 explanation in words: its `message` is a string or {field: [problems]}.
+
+    Scrubbed before it is cut short, so a token GitLab echoed is not cut into an unrecognisable piece.
+    """
     try:
         body = response.json()
     except ValueError:
@@ -85,5 +89,5 @@ def validation_message(response: httpx.Response) -> str:
     message = body.get("message") or body.get("error") if isinstance(body, dict) else None
     if isinstance(message, dict):
         problems = [str(p) for value in message.values() for p in (value if isinstance(value, list) else [value])]
-        return "; ".join(problems)[:300] or "400 Bad Request"
-    return str(message)[:300] if message else "400 Bad Request"
+        return scrubber.scrub("; ".join(problems))[:300] or "400 Bad Request"
+    return scrubber.scrub(str(message))[:300] if message else "400 Bad Request"

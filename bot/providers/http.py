@@ -250,10 +250,13 @@ def _status_text(response: httpx.Response) -> str:
 
 
 def _detail(response: httpx.Response) -> str:
-    """The server's own short explanation, when it gave one as JSON `message`."""
+    """The server's own short explanation, when it gave one as JSON `message`.
+
+    Scrubbed before it is cut short, so a token the server echoed is not cut into an unrecognisable piece.
+    """
     try:
         body = response.json()
     except ValueError:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
-    return f" — {str(message)[:200]}" if message else ""
+    return f" — {scrubber.scrub(str(message))[:200]}" if message else ""

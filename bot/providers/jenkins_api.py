@@ -23,6 +23,7 @@ import httpx
 
 from bot.errors import ProviderError
 from bot.providers.http import ProviderHttp
+from bot.structured_log import scrubber
 
 SYSTEM = "Jenkins"
 PERMISSIONS = "Overall/Read, Job/Read, Job/Build and Job/Cancel"
@@ -89,6 +90,7 @@ class JenkinsApi:
         if not isinstance(name, str) or not isinstance(value, str) or not name or not value:
             raise ProviderError(f"Jenkins' crumb issuer gave no crumb (needed to {operation})")
         headers = {name: value}
+        scrubber.register([value, *response.cookies.values()])  # the crumb and its session act as the user
         cookie = "; ".join(f"{k}={v}" for k, v in response.cookies.items())
         if cookie:  # the crumb is only valid in the web session it was issued for (Jenkins 2.176.2+)
             headers["Cookie"] = cookie

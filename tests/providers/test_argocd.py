@@ -367,3 +367,19 @@ def test_the_contract_rejects_what_argo_cd_would(argocd_contract: ArgoCDContract
         f"ApplicationService_Sync"]
     assert argocd_contract.check_response("GET", path, 404, {"code": "five"}) == [
         "ApplicationService_Get response 404: body.code: 'five' is not of type 'integer'"]
+
+
+@pytest.mark.parametrize(("status", "operation_id", "says"), [
+    (403, "ApplicationService_Get", "Argo CD denied permission to read application api-production (403 Forbidden: "
+                                    "permission denied for [redacted]"),
+    (404, "ApplicationService_Sync", "Argo CD has no application api-production in project payments (404 while "
+                                     "trying to sync application api-production to 9f9f9f9: [redacted] not found"),
+])
+async def test_argo_cds_words_in_a_refusal_never_carry_the_token_into_the_thread(
+        provider: ArgoCD, argocd: FakeArgoCD, status: int, operation_id: str, says: str) -> None:
+    """A server (or a proxy before it) that echoes the request's credential in its error body."""
+    argocd.inject(status, operation_id=operation_id, message=f"permission denied for {TOKEN}"
+                  if status == 403 else f"{TOKEN} not found")
+    with pytest.raises(ProviderError) as refused:
+        await provider.dispatch(target())
+    assert TOKEN not in str(refused.value) and says in str(refused.value)

@@ -15,6 +15,7 @@ from bot.config.models import Provider as ProviderConfig
 from bot.errors import ProviderError
 from bot.providers.base import PipelineRun, RunState
 from bot.providers.jenkins import Jenkins
+from bot.structured_log import REDACTED, scrubber
 from tests.fakes.jenkins_server import DECLARED, FakeJenkins
 from tests.providers.conftest import RecordingSleep, target
 
@@ -247,3 +248,12 @@ async def test_a_timeout_names_jenkins_and_never_the_token(jenkins: FakeJenkins,
 async def test_report_is_a_no_op(provider: Jenkins, jenkins: FakeJenkins) -> None:
     await provider.report(deploy(), None, "success", "done")
     assert jenkins.requests == []
+
+
+async def test_the_crumb_and_its_session_cookie_are_scrubbed_like_the_token(provider: Jenkins,
+                                                                             jenkins: FakeJenkins) -> None:
+    """Together they act as the user in a web session: no log line or message may show them."""
+    jenkins.crumb_required = True
+    await provider.dispatch(deploy())
+    [(session, crumb)] = jenkins.crumbs.items()
+    assert scrubber.scrub(f"crumb {crumb}, session {session}") == f"crumb {REDACTED}, session {REDACTED}"

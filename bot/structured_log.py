@@ -19,17 +19,21 @@ from typing import Any, TextIO
 
 REDACTED = "[redacted]"
 
-# Token shapes of the systems Switchman talks to. Bearer/Basic values and URL passwords
-# cover provider tokens whose shape we cannot know.
-_TOKEN_PATTERNS = [
+# Token shapes of the systems Switchman talks to, and URL passwords: never ordinary prose.
+_PREFIXED_TOKENS = [
     re.compile(r"xox[abposer]-[A-Za-z0-9-]{6,}"),
     re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
     re.compile(r"gh[pousr]_[A-Za-z0-9]{16,}"),
     re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
     re.compile(r"glpat-[A-Za-z0-9_-]{16,}"),
+    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),
+]
+# Bearer/Basic values cover provider tokens whose shape we cannot know; in prose they would also
+# mask words ("basic validation"), so messages meant for people are scrubbed without them.
+_TOKEN_PATTERNS = [
+    *_PREFIXED_TOKENS,
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token)\s+)[^\s\"',}]+"),
     re.compile(r"(?i)((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),
 ]
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -47,13 +51,25 @@ class SecretScrubber:
             # Very short values would mask ordinary words; they are not credible secrets.
             self._values |= {v for v in values if v and len(v) >= 6}
 
-    def scrub(self, text: str) -> str:
+    def scrub(self, text: str, *, prose: bool = False) -> str:
+        """`text` with every registered secret and token-shaped string replaced; `prose` (a message for
+        people) leaves out the Bearer/Basic patterns, which would also catch ordinary words."""
         for value in sorted(self._values, key=len, reverse=True):
             if value in text:
                 text = text.replace(value, REDACTED)
-        for pattern in _TOKEN_PATTERNS:
+        for pattern in _PREFIXED_TOKENS if prose else _TOKEN_PATTERNS:
             text = pattern.sub(_mask, text)
         return text
+
+    def scrub_message(self, value: Any) -> Any:
+        """Every string in a message's text or Block Kit (nested lists and dicts), scrubbed as prose."""
+        if isinstance(value, str):
+            return self.scrub(value, prose=True)
+        if isinstance(value, list):
+            return [self.scrub_message(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.scrub_message(v) for k, v in value.items()}
+        return value
 
 
 def _mask(match: re.Match[str]) -> str:

@@ -15,13 +15,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.outbox.models import OutboxAnchor, OutboxKind, OutboxMessage, OutboxState
+from bot.structured_log import scrubber
 
 WAKE_SENDER = "outbox.wake"  # session.info flag: something was queued, wake the sender after commit
 Message = tuple[str, list[dict[str, Any]]]
 
 
-def _queue(session: AsyncSession, *, now: datetime, **fields: Any) -> OutboxMessage:
-    row = OutboxMessage(created_at=now, state=OutboxState.PENDING, **fields)
+def _queue(session: AsyncSession, *, now: datetime, text: str, blocks: list[dict[str, Any]],
+           **fields: Any) -> OutboxMessage:
+    # Whatever a provider or a person put in a message, no secret Switchman knows reaches Slack.
+    row = OutboxMessage(created_at=now, state=OutboxState.PENDING, text=scrubber.scrub_message(text),
+                        blocks=scrubber.scrub_message(blocks), **fields)
     session.add(row)
     session.info[WAKE_SENDER] = True
     return row
@@ -63,7 +67,7 @@ def usergroup(session: AsyncSession, *, group_id: str, users: Sequence[str], now
               owner: str | None = None) -> OutboxMessage:
     """Set a user group's members; queued syncs of one group are sent in order."""
     return _queue(session, now=now, thread=f"usergroup:{group_id}", owner=owner, kind=OutboxKind.USERGROUP,
-                  channel=group_id, text=",".join(users))
+                  channel=group_id, text=",".join(users), blocks=[])
 
 
 async def anchor_of(session: AsyncSession, name: str) -> OutboxAnchor | None:

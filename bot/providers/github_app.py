@@ -171,7 +171,8 @@ class GitHubAppCredentials:
             message = as_dict(response.json()).get("message")
         except ValueError:
             message = None
-        return scrubber.scrub(f"{text} — {str(message)[:200]}" if message else text)
+        # Scrub before cutting: a secret cut in two would no longer be recognised.
+        return scrubber.scrub(f"{text} — {scrubber.scrub(str(message))[:200]}" if message else text)
 
 
 def _instant(value: object, operation: str) -> datetime:

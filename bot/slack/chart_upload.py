@@ -70,6 +70,8 @@ async def upload_png(client: AsyncWebClient, http: httpx.AsyncClient, png: bytes
         if status == 429:
             retry = float(exc.response.headers.get("Retry-After", "60") or 60)
             raise ChartUnavailable("Slack is rate-limiting uploads", retry_after=retry) from None
+        if status >= 500:
+            raise ChartUnavailable(f"Slack is unavailable (HTTP {status})") from None
         raise ChartUnavailable(f"Slack refused the upload ({exc.response.get('error') or status})") from None
     except (SlackClientError, TimeoutError, OSError) as exc:
         raise ChartUnavailable(f"Slack could not be reached ({type(exc).__name__})") from None

@@ -135,7 +135,8 @@ async def test_someone_with_no_service_sees_them_all(tmp_path: Path, contract: S
     ("files.getUploadURLExternal", {"error": "file_uploads_disabled"},
      "Slack refused the upload (file_uploads_disabled)"),
     ("upload", {"status": 500}, "Slack's upload answered HTTP 500"),
-    ("files.completeUploadExternal", {"status": 503, "error": "service_unavailable"}, "Slack refused the upload"),
+    ("files.completeUploadExternal", {"status": 503, "error": "service_unavailable"},
+     "Slack is unavailable (HTTP 503)"),
 ])
 async def test_a_failed_upload_publishes_the_tab_without_the_chart(tmp_path: Path, contract: SlackContract,
                                                                     method: str, failure: dict[str, Any],

@@ -230,6 +230,8 @@ class SlackWebApi:
         """
         data = await request.read()
         self.calls.append(ApiCall("upload", {"file_id": request.match_info["file_id"], "bytes": len(data)}))
+        if "Authorization" in request.headers:  # the URL is the credential: a token sent here leaks it
+            self.violations.append("upload: a token was sent to the upload URL (slack_sdk sends none)")
         failure = self.plan.next_for("upload", {})
         if failure is not None:
             await self._hold(failure.delay)

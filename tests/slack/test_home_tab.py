@@ -167,3 +167,24 @@ async def test_without_the_files_scope_the_tab_says_so(tmp_path: Path, contract:
         s.stack.workspace.bot_scopes.remove("files:write")
         text = texts(await open_home(s, "U01DEV1"))
         assert "The trend chart is not shown: Slack refused the upload (missing_scope)" in text
+
+
+async def test_a_view_slack_will_not_show_the_picture_in_is_published_without_it(
+        tmp_path: Path, contract: SlackContract) -> None:
+    async with scenario(tmp_path, contract, config=config(), start=START) as s:
+        s.stack.api.fail("views.publish", error="invalid_blocks",
+                         match=lambda p: any(b.get("type") == "image" for b in p["view"]["blocks"]))
+        view = await open_home(s, "U01DEV1")
+        assert images(view) == [] and "Slack would not show the uploaded picture yet" in texts(view)
+
+
+async def test_a_rate_limited_publish_leaves_the_tab_as_it_was(tmp_path: Path, contract: SlackContract) -> None:
+    async with scenario(tmp_path, contract, config=config(), start=START) as s:
+        s.stack.api.fail("views.publish", status=429, retry_after=5)
+        delivery = await s.stack.slack.event({"type": "app_home_opened", "user": "U01DEV1", "tab": "home",
+                                              "event_ts": "1796630400.000100"})
+        await s.stack.settle()
+        assert delivery.status == 200
+        assert [e for e in s.stack.workspace.events if e.kind == "home"] == []
+        assert len(s.stack.api.calls_of("views.publish")) == 1  # no retry storm; the next opening publishes
+        assert len(images(await open_home(s, "U01DEV1"))) == 1

@@ -47,7 +47,7 @@ class Chart:
     alt_text: str
 
 
-Render = Callable[[], Awaitable[bytes]]
+Render = Callable[[], Awaitable[tuple[bytes, str]]]  # the PNG and its alt text (which may tell its figures)
 
 
 async def upload_png(client: AsyncWebClient, http: httpx.AsyncClient, png: bytes, *, filename: str, title: str,
@@ -89,7 +89,7 @@ class ChartUploads:
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     uploads: int = 0  # completed uploads, for tests and logs
 
-    async def chart(self, key: str, render: Render, *, filename: str, title: str, alt_text: str) -> Chart:
+    async def chart(self, key: str, render: Render, *, filename: str, title: str) -> Chart:
         """The chart for `key`: the one uploaded less than `fresh_for` ago, else drawn and uploaded now."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -102,7 +102,7 @@ class ChartUploads:
                 raise ChartUnavailable("Slack is rate-limiting uploads")
             if self.http is None:
                 raise ChartUnavailable("this process has no HTTP client for uploads")
-            png = await render()
+            png, alt_text = await render()
             try:
                 file_id = await upload_png(self.client, self.http, png, filename=filename, title=title,
                                            alt_text=alt_text)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot.context import AppContext
 from bot.evidence.chart import render_trend
-from bot.evidence.trend import TREND_WEEKS, trend_for
+from bot.evidence.trend import TREND_WEEKS, Trend, trend_for
 from bot.evidence.windows import Target, production_environment
 from bot.slack.chart_upload import Chart, ChartUploads
 
@@ -32,12 +32,23 @@ async def trend_chart(ctx: AppContext, uploads: ChartUploads, *, key: str, servi
     scope = scope_label(services, every=every)
     end = ctx.clock.now()
     title = f"Delivery of {scope} in production, {TREND_WEEKS} weeks to {end:%Y-%m-%d}"
-    alt = (f"Four charts, one point per week for the {TREND_WEEKS} weeks to {end:%Y-%m-%d}, for {scope} in "
-           "production: successful deploys per week, median lead time in hours, change failure rate in percent "
-           "and median time to restore in hours.")
 
-    async def render() -> bytes:
+    async def render() -> tuple[bytes, str]:
         trend = await trend_for(ctx.db, targets, end=end)
-        return await asyncio.to_thread(render_trend, trend, title=title)
+        return await asyncio.to_thread(render_trend, trend, title=title), alt_text(trend, scope)
 
-    return await uploads.chart(key, render, filename=FILENAME, title=title, alt_text=alt)
+    return await uploads.chart(key, render, filename=FILENAME, title=title)
+
+
+def alt_text(trend: Trend, scope: str) -> str:
+    """What the picture shows, for people who cannot see it: the series and the latest week's values."""
+    last = trend.weeks[-1]
+
+    def hours(value: float | None) -> str:
+        return "no data" if value is None else f"{value:.1f} h"
+
+    rate = "no data" if last.change_failure_rate is None else f"{last.change_failure_rate:.0%}"
+    return (f"Four charts of {scope} in production, one point per week for {len(trend.weeks)} weeks: successful "
+            f"deploys per week, median lead time, change failure rate and median time to restore. Latest week: "
+            f"{last.deploys_per_week:.0f} deploys, lead time {hours(last.lead_time_hours)}, change failure rate "
+            f"{rate}, time to restore {hours(last.time_to_restore_hours)}.")

@@ -99,7 +99,10 @@ async def test_home_shows_my_services_releases_shift_and_an_uploaded_chart(tmp_p
         assert file.completed and file.data is not None
         png = Image.open(io.BytesIO(file.data))
         assert png.format == "PNG" and png.size == SIZE_PX
-        assert "api" in image["title"]["text"] and image["alt_text"]
+        assert "api" in image["title"]["text"]
+        assert image["alt_text"].endswith("Latest week: 0 deploys, lead time no data, change failure rate no data, "
+                                          "time to restore no data.")
+        assert file.alt_txt == image["alt_text"]
 
         # Open again soon: the same picture, nothing uploaded again. Later: drawn and uploaded anew.
         await s.time.advance(timedelta(minutes=5))

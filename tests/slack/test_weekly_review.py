@@ -129,9 +129,12 @@ async def test_the_review_posts_once_at_its_wall_clock_time_with_the_weeks_figur
         assert row.figures["near_misses"] == 3
 
 
-async def test_two_replicas_at_once_post_once(tmp_path: Path, slack_contract: SlackContract) -> None:
+@pytest.mark.postgres
+async def test_two_replicas_at_once_post_once(tmp_path: Path, slack_contract: SlackContract,
+                                              database_url: str) -> None:
     start = DUE + timedelta(days=1)  # past the catch-up: nothing is posted at start
-    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX) + REVIEW, start=start) as s:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX) + REVIEW, start=start,
+                        database_url=database_url) as s:
         team = review_teams(s.stack.ctx.config)["#api-team"]
         week = DUE + timedelta(days=7)
         results = await asyncio.gather(review_post.post_review(s.stack.ctx, team, week),

@@ -4,8 +4,9 @@ One one-shot job per team (`weekly-review-{channel}`) waits for the review's nex
 instant; when it fires it computes the week that ends at that instant (`bot.evidence.review`),
 and, in one transaction, writes the `weekly_reviews` row keyed (channel, week end) and queues the
 post in the outbox. A second run for the same week — a restart, a second replica, a job fired
-twice — fails on the key and posts nothing. Each run plans the next week's. At start, a review
-missed by less than `CATCH_UP` (Switchman was down at the time) is posted at once, late.
+twice — fails on the key and posts nothing. Each run plans the next week's; a run that fails (the
+database away) tries again every `RETRY_AFTER` until `CATCH_UP` after the week's end. At start, a
+review missed by less than `CATCH_UP` (Switchman was down at the time) is posted at once, late.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.slack.review_blocks import review_message
 log = logging.getLogger(__name__)
 REVIEW_JOB = "evidence.weekly_review"
 CATCH_UP = timedelta(hours=12)
+RETRY_AFTER = timedelta(minutes=5)  # a run that failed (the database away) tries again, until CATCH_UP
 
 
 def review_job_id(channel: str) -> str:
@@ -74,9 +76,16 @@ async def run_review(ctx: AppContext, *, channel: str, week_end: str) -> None:
     end = datetime.fromisoformat(week_end)
     try:
         await post_review(ctx, team, end)
-    finally:
-        _, following = occurrences_around(team.review, max(end, ctx.clock.now()))
-        _schedule(ctx, channel, at=following, week_end=following)
+    except Exception:
+        retry = ctx.clock.now() + RETRY_AFTER
+        if retry - end <= CATCH_UP:
+            log.exception("weekly review failed; trying again", extra={"channel": channel, "week_end": week_end})
+            _schedule(ctx, channel, at=retry, week_end=end)
+            return
+        log.exception("weekly review failed; giving up on this week", extra={"channel": channel,
+                                                                              "week_end": week_end})
+    _, following = occurrences_around(team.review, max(end, ctx.clock.now()))
+    _schedule(ctx, channel, at=following, week_end=following)
 
 
 async def post_review(ctx: AppContext, team: ReviewTeam, week_end: datetime) -> bool:

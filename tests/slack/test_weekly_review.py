@@ -17,6 +17,7 @@ from bot.evidence.review_models import WeeklyReviewRun
 from bot.evidence.review_schedule import occurrences_around, review_teams
 from bot.ledger.models import DecisionKind
 from bot.slack import review_post
+from bot.slack.review_blocks import movement
 from bot.slack_sim.workspace import SimMessage
 from tests.contracts.slack_contract import SlackContract
 from tests.evidence.history_builder import History, at
@@ -189,3 +190,34 @@ def test_one_channel_gets_one_review_and_days_are_checked() -> None:
     assert {c: t.services for c, t in teams.items()} == {"#team": ("api",), "#web-team": ("web",)}
     assert teams["#web-team"].review.when == "friday 16:00 UTC"
 
+
+
+async def test_a_run_that_fails_tries_again_for_the_same_week(tmp_path: Path, slack_contract: SlackContract,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX) + REVIEW, start=START) as s:
+        real = review_post.weekly_review
+        failures = iter([True, True])
+
+        async def flaky(*args: object, **kwargs: object) -> object:
+            if next(failures, False):
+                raise ConnectionError("database away")
+            return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(review_post, "weekly_review", flaky)
+        await s.time.advance(DUE - START)
+        [retry] = [j for j in s.time.scheduler.jobs() if j.name == review_post.REVIEW_JOB]
+        assert (retry.at, retry.kwargs["week_end"]) == (DUE + review_post.RETRY_AFTER, DUE.isoformat())
+        await s.time.advance(review_post.RETRY_AFTER * 2)
+        await s.stack.settle()
+        assert len(reviews(s)) == 1
+        [following] = [j for j in s.time.scheduler.jobs() if j.name == review_post.REVIEW_JOB]
+        assert following.at == DUE + timedelta(days=7)
+
+
+def test_movements_are_differences_against_the_four_week_mean() -> None:
+    assert movement(2, 1.5) == " · ↑0.5 vs the 4-week average (1.5)"
+    assert movement(0, 2) == " · ↓2 vs the 4-week average (2)"
+    assert movement(0.8, 0.5, share=True) == " · ↑30 pts vs the 4-week average (50%)"
+    assert movement(3, 3) == " · → same as the 4-week average (3)"
+    assert movement(1, None) == " · no earlier weeks to compare"
+    assert movement(None, 1) == ""

@@ -2,8 +2,8 @@
 
 Each module listed in `JOB_MODULES` offers `register_jobs(ctx)` (name → job function) and
 `async plan_jobs(ctx)` (schedule what the database says is due: the next handoff of each
-rotation, the escalation of each open page, the end of each bake). Planning is idempotent, so a
-restart, or a second replica taking over, re-plans without doing anything twice.
+rotation, the escalation of each open page, the end of each bake, each team's weekly review).
+Planning is idempotent, so a restart, or a second replica taking over, re-plans without doing anything twice.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from types import ModuleType
 from bot.context import AppContext
 from bot.oncall import escalation, handoffs, heartbeats
 from bot.release import engine
+from bot.slack import review_post
 
-JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats]
+JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, review_post]
 
 
 async def start_jobs(ctx: AppContext) -> None:

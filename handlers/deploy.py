@@ -14,15 +14,19 @@ from bot.evidence import metrics
 from bot.release import actions, reports
 from bot.release.requests import check_target
 from bot.slack import replies
+from bot.slack.chart_upload import ChartUnavailable, ChartUploads
 from bot.slack.deploy_requests import submit_request
 from bot.slack.ids import Command
-from bot.slack.metrics_blocks import metrics_message
+from bot.slack.metrics_blocks import metrics_message, with_chart
 from bot.slack.release_modals import deploy_modal
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
+from bot.slack.trend_chart import trend_chart
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
+    charts = ChartUploads(ctx.slack, ctx.http, ctx.clock)  # `/deploy metrics` charts, per scope, per process
+
     @app.command(Command.DEPLOY)
     async def on_deploy(ack: AsyncAck, command: dict[str, Any]) -> None:
         parsed = grammar.parse(command.get("text", ""))
@@ -81,7 +85,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 if parsed.service:
                     _known_service(ctx, parsed.service)
                 await ack()
-                later(_show_metrics(ctx, responder, parsed), "deploy-metrics")
+                later(_show_metrics(ctx, charts, responder, parsed), "deploy-metrics")
 
 
 def _known_service(ctx: AppContext, service: str) -> None:
@@ -89,10 +93,20 @@ def _known_service(ctx: AppContext, service: str) -> None:
         check_target(ctx.config, service, "", grammar.USAGE)
 
 
-async def _show_metrics(ctx: AppContext, responder: ResponseUrlResponder, asked: grammar.DeployMetrics) -> None:
+async def _show_metrics(ctx: AppContext, charts: ChartUploads, responder: ResponseUrlResponder,
+                        asked: grammar.DeployMetrics) -> None:
     figures = await metrics.for_service(ctx.db, ctx.config, service=asked.service, now=ctx.clock.now(),
                                         days=asked.days)
-    await responder.send(metrics_message(figures))
+    message = metrics_message(figures)
+    services = [t.service for t in figures.targets]
+    if services:
+        try:
+            chart = await trend_chart(ctx, charts, key=f"metrics:{asked.service or '*'}", services=services,
+                                      every=asked.service is None)
+            message = with_chart(message, chart)
+        except ChartUnavailable as exc:
+            message = with_chart(message, None, missing=exc.reason)
+    await responder.send(message)
 
 
 async def _say(responder: ResponseUrlResponder, text: Any) -> None:

@@ -7,15 +7,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext
-from bot.slack.home_view import home_view
+from bot.slack.chart_upload import ChartUploads
+from bot.slack.home_tab import publish_home
 from bot.slack.ids import Event
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
+    charts = ChartUploads(ctx.slack, ctx.http, ctx.clock)  # one per process: the cache of uploaded charts
+
     @app.event(Event.APP_HOME_OPENED)
     async def on_home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = event["user"]
-        ctx.background.spawn(ctx.slack.views_publish(user_id=user, view=home_view(ctx.config, user)),
-                             name="publish-home")
+        ctx.background.spawn(publish_home(ctx, charts, event["user"]), name="publish-home")

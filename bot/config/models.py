@@ -121,6 +121,29 @@ class Environment(Strict):
         return self
 
 
+class WeeklyReview(Strict):
+    """When and where the weekly release confidence review of a team is posted (§8).
+
+    Top level: for every service without its own `weekly_review`. A team is the services reviewed
+    in one channel: they get one post, so they must agree on day, time and zone.
+    """
+
+    channel: str = Field(pattern=CHANNEL)
+    day: Annotated[str, BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)] = "monday"
+    at: str = Field(default="09:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+    timezone: TimeZoneName = "UTC"
+
+    @model_validator(mode="after")
+    def _day(self) -> WeeklyReview:
+        if self.day.lower() not in WEEKDAYS:
+            raise ValueError(f"day must be one of {', '.join(WEEKDAYS)}; got {self.day!r}")
+        return self
+
+    @property
+    def when(self) -> str:
+        return f"{self.day} {self.at} {self.timezone}"
+
+
 class Service(Strict):
     channel: str = Field(pattern=CHANNEL)
     provider: str  # deploys it
@@ -136,6 +159,7 @@ class Service(Strict):
     rollback_plan: str | None = Field(default=None, pattern=r"^https?://")
     rotation: str | None = None
     environments: dict[Annotated[str, Field(pattern=NAME)], Environment] = Field(min_length=1)
+    weekly_review: WeeklyReview | None = None
 
     @property
     def code_host(self) -> str:
@@ -226,10 +250,12 @@ class SwitchmanConfig(Strict):
     people: dict[Annotated[str, Field(pattern=SLACK_USER)], Person] = Field(default_factory=dict)
     twilio: Twilio | None = None
     smtp: Smtp | None = None
+    # The weekly release confidence review of every service that does not name its own.
+    weekly_review: WeeklyReview | None = None
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:
-        problems: list[str] = []
+        problems: list[str] = _review_problems(self)
         if self.fallback_rotation is not None and self.fallback_rotation not in self.rotations:
             problems.append(f"fallback_rotation: {self.fallback_rotation!r} is not a rotation "
                             f"(defined: {', '.join(sorted(self.rotations)) or 'none'})")
@@ -280,6 +306,27 @@ class SwitchmanConfig(Strict):
         named = self.services[service].rotation if service in self.services else None
         found = [name for name, r in self.rotations.items() if service in r.services]
         return [named] + [n for n in found if n != named] if named else found
+
+
+def review_of(config: SwitchmanConfig, service: str) -> WeeklyReview | None:
+    """The weekly review a service is part of: its own, else the top-level one, else none."""
+    return config.services[service].weekly_review or config.weekly_review
+
+
+def _review_problems(config: SwitchmanConfig) -> list[str]:
+    """Services reviewed in one channel are one team with one post: they must agree on when it is."""
+    problems: list[str] = []
+    first: dict[str, tuple[str, WeeklyReview]] = {}
+    for name in sorted(config.services):
+        review = review_of(config, name)
+        if review is None:
+            continue
+        seen = first.setdefault(review.channel, (name, review))
+        if seen[1].when != review.when:
+            problems.append(f"services.{name}.weekly_review: {review.channel} already has {seen[0]}'s review on "
+                            f"{seen[1].when}, not {review.when}; one channel gets one review a week, so give "
+                            f"{name} another channel or the same day, time and zone")
+    return problems
 
 
 CODE_HOSTS = ("github_actions", "gitlab", "sandbox")  # kinds that know a repository's refs and CI

@@ -14,6 +14,7 @@ from bot.evidence.metrics import Metrics
 from bot.evidence.people import Concentration
 from bot.evidence.spread import Spread
 from bot.evidence.waits import Part
+from bot.slack.chart_upload import Chart
 from bot.slack.dates import slack_date
 
 NO_DATA = "no data"
@@ -94,6 +95,19 @@ def metrics_message(metrics: Metrics) -> dict[str, Any]:
     text = (f"{title}: {d.per_week:.1f} deploys per week, change failure rate {percent(d.change_failure_rate)}, "
             f"lead time (request → production) {spread_text(d.request_to_production)}")
     return {"text": text, "blocks": blocks}
+
+
+def with_chart(message: dict[str, Any], chart: Chart | None, *, missing: str | None = None) -> dict[str, Any]:
+    """The answer with the trend chart under its heading, or a line saying why there is none."""
+    if chart is not None:
+        block: dict[str, Any] = {"type": "image", "slack_file": {"id": chart.file_id},
+                                 "alt_text": chart.alt_text[:2000],
+                                 "title": {"type": "plain_text", "text": chart.title[:2000]}}
+    else:
+        block = _context(f":warning: No trend chart: {missing or 'it is not available'}. The figures below are "
+                         "complete.")
+    blocks = list(message["blocks"])
+    return {**message, "blocks": [*blocks[:2], block, *blocks[2:]]}
 
 
 def _concentration(c: Concentration, what: str) -> str:

@@ -1,4 +1,5 @@
-"""What the simulated Web API's methods do: chat.*, conversations.*, views.*, users.*, usergroups.*, reactions.add.
+"""What the simulated Web API's methods do: chat.*, conversations.*, views.*, users.*, usergroups.*, reactions.add,
+and the files v2 upload (files.getUploadURLExternal, files.completeUploadExternal; see `files`).
 
 Each takes a call's decoded arguments, changes the workspace as Slack would, and returns the JSON
 body Slack would answer with, refusals included (channel_not_found, not_in_channel, is_archived,
@@ -49,6 +50,8 @@ class WebApiMethods:
             "usergroups.users.list": self._usergroup_users,
             "usergroups.users.update": self._usergroup_update,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self.workspace.files.get_upload_url,
+            "files.completeUploadExternal": self.workspace.files.complete,
         }
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +66,8 @@ class WebApiMethods:
             return _error("is_archived")
         if not channel.bot_may_post():
             return _error("not_in_channel")
+        if self.workspace.files.image_problems(p.get("blocks")):
+            return _error("invalid_blocks")
         metadata, warnings = _metadata(p)
         message = self.workspace.post(channel.id, p.get("text", ""), p.get("blocks") or [], BOT_USER_ID,
                                       p.get("thread_ts"), metadata=metadata)
@@ -158,6 +163,9 @@ class WebApiMethods:
     def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("user_id") not in self.workspace.users:
             return _error("user_not_found")
+        view = p.get("view")
+        if self.workspace.files.image_problems(view.get("blocks") if isinstance(view, dict) else None):
+            return _error("invalid_blocks")
         return {"ok": True, "view": self.workspace.publish_home(p["user_id"], p["view"])}
 
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,10 @@ def seed_workspace(workspace: Workspace, config: SwitchmanConfig) -> None:
         workspace.add_user(user_id, name, tz=tz)
     for service in config.services.values():
         workspace.add_channel(service.channel)
+        if service.weekly_review is not None:
+            workspace.add_channel(service.weekly_review.channel)
+    if config.weekly_review is not None:
+        workspace.add_channel(config.weekly_review.channel)
     for rotation in config.rotations.values():
         workspace.add_channel(rotation.channel)
         people = rotation.primaries + rotation.shadows + rotation.escalation.then

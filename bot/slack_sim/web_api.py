@@ -96,6 +96,7 @@ class SlackWebApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         if self.socket_mode is not None:
             self.socket_mode.attach(app)
         self._runner = web.AppRunner(app, access_log=None)
@@ -105,6 +106,7 @@ class SlackWebApi:
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.root_url = f"http://{host}:{bound}/"
         self.base_url = f"{self.root_url}api/"
+        self.workspace.files.upload_url = lambda file_id: f"{self.root_url}upload/{file_id}"
         if self.socket_mode is not None:
             self.socket_mode.root_url = self.root_url
         return self.base_url
@@ -221,6 +223,22 @@ class SlackWebApi:
     def _now(self) -> datetime:
         return self._clock() if self._clock else datetime.now(UTC)
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of the files v2 upload: the bytes, POSTed without a token to the URL step 1 gave.
+
+        Failures a test queues for the method name `upload` answer their HTTP status (500 unless set).
+        """
+        data = await request.read()
+        self.calls.append(ApiCall("upload", {"file_id": request.match_info["file_id"], "bytes": len(data)}))
+        if "Authorization" in request.headers:  # the URL is the credential: a token sent here leaks it
+            self.violations.append("upload: a token was sent to the upload URL (slack_sdk sends none)")
+        failure = self.plan.next_for("upload", {})
+        if failure is not None:
+            await self._hold(failure.delay)
+            return web.Response(status=failure.status if failure.status >= 400 else 500, text="upload failed")
+        status, text = self.workspace.files.receive(request.match_info["file_id"], data)
+        return web.Response(status=status, text=text)
+
     async def _response_url(self, request: web.Request) -> web.Response:
         target = self.response_targets.get(request.match_info["key"])
         if target is None:
@@ -231,6 +249,8 @@ class SlackWebApi:
             if problems:
                 self.violations.extend(f"response_url: {p}" for p in problems)
                 return web.Response(status=400, text="invalid_blocks")
+        if self.workspace.files.image_problems(payload.get("blocks")):
+            return web.Response(status=400, text="invalid_blocks")
         self.record_reply(target, payload)
         return web.Response(text="ok")
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.slack_sim.files import SimFiles
+
 TEAM_ID = "T0SWITCHSIM"
 BOT_USER_ID = "U0SWITCHBOT"
 BOT_ID = "B0SWITCHBOT"
@@ -78,7 +80,7 @@ class SimEvent:
 
 # The bot token's scopes as a missing_scope answer lists them (`provided`): manifest.yml's bot scopes.
 BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "usergroups:read", "usergroups:write",
-              "reactions:write")
+              "reactions:write", "files:write")
 
 
 class Workspace:
@@ -95,6 +97,7 @@ class Workspace:
         self.views: dict[str, dict[str, Any]] = {}
         self.view_owner: dict[str, str] = {}
         self.events: list[SimEvent] = []
+        self.files = SimFiles(team=TEAM_ID, scopes=lambda: self.bot_scopes, user=BOT_USER_ID)
         self.subscribers: list[Callable[[SimEvent], None]] = []
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)

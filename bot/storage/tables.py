@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.evidence import review_models
 from bot.ledger import models as ledger_models
 from bot.oncall import alert_models, heartbeat_models
 from bot.oncall import models as oncall_models
@@ -12,4 +13,4 @@ from bot.storage import handled_requests
 
 metadata = SQLModel.metadata
 __all__ = ["alert_models", "handled_requests", "heartbeat_models", "ledger_models", "metadata", "oncall_models",
-           "oncall_schedule_models", "outbox_models", "release_models"]
+           "oncall_schedule_models", "outbox_models", "release_models", "review_models"]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.ledger.chain import row_hash
 from bot.ledger.export import COLUMNS
@@ -79,7 +80,8 @@ def test_verify_lists_every_problem_and_fails(ledger: str, tmp_path: Path) -> No
     lines = done.stdout.splitlines()
     assert lines[0].startswith("seq 2: hash mismatch: ")
     assert lines[1].startswith("seq 5: missing rows: seq 4 missing")
-    assert lines[2:] == ["ledger BROKEN: 2 problem(s) in 5 decisions"]
+    assert lines[2:] == ["ledger BROKEN: 2 problem(s) in 5 decisions checked; the first broken row is seq 2 "
+                         "(hash mismatch)"]
 
 
 def test_export_json_lines_in_seq_order_that_rehash_offline(ledger: str, tmp_path: Path) -> None:
@@ -120,3 +122,48 @@ def test_export_refuses_a_malformed_instant(ledger: str, tmp_path: Path) -> None
     done = switchman(ledger, "export", "--since", "last tuesday", cwd=tmp_path)
     assert done.returncode == 2
     assert "not an ISO-8601 date or instant: 'last tuesday'" in done.stderr
+
+
+# --- audit verify against tampering made directly in the database, on SQLite and PostgreSQL ---------------
+
+def _tamper_sql(url: str, *statements: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def six_decisions(database_url: str) -> str:
+    asyncio.run(_fill(database_url, 6))
+    return database_url
+
+
+def test_verify_passes_on_an_untouched_database(six_decisions: str, tmp_path: Path) -> None:
+    done = switchman(six_decisions, "audit", "verify", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "ledger OK: 6 decisions, chain intact"
+
+
+@pytest.mark.parametrize(("statements", "first", "checked"), [
+    pytest.param(["UPDATE decisions SET outcome = 'fail' WHERE seq = 3"], "seq 3: hash mismatch: ", 6,
+                 id="field-updated"),
+    pytest.param(["DELETE FROM decisions WHERE seq = 3"], "seq 4: missing rows: seq 3 missing", 5,
+                 id="middle-row-deleted"),
+    # Rows 3 and 4 trade places: each keeps its contents and hash but takes the other's seq.
+    pytest.param(["UPDATE decisions SET seq = 0 WHERE seq = 3", "UPDATE decisions SET seq = 3 WHERE seq = 4",
+                  "UPDATE decisions SET seq = 4 WHERE seq = 0"], "seq 3: broken link: ", 6, id="pair-swapped"),
+])
+def test_verify_names_the_first_broken_row_and_fails(six_decisions: str, tmp_path: Path, statements: list[str],
+                                                     first: str, checked: int) -> None:
+    _tamper_sql(six_decisions, *statements)
+    done = switchman(six_decisions, "audit", "verify", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(first)
+    first_seq = first.split(":")[0]
+    assert lines[-1].startswith(f"ledger BROKEN: {len(lines) - 1} problem(s) in {checked} decisions checked; "
+                                f"the first broken row is {first_seq} (")

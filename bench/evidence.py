@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import shlex
 import sqlite3
 import statistics
@@ -291,26 +290,33 @@ async def _time_verify(url: str) -> tuple[float, int]:
     return spent, report.checked
 
 
+# The export runs as a grandchild: started from a fresh, small interpreter rather than forked from this
+# process, whose pages (the generated history) a fork would count in the child's ru_maxrss.
+LAUNCHER = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+sys.stderr.write(done.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(done.returncode)
+"""
+
+
 def _time_export(url: str, workdir: Path) -> ExportTiming:
-    """`switchman export --what decisions` as a child process: wall time, rows and peak RSS."""
+    """`switchman export --what decisions` in its own process: wall time, rows and peak RSS."""
     out = workdir / "export.jsonl"
     argv = [sys.executable, "-m", "bot.cli", "export", "--what", "decisions", "--output", str(out)]
     env = clean_env({"SWITCHMAN_DATABASE_URL": url})
     start = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert child.stderr is not None
-    _, status, usage = os.wait4(child.pid, 0)
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, cwd=ROOT, capture_output=True, text=True,
+                          check=False)
     spent = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = child.stderr.read()
-    child.stderr.close()
-    if child.returncode != 0:
-        raise RuntimeError(f"switchman export failed ({child.returncode}): {stderr[-2000:]}")
+    if done.returncode != 0:
+        raise RuntimeError(f"switchman export failed ({done.returncode}): {done.stderr[-2000:]}")
     with out.open("rb") as f:
         rows = sum(1 for _ in f)
     size = out.stat().st_size
     out.unlink()
-    return ExportTiming(rows, spent, usage.ru_maxrss / 1024, size)
+    return ExportTiming(rows, spent, int(done.stdout.split()[-1]) / 1024, size)
 
 
 def _log(message: str) -> None:

@@ -26,11 +26,12 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Json
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Boolean, Table
 
 from bot.ledger.chain import GENESIS, row_hash
 from bot.ledger.models import Decision
 from bot.release.models import Approval, Release
+from bot.storage.types import UTCDateTime
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 SPAN = timedelta(days=365)
@@ -156,24 +157,36 @@ def _tables(batch: Batch) -> tuple[tuple[Table, list[dict[str, Any]]], ...]:
     return ((RELEASES, batch.releases), (DECISIONS, batch.decisions), (APPROVALS, batch.approvals))
 
 
-def _sqlite_value(value: Any) -> Any:
-    """A value as SQLAlchemy stores it in SQLite: naive UTC instants with microseconds, JSON as text."""
-    if isinstance(value, datetime):
-        return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
+def _sqlite_instant(value: datetime | None) -> str | None:
+    """An instant as SQLAlchemy's DateTime stores it in SQLite: naive UTC with microseconds."""
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_converters(table: Table, names: list[str]) -> list[Any]:
+    converters: list[Any] = []
+    for name in names:
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            converters.append(json.dumps)
+        elif isinstance(kind, UTCDateTime):
+            converters.append(_sqlite_instant)
+        elif isinstance(kind, Boolean):
+            converters.append(int)
+        else:
+            converters.append(None)
+    return converters
 
 
 def write_sqlite(conn: sqlite3.Connection, batch: Batch) -> None:
     """Inserts one batch with sqlite3's executemany, in the storage format the application's column types use."""
     for table, rows in _tables(batch):
-        if rows:
-            names = list(rows[0])
-            conn.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                             [[_sqlite_value(row[c]) for c in names] for row in rows])
+        if not rows:
+            continue
+        names = list(rows[0])
+        pairs = list(zip(names, _sqlite_converters(table, names), strict=True))
+        values = [[row[c] if convert is None else convert(row[c]) for c, convert in pairs] for row in rows]
+        conn.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                         values)
     conn.commit()
 
 

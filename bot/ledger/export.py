@@ -104,11 +104,6 @@ def plain(value: Any) -> Any:
     return format_instant(value) if isinstance(value, datetime) else value
 
 
-def exported(decision: Any) -> dict[str, Any]:
-    """One decision (a `Decision` or anything with its attributes) as plain JSON values, in column order."""
-    return {name: plain(getattr(decision, name)) for name in COLUMNS}
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -178,13 +173,6 @@ async def export(session: AsyncSession, out: TextIO, *, fmt: ExportFormat, what:
             count += 1
         result.counts[source.what] = count
     return result
-
-
-async def export_decisions(session: AsyncSession, out: TextIO, *, fmt: ExportFormat,
-                           since: datetime | None = None, until: datetime | None = None) -> int:
-    """Writes the decisions with `since <= decided_at < until` to `out`; returns how many."""
-    result = await export(session, out, fmt=fmt, what=("decisions",), since=since, until=until)
-    return result.counts.get("decisions", 0)
 
 
 async def service_is_known(session: AsyncSession, service: str, configured: Collection[str]) -> bool:

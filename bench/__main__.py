@@ -1,10 +1,49 @@
-"""`python -m bench`: the Slack ack-latency benchmark (see `bench.ack_latency`)."""
+"""`python -m bench [--only ack|evidence] [options]`: every benchmark in turn, or one of them.
+
+- `ack`: Slack ack latency against the reference servers (`bench.ack_latency`);
+- `evidence`: release metrics and export over generated histories (`bench.evidence`).
+
+Each writes its own section of docs/benchmarks.md. Options after `--only NAME` are that benchmark's
+(`python -m bench --only evidence --help`); without `--only`, only the options both understand
+(`--quick`, `--output`, `--no-write`) may be given, and each benchmark gets them.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable, Sequence
 
-from bench.ack_latency import main
+from bench import ack_latency, evidence
+
+BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
+    "ack": lambda rest, shown: ack_latency.main(rest),
+    "evidence": lambda rest, shown: evidence.main(rest, shown=shown),
+}
+SHARED = ("--quick", "--no-write", "--output")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", add_help=False)
+    parser.add_argument("--only", choices=sorted(BENCHMARKS))
+    given = list(sys.argv[1:] if argv is None else argv)
+    args, rest = parser.parse_known_args(given)
+    if args.only is not None:
+        return BENCHMARKS[args.only](rest, given)
+    if any(arg in ("-h", "--help") for arg in rest):
+        print(__doc__)
+        return 0
+    unshared = [arg for arg in rest if arg.startswith("-") and arg.split("=")[0] not in SHARED]
+    if unshared:
+        print(f"python -m bench: {unshared[0]} belongs to one benchmark: give --only ack or --only evidence "
+              f"before it (without --only, only {', '.join(SHARED)} are accepted)", file=sys.stderr)
+        return 2
+    worst = 0
+    for name, run in BENCHMARKS.items():
+        print(f"== {name} ==", file=sys.stderr, flush=True)
+        worst = max(worst, run(rest, given))
+    return worst
+
 
 if __name__ == "__main__":
     sys.exit(main())

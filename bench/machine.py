@@ -16,16 +16,21 @@ PACKAGES = ("slack_bolt", "slack_sdk", "aiohttp")
 BUSY_WARNING = 0.10  # above this share of all CPU time busy before the run, the numbers are suspect
 
 
-def machine_facts(wrk_version: str, busy_before: float | None, busy_after: float | None) -> list[tuple[str, str]]:
+def base_facts(packages: tuple[str, ...] = PACKAGES) -> list[tuple[str, str]]:
+    """CPU, memory, OS, Python and the versions of `packages`."""
     cpu = _cpuinfo_field("model name") or platform.processor() or "unknown"
-    facts = [
+    return [
         ("CPU", f"{nproc()} cores (`nproc`), {cpu}"),
         ("Memory", _memory()),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
-        ("Packages", ", ".join(f"{name} {_version(name)}" for name in PACKAGES)),
-        ("Load generator", wrk_version),
+        ("Packages", ", ".join(f"{name} {_version(name)}" for name in packages)),
     ]
+
+
+def busy_fact(busy_before: float | None, busy_after: float | None) -> list[tuple[str, str]]:
+    """How busy the CPU was without our load, before and after the run (nothing off Linux)."""
+    facts: list[tuple[str, str]] = []
     samples = [b for b in (busy_before, busy_after) if b is not None]
     if samples:
         shown = " / ".join("?" if b is None else f"{b:.0%}" for b in (busy_before, busy_after))
@@ -34,6 +39,10 @@ def machine_facts(wrk_version: str, busy_before: float | None, busy_after: float
         facts.append(("CPU busy without our load", f"{shown} of all cores, in the second before / after the run "
                                                    f"(/proc/stat){note}"))
     return facts
+
+
+def machine_facts(wrk_version: str, busy_before: float | None, busy_after: float | None) -> list[tuple[str, str]]:
+    return [*base_facts(), ("Load generator", wrk_version), *busy_fact(busy_before, busy_after)]
 
 
 def nproc() -> int:

@@ -168,15 +168,15 @@ def render(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the section in `path` (creating the file when missing), keeping everything else."""
+def write_section(path: Path, section: str, title: str = SECTION_TITLE) -> None:
+    """Replace the `## title` section in `path` (creating the file when missing), keeping everything else."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("# Benchmarks\n\nMeasurements of Switchman against the bars of PRODUCT.md §11.\n\n"
                         + section)
         return
     text = path.read_text()
-    heading = re.compile(rf"^## {re.escape(SECTION_TITLE)}[ \t]*$", re.MULTILINE)
+    heading = re.compile(rf"^## {re.escape(title)}[ \t]*$", re.MULTILINE)
     found = heading.search(text)
     if found is None:
         path.write_text(text.rstrip("\n") + "\n\n" + section)

@@ -38,11 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="check the decision ledger")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit_sub.add_parser("verify", help="walk the hash chain; exit 1 and list every edited, deleted or unlinked row")
-    export = sub.add_parser("export", help="write the decision ledger as JSON lines or CSV")
+    export = sub.add_parser("export", help="write releases, ledger decisions and release reports as JSON lines or CSV",
+                            description="Streams the rows in key order, so histories larger than memory export too.")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="default jsonl")
-    export.add_argument("--since", type=_export_bound, metavar="ISO", help="from this instant on (UTC if no offset)")
-    export.add_argument("--until", type=_export_bound, metavar="ISO", help="before this instant (UTC if no offset)")
+    export.add_argument("--what", choices=["decisions", "releases", "reports", "all"], default="decisions",
+                        help="which rows (default decisions; all needs jsonl, each line then has a 'record' key)")
+    export.add_argument("--since", type=_export_bound, metavar="DATE",
+                        help="from this date or instant on (UTC if no offset)")
+    export.add_argument("--until", type=_export_bound, metavar="DATE",
+                        help="before this date or instant (UTC if no offset)")
+    export.add_argument("--service", metavar="S", help="only this service's releases, their decisions and reports")
     export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    export.set_defaults(usage=export.format_usage())
     return parser
 
 
@@ -141,39 +148,61 @@ async def _audit_verify(settings: Settings) -> int:
         return 0
     for problem in report.problems:
         print(problem)
-    print(f"ledger BROKEN: {len(report.problems)} problem(s) in {report.checked} decisions")
+    first = min(report.problems, key=lambda p: p.seq)
+    print(f"ledger BROKEN: {len(report.problems)} problem(s) in {report.checked} decisions checked; "
+          f"the first broken row is seq {first.seq} ({first.kind})")
     return 1
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.ledger.export import ExportFormat, export_decisions
+    from bot.ledger.export import KINDS, ExportFormat, ExportRefused, ExportResult, export, service_is_known
     from bot.storage.database import Database
 
+    what = KINDS if args.what == "all" else (args.what,)
     db = Database(settings.database_url)
 
-    async def write(out: TextIO) -> int:
+    async def write(out: TextIO) -> ExportResult:
         async with db.session() as session:
-            return await export_decisions(session, out, fmt=ExportFormat(args.format),
-                                          since=args.since, until=args.until)
+            if args.service is not None and not await service_is_known(session, args.service,
+                                                                       _configured_services(settings)):
+                raise ExportRefused(f"unknown service {args.service!r}: no release of it is stored and "
+                                    f"{settings.config_path} does not list it")
+            return await export(session, out, fmt=ExportFormat(args.format), what=what, since=args.since,
+                                until=args.until, service=args.service)
 
+    target = None
     try:
         if args.output is None:
-            await write(sys.stdout)
-            return 0
-        # Written aside and renamed, so a failed export never leaves a file that looks complete.
-        target = Path(args.output)
-        partial = target.with_name(target.name + ".partial")
-        try:
-            with partial.open("w", encoding="utf-8", newline="") as out:
-                count = await write(out)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+            result = await write(sys.stdout)
+        else:
+            # Written aside and renamed, so a failed export never leaves a file that looks complete.
+            target = Path(args.output)
+            partial = target.with_name(target.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    result = await write(out)
+                partial.replace(target)
+            finally:
+                partial.unlink(missing_ok=True)
+    except ExportRefused as refused:
+        print(args.usage, end="", file=sys.stderr)
+        print(f"switchman export: error: {refused}", file=sys.stderr)
+        return 2
     finally:
         await db.dispose()
-    print(f"exported {count} decision(s) to {target}", file=sys.stderr)
+    for kind in result.missing:
+        print(f"no {kind} in this database yet (its table does not exist); none exported", file=sys.stderr)
+    if target is not None:
+        print(f"exported {result.describe()} to {target}", file=sys.stderr)
     return 0
 
+
+def _configured_services(settings: Settings) -> frozenset[str]:
+    """The services switchman.yml lists; none when it cannot be read (the database may still know the service)."""
+    try:
+        return frozenset(load_config(settings.config_path).services)
+    except (ConfigError, OSError):
+        return frozenset()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,6 +35,11 @@ class Settings:
     # How long one Slack Web API call may take before the outbox counts it as unanswered (and retries,
     # after looking for the message): `SWITCHMAN_SLACK_TIMEOUT`, a duration such as `10s`.
     slack_timeout: float = 10.0
+    # How long `serve` retries `auth.test` while Slack does not answer before it gives up (exit 1):
+    # `SWITCHMAN_SLACK_STARTUP_WAIT`, a duration such as `60s`.
+    slack_startup_wait: float = 60.0
+    # True when neither SWITCHMAN_CONFIG nor ./switchman.yml exists, so the shipped example was chosen.
+    config_is_fallback: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +56,8 @@ class Settings:
             log_level=env.get("SWITCHMAN_LOG_LEVEL", "INFO"),
             public_url=(env.get("SWITCHMAN_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             slack_timeout=parse_duration(env.get("SWITCHMAN_SLACK_TIMEOUT") or "10s").total_seconds(),
+            slack_startup_wait=parse_duration(env.get("SWITCHMAN_SLACK_STARTUP_WAIT") or "60s").total_seconds(),
+            config_is_fallback=not env.get("SWITCHMAN_CONFIG") and not Path("switchman.yml").exists(),
         )
         scrubber.register([settings.bot_token, settings.signing_secret, settings.app_token, settings.webhook_secret])
         return settings

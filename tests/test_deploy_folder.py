@@ -202,3 +202,19 @@ def _skip_or_fail(reason: str) -> NoReturn:
     if is_ci():
         pytest.fail(f"required on CI (CI=true): {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+# --- docs/operations.md -----------------------------------------------------------------------------
+
+def test_the_operations_guide_names_every_variable_and_every_metric() -> None:
+    from bot.background import BackgroundTasks
+    from bot.web.metrics import Metrics
+
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    rendered = Metrics(BackgroundTasks()).render()
+    text = rendered.decode() if isinstance(rendered, bytes) else rendered
+    metrics = {m for m in re.findall(r"^# TYPE (\S+)", text, re.MULTILINE) if not m.endswith("_created")}
+
+    assert metrics, "the registry rendered no metric"
+    assert [v.name for v in VARIABLES if f"`{v.name}`" not in guide] == []
+    assert [m for m in sorted(metrics) if m not in guide] == []

@@ -18,7 +18,7 @@ from bot.jobs import start_jobs
 from bot.runtime import build_context, close_context
 from bot.settings import EXAMPLE_CONFIG, Settings
 from bot.slack.app_factory import create_app, web_client
-from bot.slack.token_check import SlackProbe, require_token
+from bot.slack.token_check import APP_TOKEN, SlackProbe, require_token
 from bot.web.server import Readiness, build_web_app, start_site
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,10 @@ async def check_slack_token(settings: Settings) -> None:
     """`auth.test` before serving: a refused token stops here (exit 2), an absent Slack after a while."""
     client = web_client(settings.bot_token, settings.slack_api_url)
     await require_token(client, wait_up_to=settings.slack_startup_wait)
-    log.info("Slack accepted the bot token")
+    if settings.app_token is not None:  # Socket Mode would otherwise retry a refused app token forever
+        app_client = web_client(settings.app_token, settings.slack_api_url)
+        await require_token(app_client, wait_up_to=settings.slack_startup_wait, kind=APP_TOKEN)
+    log.info("Slack accepted the tokens")
 
 
 async def serve(settings: Settings, *, host: str, port: int, ready: asyncio.Event | None = None,

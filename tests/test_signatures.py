@@ -6,19 +6,29 @@ never a 200 that runs something, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import signal
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 
 from bot.commands import deploy
+from bot.settings import EXAMPLE_CONFIG
 from bot.slack_sim.interactions import sign
 from bot.slack_sim.stack import Stack
+from bot.slack_sim.web_api import SlackWebApi
+from bot.slack_sim.workspace import Workspace
+from tests.contracts.slack_contract import SlackContract
+from tests.support.serve_process import serve_env, start_serve
 
+BOT_TOKEN = "xoxb-4242-4242-signaturetestsecret"
+SIGNING_SECRET = "00112233445566778899aabbccddeeff"
 FORM = "application/x-www-form-urlencoded"
 COMMAND = urlencode({"command": "/deploy", "text": "help", "user_id": "U0ALICE", "channel_id": "C0TEST",
                      "team_id": "T0SWITCHSIM", "response_url": "http://127.0.0.1:9/none", "trigger_id": "1.2.3"})
@@ -121,3 +131,33 @@ async def test_slacks_ssl_check_is_answered_and_runs_nothing(stack: Stack) -> No
 
     assert status == 200
     assert stack.api.calls == []
+
+
+async def test_switchman_serve_refuses_them_too_and_counts_them(tmp_path: Path, slack_contract: SlackContract) -> None:
+    """The same checks in the real `switchman serve` process, seen on /metrics."""
+    api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract)
+    env = serve_env(tmp_path, await api.start(), bot_token=BOT_TOKEN, config=EXAMPLE_CONFIG,
+                    SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    process, port, _ = await start_serve(tmp_path, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            bad_stamp = {"Content-Type": FORM, "X-Slack-Request-Timestamp": "noon",
+                         "X-Slack-Signature": sign(SIGNING_SECRET, COMMAND, "noon")}  # type: ignore[arg-type]
+            async with session.post(f"{url}/slack/events", data=COMMAND.encode(), headers=bad_stamp) as r:
+                assert r.status == 401
+            stamp = int(time.time())
+            not_json = {"Content-Type": FORM, "X-Slack-Request-Timestamp": str(stamp),
+                        "X-Slack-Signature": sign(SIGNING_SECRET, "payload=oops", stamp)}
+            async with session.post(f"{url}/slack/events", data=b"payload=oops", headers=not_json) as r:
+                assert r.status == 400
+            async with session.get(f"{url}/metrics") as r:
+                metrics = await r.text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+        await api.stop()
+
+    assert 'switchman_http_requests_total{route="/slack/events",status="401"} 1.0' in metrics
+    assert 'switchman_http_requests_total{route="/slack/events",status="400"} 1.0' in metrics
+    assert api.calls_of("auth.test") and len(api.calls) == len(api.calls_of("auth.test"))

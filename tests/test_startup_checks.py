@@ -249,3 +249,19 @@ async def test_readyz_turns_503_while_shutting_down(settings: Settings, slack_ap
         status, body = await readyz(url)
 
         assert (status, body["status"]) == (503, "shutting down")
+
+
+async def test_socket_mode_refuses_an_app_token_slack_does_not_know(tmp_path: Path,
+                                                                    slack_contract: SlackContract) -> None:
+    api = SlackWebApi(Workspace(), token=BOT_TOKEN, checker=slack_contract, app_token="xapp-1-A0SWITCH-1-right")
+    await api.start()
+    wrong = "xapp-1-A0SWITCH-1-wrongsecretvalue"
+    env = serve_env(tmp_path, api.base_url, bot_token=BOT_TOKEN, config=EXAMPLE_CONFIG, SLACK_APP_TOKEN=wrong)
+    try:
+        code, err = await run_serve(env, tmp_path)
+    finally:
+        await api.stop()
+
+    assert code == 2  # before, Socket Mode retried the refused token for ever and never served
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in err
+    assert wrong not in err

@@ -1,7 +1,8 @@
 """Is the bot token good, and does Slack answer? `auth.test` at start-up and behind `/readyz` (§10).
 
-Start-up: a token Slack refuses (`invalid_auth`, `token_revoked`…) is a configuration error and stops
-the process at once; a Slack that does not answer (connection refused, timeout, 5xx, 429) is retried
+Start-up (also the app-level token in Socket Mode, with `apps.connections.open`): a token Slack
+refuses (`invalid_auth`, `token_revoked`…) is a configuration error and stops the process at
+once; a Slack that does not answer (connection refused, timeout, 5xx, 429) is retried
 with backoff for a bounded time, then start-up fails too, so a supervisor restarts it later.
 Readiness: the answer is cached for a few seconds, so probes every second do not hammer `auth.test`.
 """
@@ -55,10 +56,25 @@ class SlackUnreachable(SwitchmanError):
     """Slack did not answer `auth.test` within the start-up budget."""
 
 
-async def check_token(client: AsyncWebClient, *, answer_within: float = 5.0) -> SlackCheck:
-    """One `auth.test`: OK, refused (with Slack's error code) or unreachable (with what went wrong)."""
+@dataclass(frozen=True)
+class TokenKind:
+    variable: str
+    method: str  # a call that needs nothing but the token
+    hint: str
+
+
+BOT_TOKEN = TokenKind("SLACK_BOT_TOKEN", "auth.test", "check that it is the app's current Bot User OAuth Token "
+                      "(xoxb-…) and that the app is installed in the workspace")
+# Socket Mode: the call Bolt makes to open its connection; the URL it returns is left unused.
+APP_TOKEN = TokenKind("SLACK_APP_TOKEN", "apps.connections.open", "check that it is an app-level token (xapp-…) "
+                      "with the connections:write scope, and that Socket Mode is enabled for the app")
+
+
+async def check_token(client: AsyncWebClient, *, answer_within: float = 5.0, method: str = BOT_TOKEN.method
+                      ) -> SlackCheck:
+    """One call: OK, refused (with Slack's error code) or unreachable (with what went wrong)."""
     try:
-        await asyncio.wait_for(client.auth_test(), answer_within)
+        await asyncio.wait_for(client.api_call(method), answer_within)
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "")
         if exc.response.status_code < 400 and error in REFUSED_TOKEN_ERRORS:
@@ -69,21 +85,22 @@ async def check_token(client: AsyncWebClient, *, answer_within: float = 5.0) -> 
     return SlackCheck(SlackState.OK, "ok")
 
 
-async def require_token(client: AsyncWebClient, *, wait_up_to: float, sleep: Sleep = asyncio.sleep) -> None:
+async def require_token(client: AsyncWebClient, *, wait_up_to: float, sleep: Sleep = asyncio.sleep,
+                        kind: TokenKind = BOT_TOKEN) -> None:
     """Return once Slack accepts the token; raise TokenRefused or, after `wait_up_to` s, SlackUnreachable."""
     waited, backoff = 0.0, FIRST_BACKOFF_SECONDS
     while True:
-        check = await check_token(client)
+        check = await check_token(client, method=kind.method)
         if check.state is SlackState.OK:
             return
         if check.state is SlackState.REFUSED:
-            raise TokenRefused(f"Slack refused SLACK_BOT_TOKEN ({check.detail}): check that it is the app's current "
-                               "Bot User OAuth Token (xoxb-…) and that the app is installed in the workspace")
+            raise TokenRefused(f"Slack refused {kind.variable} ({check.detail}): {kind.hint}")
         if waited >= wait_up_to:
-            raise SlackUnreachable(f"Slack did not answer auth.test for {waited:.0f}s ({check.detail}); check the "
-                                   "network path to Slack (or SWITCHMAN_SLACK_API_URL) and start again")
+            raise SlackUnreachable(f"Slack did not answer {kind.method} for {waited:.0f}s ({check.detail}); check "
+                                   "the network path to Slack (or SWITCHMAN_SLACK_API_URL) and start again")
         pause = min(backoff, MAX_BACKOFF_SECONDS, max(wait_up_to - waited, 0.0))
-        log.warning("Slack does not answer auth.test yet; retrying", extra={"error": check.detail, "retry_in": pause})
+        log.warning("Slack does not answer yet; retrying", extra={"method": kind.method, "error": check.detail,
+                                                                  "retry_in": pause})
         await sleep(pause)
         waited += pause
         backoff *= 2

@@ -218,3 +218,16 @@ def test_the_operations_guide_names_every_variable_and_every_metric() -> None:
     assert metrics, "the registry rendered no metric"
     assert [v.name for v in VARIABLES if f"`{v.name}`" not in guide] == []
     assert [m for m in sorted(metrics) if m not in guide] == []
+
+
+def test_the_systemd_unit_passes_systemd_analyze() -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed (optional: the unit is also checked above)")
+    result = subprocess.run([tool, "verify", str(DEPLOY / "systemd" / "switchman.service")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    # The install paths do not exist on the machine running the tests; anything else is a finding.
+    problems = [line for line in (result.stdout + result.stderr).splitlines()
+                if line.strip() and "is not executable: No such file or directory" not in line]
+
+    assert problems == []

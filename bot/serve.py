@@ -1,8 +1,9 @@
 """`switchman serve`: HTTP mode on --port, or Socket Mode when SLACK_APP_TOKEN is set (§10).
 
 In Socket Mode the HTTP server still runs, for health checks, metrics and webhooks.
-Before serving it refuses the shipped example config (unless `--example`) and checks the bot token
-with `auth.test` (`bot/slack/token_check.py`); on SIGTERM `/readyz` turns 503 before anything stops.
+Before serving it refuses the shipped example config (unless `--example`) and checks the tokens
+(`auth.test`; in Socket Mode also the app token) with `bot/slack/token_check.py`; on SIGTERM `/readyz`
+turns 503 before anything stops.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ body Slack would not send), then Bolt verifies again and dispatches.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from bot.web.slack_request_check import refuse_slack_request
 
 log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
+READY_CHECK_SECONDS = 5.0  # a database slower than this to answer `SELECT 1` counts as unreachable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -65,15 +67,22 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics, *,
     async def healthz(_: web.Request) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
 
-    async def readyz(_: web.Request) -> web.StreamResponse:
-        body = {"status": "ok", "database": "ok"}
+    async def database_state() -> str:
         try:
-            await ctx.db.ping()
+            await asyncio.wait_for(ctx.db.ping(), READY_CHECK_SECONDS)
         except Exception as exc:
             log.warning("not ready: database does not answer", extra={"error": type(exc).__name__})
-            body["database"] = "unreachable"
-        if ready.slack is not None:
-            body["slack"] = (await ready.slack.check()).state.value
+            return "unreachable"
+        return "ok"
+
+    async def slack_state() -> str | None:
+        return (await ready.slack.check()).state.value if ready.slack is not None else None
+
+    async def readyz(_: web.Request) -> web.StreamResponse:
+        database, slack = await asyncio.gather(database_state(), slack_state())
+        body = {"status": "ok", "database": database}
+        if slack is not None:
+            body["slack"] = slack
         if ready.draining:
             body["status"] = "shutting down"
         elif body["database"] != "ok" or body.get("slack", SlackState.OK.value) != SlackState.OK.value:

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the Slack app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument("--example", action="store_true",
+                       help="allow serving the shipped example config when no SWITCHMAN_CONFIG or ./switchman.yml "
+                            "exists (sandbox provider: deploys go nowhere)")
     console = sub.add_parser("console", help="chat with Switchman in the terminal against a simulated Slack")
     console.add_argument("--script", metavar="FILE", help="read input lines from FILE and print the transcript")
     console.add_argument("--as", dest="as_user", metavar="USER", help="start as this person (default alice)")
@@ -115,8 +118,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(run_console(settings, script=args.script, as_user=args.as_user, at=args.at))
     if args.command == "serve":
         from bot.serve import serve
+        from bot.slack.token_check import SlackUnreachable
 
-        asyncio.run(serve(settings, host=args.host, port=args.port))
+        try:
+            asyncio.run(serve(settings, host=args.host, port=args.port, example=args.example))
+        except SlackUnreachable as exc:  # maybe temporary: 1, not the 2 of a configuration error
+            print(f"switchman: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "audit":
         from bot.storage.migrate import upgrade

@@ -1,18 +1,22 @@
 """The aiohttp application of `switchman serve` (and of the console, which uses it on loopback).
 
 Routes: `/slack/events` (HTTP mode only), `/healthz` (the process answers), `/readyz` (the
-database answers), `/metrics` (Prometheus text format), `/webhooks/alertmanager`, the Events API v2 at
-`/webhooks/events`, `/v2/enqueue` and `/webhooks/events/v2/enqueue`, and
+database and Slack answer, and the process is not shutting down), `/metrics` (Prometheus text
+format), `/webhooks/alertmanager`, the Events API v2 at `/webhooks/events`, `/v2/enqueue`
+and `/webhooks/events/v2/enqueue`, and
 `/webhooks/heartbeat/NAME/SECRET` (inbound pages, `webhooks.py`), `/calendar/ROTATION/SECRET.ics`
-(`calendar_feed.py`). Slack signature checks are Bolt's: a bad or stale signature gets 401 and
-reaches no listener.
+(`calendar_feed.py`). Requests to `/slack/events` are checked strictly first
+(`slack_request_check.py`: 401 for a missing, malformed, stale or wrong signature, 400 for a signed
+body Slack would not send), then Bolt verifies again and dispatches.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -20,22 +24,41 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext
+from bot.slack.token_check import SlackProbe, SlackState
 from bot.web import calendar_feed, webhooks
 from bot.web.metrics import CONTENT_TYPE, Metrics
+from bot.web.slack_request_check import refuse_slack_request
 
 log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
+READY_CHECK_SECONDS = 5.0  # a database slower than this to answer `SELECT 1` counts as unreachable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> web.Application:
+@dataclass
+class Readiness:
+    """What `/readyz` checks beyond the database: Slack (when a probe is given) and shutting down."""
+
+    slack: SlackProbe | None = None
+    draining: bool = False  # set on SIGTERM, before anything stops, so the load balancer looks elsewhere
+
+
+def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics, *,
+                  readiness: Readiness | None = None) -> web.Application:
     """`bolt` is None in Socket Mode: Slack then reaches us over the socket, not over HTTP."""
     app = web.Application(middlewares=[_count_requests(metrics)])
+    ready = readiness or Readiness()
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         assert bolt is not None
         started = time.perf_counter()
+        refusal = refuse_slack_request(request.headers, await request.read(), request.content_type,
+                                       signing_secret=ctx.settings.signing_secret)
+        if refusal is not None:
+            log.warning("refused a request to /slack/events", extra={"status": refusal.status,
+                                                                     "reason": refusal.reason})
+            return web.json_response({"ok": False, "error": refusal.reason}, status=refusal.status)
         bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         response = await to_aiohttp_response(bolt_response)
         metrics.slack_ack_seconds.observe(time.perf_counter() - started)
@@ -44,13 +67,27 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics) -> w
     async def healthz(_: web.Request) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
 
-    async def readyz(_: web.Request) -> web.StreamResponse:
+    async def database_state() -> str:
         try:
-            await ctx.db.ping()
+            await asyncio.wait_for(ctx.db.ping(), READY_CHECK_SECONDS)
         except Exception as exc:
             log.warning("not ready: database does not answer", extra={"error": type(exc).__name__})
-            return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok"})
+            return "unreachable"
+        return "ok"
+
+    async def slack_state() -> str | None:
+        return (await ready.slack.check()).state.value if ready.slack is not None else None
+
+    async def readyz(_: web.Request) -> web.StreamResponse:
+        database, slack = await asyncio.gather(database_state(), slack_state())
+        body = {"status": "ok", "database": database}
+        if slack is not None:
+            body["slack"] = slack
+        if ready.draining:
+            body["status"] = "shutting down"
+        elif body["database"] != "ok" or body.get("slack", SlackState.OK.value) != SlackState.OK.value:
+            body["status"] = "unavailable"
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     async def metrics_endpoint(_: web.Request) -> web.StreamResponse:
         await metrics.refresh()

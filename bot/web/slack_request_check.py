@@ -1,0 +1,95 @@
+"""Strict checks on a request to `/slack/events` before Bolt sees it.
+
+Bolt turns some malformed requests into a 500 (a non-numeric `X-Slack-Request-Timestamp` raises
+inside its signature check; a signed `payload=` that is not JSON raises while it parses the body).
+Here every such request is answered instead: 401 when the signature cannot be verified (missing,
+malformed, stale or wrong), 400 when a correctly signed body is not what Slack sends (not UTF-8,
+neither form-encoded nor JSON, a `payload` that is not a JSON object). Slack's `ssl_check=1`
+probe is left to Bolt, which answers it 200 and runs no listener, as Bolt's own check does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+MAX_AGE_SECONDS = 60 * 5  # Slack's replay window
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+# name=value pairs joined by &: checked with one regular expression, since this runs before every ack (§11).
+FORM_SHAPE = re.compile(r"[^&=]+=[^&]*(?:&[^&=]+=[^&]*)*")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int  # 401 or 400
+    reason: str  # said in the response body and the log; never holds the secret or the body
+
+
+def refuse_slack_request(headers: Mapping[str, str], body: bytes, content_type: str, *, signing_secret: str | None,
+                         now: Callable[[], float] = time.time) -> Refusal | None:
+    """None when the request is signed by Slack and shaped as Slack sends it; else why not."""
+    if content_type == FORM and _is_ssl_check(body):
+        return _body_problem(body, content_type)
+    unsigned = _signature_problem(headers, body, signing_secret, now())
+    if unsigned is not None:
+        return Refusal(401, unsigned)
+    return _body_problem(body, content_type)
+
+
+def _signature_problem(headers: Mapping[str, str], body: bytes, secret: str | None, now: float) -> str | None:
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not secret:
+        return "no signing secret is configured"
+    if not timestamp or not signature:
+        return "missing X-Slack-Request-Timestamp or X-Slack-Signature"
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        return "X-Slack-Request-Timestamp is not a number of seconds"
+    if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
+        return "X-Slack-Request-Timestamp is more than five minutes away from now"
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        return "the signature does not match"
+    return None
+
+
+def _body_problem(body: bytes, content_type: str) -> Refusal | None:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal(400, "the body is not UTF-8")
+    if content_type == JSON or (content_type == FORM and text.startswith("{")):
+        return None if _json_object(text) else Refusal(400, "the body is not a JSON object")
+    if content_type != FORM:
+        return Refusal(400, f"the body must be {FORM} or {JSON}, not {content_type or 'unlabelled'}")
+    if text and not FORM_SHAPE.fullmatch(text):
+        return Refusal(400, "the body is not form-encoded")
+    if "payload" in text:  # as Bolt decides whether to read a payload field
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        if payload is not None and not _json_object(payload):
+            return Refusal(400, "the payload field is not a JSON object")
+    return None
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _is_ssl_check(body: bytes) -> bool:
+    if b"ssl_check=" not in body:
+        return False
+    try:
+        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return fields.get("ssl_check") == "1"

@@ -1,0 +1,104 @@
+"""One running stack per fuzz module, driven from synchronous hypothesis tests.
+
+Hypothesis runs each example as a plain function call, so the scenario lives on an event loop this
+module owns: `Bed.run` drives one coroutine on it. Starting the stack once and sending hundreds of
+requests through it keeps a wire test to seconds; every check compares the database before and
+after one request, so examples need not be independent of each other.
+
+What "nothing went wrong" means here, on every request:
+- no apology with an error id reached anyone (that is the error handler's answer to an unexpected
+  exception), and no ERROR log line was written (a listener's or a background task's traceback);
+- no background task failed, and the fake Slack saw no call the real one would reject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlmodel import SQLModel
+
+from tests.contracts.slack_contract import SlackContract
+from tests.release.scenario import Scenario, scenario
+
+T = TypeVar("T")
+APOLOGY = "Something went wrong"
+WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+
+class ErrorLog(logging.Handler):
+    """Every ERROR (or worse) record written while the bed runs."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class Bed:
+    def __init__(self, loop: asyncio.AbstractEventLoop, s: Scenario, errors: ErrorLog) -> None:
+        self.loop, self.s, self.errors = loop, s, errors
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    def rows(self) -> dict[str, int]:
+        """Rows per table, every table the app has."""
+        return self.run(_rows(self.s))
+
+    def events(self) -> int:
+        return len(self.s.stack.workspace.events)
+
+    def said_since(self, seq: int) -> list[str]:
+        """The text of every message, ephemeral and view shown in the workspace after event `seq`."""
+        out = []
+        for event in self.s.stack.workspace.events[seq:]:
+            out.append(event.text or "")
+            for block in event.blocks or []:
+                text = block.get("text")
+                if isinstance(text, dict):
+                    out.append(text.get("text", ""))
+        return out
+
+    def assert_nothing_broke(self, since: int, what: object) -> None:
+        said = self.said_since(since)
+        assert not any(APOLOGY in text for text in said), f"an apology for {what!r}: {said}"
+        assert self.errors.records == [], f"an ERROR log line for {what!r}: " + "; ".join(
+            f"{r.name}: {r.getMessage()} {r.exc_info[1]!r}" if r.exc_info else f"{r.name}: {r.getMessage()}"
+            for r in self.errors.records)
+        assert self.s.stack.ctx.background.failures == 0, f"a background task failed for {what!r}"
+        violations = self.s.stack.api.violations
+        assert violations == [], f"calls Slack would reject for {what!r}: {violations}"
+
+
+async def _rows(s: Scenario) -> dict[str, int]:
+    async with s.stack.ctx.db.session() as session:
+        return {table.name: (await session.exec(select(func.count()).select_from(table))).one()[0]
+                for table in SQLModel.metadata.sorted_tables}
+
+
+@contextmanager
+def running_bed(tmp_path: Path, contract: SlackContract, *, config: str,
+                environ: dict[str, str] | None = None) -> Iterator[Bed]:
+    loop = asyncio.new_event_loop()
+    errors = ErrorLog()
+    root = logging.getLogger()
+    manager = scenario(tmp_path, contract, config=config, start=WEDNESDAY, environ=environ)
+    s = loop.run_until_complete(manager.__aenter__())
+    root.addHandler(errors)
+    try:
+        yield Bed(loop, s, errors)
+    finally:
+        root.removeHandler(errors)
+        try:
+            loop.run_until_complete(manager.__aexit__(None, None, None))
+        finally:
+            loop.close()

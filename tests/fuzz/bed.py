@@ -17,7 +17,8 @@ import asyncio
 import logging
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,11 +26,13 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from tests.contracts.slack_contract import SlackContract
+from tests.oncall.schedule_scenario import advance
 from tests.release.scenario import Scenario, scenario
 
 T = TypeVar("T")
 APOLOGY = "Something went wrong"
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+PAUSE = 2.0
 
 
 class ErrorLog(logging.Handler):
@@ -54,13 +57,21 @@ class Bed:
         """Rows per table, every table the app has."""
         return self.run(_rows(self.s))
 
-    def events(self) -> int:
-        return len(self.s.stack.workspace.events)
+    def pause(self, seconds: float = PAUSE) -> None:
+        """Let simulated time pass between two requests, as between two clicks of a person: answers by DM
+        are posted directly, and Slack's per-channel rate limit (on in the stack) allows no more."""
+        self.run(advance(self.s, timedelta(seconds=seconds)))
 
-    def said_since(self, seq: int) -> list[str]:
-        """The text of every message, ephemeral and view shown in the workspace after event `seq`."""
+    def mark(self) -> Mark:
+        """Where the workspace, the error log and the failure counts stand now."""
+        stack = self.s.stack
+        return Mark(len(stack.workspace.events), len(self.errors.records), stack.ctx.background.failures,
+                    len(stack.api.violations))
+
+    def said_since(self, mark: Mark) -> list[str]:
+        """The text of every message, ephemeral and view shown in the workspace since `mark`."""
         out = []
-        for event in self.s.stack.workspace.events[seq:]:
+        for event in self.s.stack.workspace.events[mark.events:]:
             out.append(event.text or "")
             for block in event.blocks or []:
                 text = block.get("text")
@@ -68,15 +79,24 @@ class Bed:
                     out.append(text.get("text", ""))
         return out
 
-    def assert_nothing_broke(self, since: int, what: object) -> None:
-        said = self.said_since(since)
+    def assert_nothing_broke(self, mark: Mark, what: object) -> None:
+        said = self.said_since(mark)
         assert not any(APOLOGY in text for text in said), f"an apology for {what!r}: {said}"
-        assert self.errors.records == [], f"an ERROR log line for {what!r}: " + "; ".join(
+        errors = self.errors.records[mark.errors:]
+        assert errors == [], f"an ERROR log line for {what!r}: " + "; ".join(
             f"{r.name}: {r.getMessage()} {r.exc_info[1]!r}" if r.exc_info else f"{r.name}: {r.getMessage()}"
-            for r in self.errors.records)
-        assert self.s.stack.ctx.background.failures == 0, f"a background task failed for {what!r}"
-        violations = self.s.stack.api.violations
+            for r in errors)
+        assert self.s.stack.ctx.background.failures == mark.failures, f"a background task failed for {what!r}"
+        violations = self.s.stack.api.violations[mark.violations:]
         assert violations == [], f"calls Slack would reject for {what!r}: {violations}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    events: int
+    errors: int
+    failures: int
+    violations: int
 
 
 async def _rows(s: Scenario) -> dict[str, int]:

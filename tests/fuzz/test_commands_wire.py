@@ -48,13 +48,13 @@ def refused_by_the_grammar(grammar: ModuleType, text: str) -> bool:
 
 
 def send(bed: Bed, command: Command, user: str, text: str) -> None:
-    before, seq = bed.rows(), bed.events()
+    before, mark = bed.rows(), bed.mark()
     delivery = bed.run(bed.s.command(user, text, command=command.value))
     assert delivery.status == 200, (text, delivery)
-    said = bed.said_since(seq)
-    opened = [e for e in bed.s.stack.workspace.events[seq:] if e.kind == "view_open"]
+    said = bed.said_since(mark)
+    opened = [e for e in bed.s.stack.workspace.events[mark.events:] if e.kind == "view_open"]
     assert said or opened, f"no reply to {command} {text!r}"
-    bed.assert_nothing_broke(seq, f"{command} {text}")
+    bed.assert_nothing_broke(mark, f"{command} {text}")
     if not refused_by_the_grammar(GRAMMARS[command], text):
         event("parsed: stored something" if bed.rows() != before else "parsed: stored nothing")
     else:

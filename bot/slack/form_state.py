@@ -47,9 +47,14 @@ def _block_is_well_formed(block: object) -> bool:
 
 def _element_is_well_formed(element: dict[str, Any]) -> bool:
     value, option, options = element.get("value"), element.get("selected_option"), element.get("selected_options")
-    return (value is None or isinstance(value, str)) and (option is None or _is_option(option)) and (
+    return (value is None or _is_text(value)) and (option is None or _is_option(option)) and (
         options is None or (isinstance(options, list) and all(_is_option(o) for o in options)))
 
 
 def _is_option(option: object) -> bool:
-    return isinstance(option, dict) and isinstance(option.get("value"), str)
+    return isinstance(option, dict) and _is_text(option.get("value"))
+
+
+def _is_text(value: object) -> bool:
+    """A string storage can hold: PostgreSQL's text refuses NUL, and no form of ours asks for one."""
+    return isinstance(value, str) and "\x00" not in value

@@ -189,3 +189,12 @@ def test_an_empty_quoted_word_is_not_a_name() -> None:
     for grammar, text in ((deploy, '"" staging'), (rollback, 'api ""'), (oncall, 'schedule ""')):
         with pytest.raises(BadInput, match="name cannot be empty"):
             grammar.parse(text)
+
+
+@pytest.mark.parametrize(("grammar", "text"), [(oncall, 'page api-oncall "disk\x00full"'),
+                                               (deploy, 'lock api staging --reason "a\x00b"'),
+                                               (rollback, 'api staging --reason "x\x00"'), (oncall, "api\x00")])
+def test_a_nul_character_is_refused(grammar: ModuleType, text: str) -> None:
+    # Found by tests/fuzz on PostgreSQL, whose text refuses NUL: the page or lock failed with an apology.
+    with pytest.raises(BadInput, match="NUL character"):
+        grammar.parse(text)

@@ -22,9 +22,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from tests.conftest import fresh_postgres_database
 from tests.contracts.slack_contract import SlackContract
 from tests.oncall.schedule_scenario import advance
 from tests.release.scenario import Scenario, scenario
@@ -100,18 +102,32 @@ class Mark:
 
 
 async def _rows(s: Scenario) -> dict[str, int]:
+    tables = SQLModel.metadata.sorted_tables
+    counts = select(*(select(func.count()).select_from(table).scalar_subquery() for table in tables))
     async with s.stack.ctx.db.session() as session:
-        return {table.name: (await session.exec(select(func.count()).select_from(table))).one()[0]
-                for table in SQLModel.metadata.sorted_tables}
+        row = (await session.exec(counts)).one()  # one round trip for every table
+    return {table.name: count for table, count in zip(tables, row, strict=True)}
+
+
+# Each bed runs on SQLite and on a real PostgreSQL server (which refuses what SQLite stores, say a NUL).
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of the kind the module fixture's parameter names."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'switchman.db'}"
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
 
 
 @contextmanager
-def running_bed(tmp_path: Path, contract: SlackContract, *, config: str,
+def running_bed(request: pytest.FixtureRequest, tmp_path: Path, contract: SlackContract, *, config: str,
                 environ: dict[str, str] | None = None) -> Iterator[Bed]:
     loop = asyncio.new_event_loop()
     errors = ErrorLog()
     root = logging.getLogger()
-    manager = scenario(tmp_path, contract, config=config, start=WEDNESDAY, environ=environ)
+    manager = scenario(tmp_path, contract, config=config, start=WEDNESDAY, environ=environ,
+                       database_url=database_url(request, tmp_path))
     s = loop.run_until_complete(manager.__aenter__())
     root.addHandler(errors)
     try:

@@ -11,8 +11,19 @@ from hypothesis import strategies as st
 
 from bot.commands import deploy, oncall
 
-# Every character a user can paste, control characters and NUL included (surrogates cannot be sent as UTF-8).
+# Every character a user can paste (surrogates cannot be sent as UTF-8), with the troublesome ones drawn
+# often: NUL (PostgreSQL's text refuses it), escapes, bidi overrides, BOM, line separators, astral planes.
+NASTY = "\x00\x01\x1b\x7f\r\n\t\u0085\u00a0\u200b\u2028\u202e\ufeff\ufffd\U0001f600\U0010ffff"
 ANY_CHAR = st.characters(exclude_categories=["Cs"])
+
+
+def any_text(*, min_size: int = 0, max_size: int = 40) -> st.SearchStrategy[str]:
+    """Text of any characters; half the time with one of the troublesome ones somewhere in it."""
+    half = max(0, max_size // 2 - 1)
+    nasty = st.just("\x00") | st.sampled_from(NASTY)  # NUL half the time: it is the one storage refuses
+    spiked = st.tuples(st.text(ANY_CHAR, max_size=half), nasty, st.text(ANY_CHAR, max_size=half))
+    return st.text(ANY_CHAR, min_size=min_size, max_size=max_size) | spiked.map("".join)
+
 QUOTES = st.sampled_from(['"', "'", "\u201c", "\u201d", "\u201e", "\u2018", "\u2019", "`", "\\"])
 FLAGS = st.sampled_from(["--reason", "--for", "--days", "--weeks", "--strategy", "--", "---", "--reason=",
                          "--for=", "--days=", "--weeks=", "--strategy=", "--color", "-f", "--reason=\"x"])
@@ -32,24 +43,24 @@ DATES = st.one_of(st.dates().map(date.isoformat), st.sampled_from(["2026-02-30",
                                                                   "2100-01-01", "2026-1-1", "20261201"]))
 LONG = st.integers(min_value=60, max_value=3000).flatmap(
     lambda n: st.sampled_from(["a" * n, "é" * n, "😀" * n, "\u200b" * n, "x " * n, '"' * n]))
-WORD = st.one_of(KNOWN, FLAGS, NUMBERS, DATES, QUOTES, LONG, st.text(ANY_CHAR, max_size=16),
+WORD = st.one_of(KNOWN, FLAGS, NUMBERS, DATES, QUOTES, LONG, any_text(max_size=16),
                  st.text(st.characters(categories=["Cc", "Cf", "Zs", "Zl", "Zp"]), min_size=1, max_size=4))
 # A command line: words joined by whatever separates them, sometimes a known sub-command first.
 COMMAND_TEXT = st.one_of(
     st.lists(WORD, max_size=8).flatmap(
         lambda words: st.sampled_from([" ", "  ", "\t", "\n", "\u00a0", "\u3000"]).map(lambda sep: sep.join(words))),
     st.tuples(KNOWN, st.lists(WORD, max_size=6)).map(lambda t: " ".join([t[0], *t[1]])),
-    st.text(ANY_CHAR, max_size=200),
+    any_text(max_size=200),
     LONG,
 )
 
 # JSON of any shape: what a misconfigured sender, a proxy or an attacker may post.
 JSON_SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**40), max_value=10**40)
-                | st.floats(allow_nan=False, allow_infinity=False) | st.text(ANY_CHAR, max_size=30)
+                | st.floats(allow_nan=False, allow_infinity=False) | any_text(max_size=30)
                 | st.sampled_from(["", "firing", "resolved", "trigger", "acknowledge", "resolve", "4", "critical",
                                    "0001-01-01T00:00:00Z", "2026-11-18T09:55:00Z", "not a date", "9" * 400]))
 JSON = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(ANY_CHAR, max_size=12), inner, max_size=5), max_leaves=24)
+                    | st.dictionaries(any_text(max_size=12), inner, max_size=5), max_leaves=24)
 
 
 def near_valid(base: dict[str, Any], data: st.DataObject, *, keep: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from bot.commands import deploy, oncall, rollback
 from bot.errors import BadInput
 from bot.slack.ids import Command
 from tests.contracts.slack_contract import SlackContract
-from tests.fuzz.bed import Bed, running_bed
+from tests.fuzz.bed import DATABASES, Bed, running_bed
 from tests.fuzz.policy import fuzz
-from tests.fuzz.strategies import COMMAND_TEXT
+from tests.fuzz.strategies import COMMAND_TEXT, any_text
 from tests.oncall.paging_scenario import API_KEY
 from tests.release.scenario import SANDBOX, release_config
 
@@ -33,9 +33,10 @@ USERS = st.sampled_from(["U0ALICE", "U0CAROL", "U01OPS1", "U01DEV1", "U0DAVE"])
 GRAMMARS: dict[Command, ModuleType] = {Command.DEPLOY: deploy, Command.ROLLBACK: rollback, Command.ONCALL: oncall}
 
 
-@pytest.fixture(scope="module")
-def bed(tmp_path_factory: pytest.TempPathFactory, slack_contract: SlackContract) -> Iterator[Bed]:
-    with running_bed(tmp_path_factory.mktemp("fuzz-commands"), slack_contract, config=CONFIG) as running:
+@pytest.fixture(scope="module", params=DATABASES)
+def bed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        slack_contract: SlackContract) -> Iterator[Bed]:
+    with running_bed(request, tmp_path_factory.mktemp("fuzz-commands"), slack_contract, config=CONFIG) as running:
         yield running
 
 
@@ -67,7 +68,7 @@ def send(bed: Bed, command: Command, user: str, text: str) -> None:
 
 @pytest.mark.parametrize("command", list(Command))
 def test_any_text_of_a_command_is_answered_and_a_refusal_stores_nothing(bed: Bed, command: Command) -> None:
-    @fuzz(60)
+    @fuzz(40)
     @given(user=USERS, text=COMMAND_TEXT)
     def check(user: str, text: str) -> None:
         send(bed, command, user, text)
@@ -75,17 +76,19 @@ def test_any_text_of_a_command_is_answered_and_a_refusal_stores_nothing(bed: Bed
     check()
 
 
-@pytest.mark.parametrize("command", list(Command))
-def test_any_arguments_of_real_targets_are_answered(bed: Bed, command: Command) -> None:
-    heads = {Command.DEPLOY: ["api staging", "api v1.0.0 to production", "lock api staging", "cancel", "why api",
-                              "history api", "metrics", "status", "unlock api staging"],
-             Command.ROLLBACK: ["api staging", "api production to", "api staging to #1"],
-             Command.ONCALL: ["page api-oncall", "ack", "resolve", "page", "swap api-oncall", "cover api-oncall",
-                              "away", "schedule api-oncall", "calendar", "api-oncall", "next", "shadow-stats"]}
+HEADS = [(Command.DEPLOY, head) for head in ["api staging", "api v1.0.0 to production", "lock api staging", "cancel",
+                                             "why api", "history api", "metrics", "status", "unlock api staging"]] + [
+    (Command.ROLLBACK, head) for head in ["api staging", "api production to", "api staging to #1"]] + [
+    (Command.ONCALL, head) for head in ["page api-oncall", "ack", "resolve", "page", "swap api-oncall", "away",
+                                        "cover api-oncall", "schedule api-oncall", "calendar", "api-oncall", "next",
+                                        "shadow-stats"]]
 
-    @fuzz(40)
-    @given(user=USERS, head=st.sampled_from(heads[command]), rest=COMMAND_TEXT)
-    def check(user: str, head: str, rest: str) -> None:
+
+@pytest.mark.parametrize(("command", "head"), HEADS)
+def test_any_arguments_of_real_targets_are_answered(bed: Bed, command: Command, head: str) -> None:
+    @fuzz(8)
+    @given(user=USERS, rest=COMMAND_TEXT | st.lists(any_text(max_size=30), max_size=3).map(" ".join))
+    def check(user: str, rest: str) -> None:
         send(bed, command, user, f"{head} {rest}")
 
     check()

@@ -22,15 +22,16 @@ from hypothesis import strategies as st
 
 from bot.commands.limits import parse_button_id
 from bot.errors import BadInput
+from bot.slack.clicks import USER_ID
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.release_modals import read_deploy_modal, read_override_modal, read_rollback_modal
 from bot.slack_sim.interactions import Delivery
 from bot.slack_sim.web_api import ResponseTarget
 from bot.slack_sim.workspace import TEAM_ID
 from tests.contracts.slack_contract import SlackContract
-from tests.fuzz.bed import Bed, Mark, running_bed
+from tests.fuzz.bed import DATABASES, Bed, Mark, running_bed
 from tests.fuzz.policy import fuzz
-from tests.fuzz.strategies import ANY_CHAR, JSON, NUMBERS, near_valid
+from tests.fuzz.strategies import JSON, NUMBERS, any_text, near_valid
 from tests.fuzz.test_commands_wire import CONFIG
 
 REAL_USERS = ["U0ALICE", "U0CAROL", "U0BOB", "U01OPS1", "U01OPS2", "U01DEV1"]
@@ -38,25 +39,33 @@ SERIAL = itertools.count(1_000_000)
 MISSING = object()  # a field left out of the payload
 VALUES = st.one_of(
     st.sampled_from(["1", "2", "3", "#1", "#2", "0", "4", "999", "2147483647", "2147483648", "-1", "", " 1"]),
-    NUMBERS, st.text(ANY_CHAR, max_size=40), JSON.map(json.dumps), st.just(MISSING), JSON,
+    NUMBERS, any_text(max_size=40), JSON.map(json.dumps), st.just(MISSING), JSON,
 )
 USER_IDS = st.one_of(st.sampled_from(REAL_USERS), st.sampled_from(["U0NOBODY", "W0NOBODY", "", "B0BOT", "USLACKBOT"]),
-                     st.text(ANY_CHAR, max_size=20))
+                     any_text(max_size=20))
 # Bolt reads `user` before any listener runs, as an object or an id; what it cannot read at all (a number,
 # a boolean) is the web server's to refuse: test_a_user_field_bolt_cannot_read_is_refused below.
 USERS = st.one_of(
     USER_IDS.map(lambda u: {"id": u, "username": "someone", "team_id": TEAM_ID}),
     st.just(MISSING), st.none(), USER_IDS, st.lists(JSON, max_size=3),
-    st.dictionaries(st.text(ANY_CHAR, max_size=8), JSON, max_size=3),
+    st.dictionaries(any_text(max_size=8), JSON, max_size=3),
+)
+# A form's answer goes by DM, which Slack opens only with a real person: an id shaped like Slack's is Slack's
+# word (the payload is signed), so forms are forged with people of the workspace or ids of no shape at all.
+FORM_USERS = st.one_of(
+    st.sampled_from(REAL_USERS).map(lambda u: {"id": u, "username": "someone", "team_id": TEAM_ID}),
+    any_text(max_size=20).filter(lambda u: USER_ID.fullmatch(u) is None).map(lambda u: {"id": u}),
+    st.just(MISSING), st.none(), st.lists(JSON, max_size=3), st.dictionaries(any_text(max_size=8), JSON, max_size=3),
 )
 DROPPABLE = ["response_url", "trigger_id", "container", "channel", "message", "team", "api_app_id", "token"]
 
 
-@pytest.fixture(scope="module")
-def bed(tmp_path_factory: pytest.TempPathFactory, slack_contract: SlackContract) -> Iterator[Bed]:
+@pytest.fixture(scope="module", params=DATABASES)
+def bed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        slack_contract: SlackContract) -> Iterator[Bed]:
     """The stack with something for forged values to name: releases #1 (staging) and #2 (production,
     blocked by a lock), page #1, swap request #1, and an open form of each kind."""
-    with running_bed(tmp_path_factory.mktemp("fuzz-interactions"), slack_contract, config=CONFIG) as running:
+    with running_bed(request, tmp_path_factory.mktemp("fuzz-interactions"), slack_contract, config=CONFIG) as running:
         s = running.s
         for user, command, text in [
             ("U0ALICE", "/deploy", "api v1.0.0 to staging"),
@@ -138,7 +147,7 @@ def genuine_click(user: object, value: object, payload: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("action_id", list(ActionId))
 def test_a_forged_click_on_any_button_is_answered_and_stores_nothing(bed: Bed, action_id: ActionId) -> None:
-    @fuzz(30)
+    @fuzz(20)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         payload, user, value = a_click(bed, data, action_id.value)
@@ -175,7 +184,7 @@ FILLED: dict[CallbackId, dict[str, Any]] = {
         "reason": {"reason": _typed("the maintenance is over")}},
 }
 METADATA = st.one_of(st.just(json.dumps({"release_id": 2})), st.just(json.dumps({"release_id": 1})),
-                     JSON.map(json.dumps), st.text(ANY_CHAR, max_size=30), JSON,
+                     JSON.map(json.dumps), any_text(max_size=30), JSON,
                      st.integers().map(lambda n: json.dumps({"release_id": n})))
 
 
@@ -194,7 +203,7 @@ def a_submission(bed: Bed, data: st.DataObject, callback_id: CallbackId) -> tupl
         view["id"] = data.draw(st.one_of(st.just(MISSING), JSON), label="view id")
         if view["id"] is MISSING:
             del view["id"]
-    user = data.draw(USERS, label="user")
+    user = data.draw(FORM_USERS, label="user")
     user_id = user.get("id") if isinstance(user, dict) else None
     payload: dict[str, Any] = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "switchman-sim"},
                                "api_app_id": "A0SWITCH", "token": "legacy-verification-token-unused",
@@ -213,7 +222,7 @@ def a_submission(bed: Bed, data: st.DataObject, callback_id: CallbackId) -> tupl
 
 @pytest.mark.parametrize("callback_id", list(CallbackId))
 def test_a_forged_form_submission_is_answered_and_stores_nothing(bed: Bed, callback_id: CallbackId) -> None:
-    @fuzz(60)
+    @fuzz(40)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         payload, genuine = a_submission(bed, data, callback_id)
@@ -234,9 +243,11 @@ def test_a_forged_form_submission_is_answered_and_stores_nothing(bed: Bed, callb
 def test_a_forged_app_home_opened_event_publishes_for_real_people_only(bed: Bed) -> None:
     # Slack sends the event for its own users only, so an id of nobody is not tried here: views.publish
     # would refuse it and the failure is rightly an ERROR. Malformed ids must not reach Slack at all.
-    real_or_malformed = st.sampled_from(REAL_USERS) | st.sampled_from(["", "alice", "B0BOT", "<@U0ALICE>"]) | JSON
+    # (A number or a boolean is what Bolt itself cannot read: see the xfail test below.)
+    real_or_malformed = st.one_of(st.sampled_from(REAL_USERS), st.sampled_from(["", "alice", "B0BOT", "<@U0ALICE>"]),
+                                  st.none(), st.lists(JSON, max_size=3), st.dictionaries(any_text(max_size=8), JSON))
 
-    @fuzz(40)
+    @fuzz(30)
     @given(user=real_or_malformed, tab=st.sampled_from(["home", "messages", "about", ""]) | JSON,
            drop=st.sets(st.sampled_from(["user", "tab", "channel"])))
     def check(user: object, tab: object, drop: set[str]) -> None:
@@ -258,10 +269,12 @@ def test_a_forged_app_home_opened_event_publishes_for_real_people_only(bed: Bed)
 
 @pytest.mark.xfail(strict=False, reason="Bolt raises TypeError reading a `user` that is a number and bot/web/server.py "
                    "answers 500; refusing a malformed signed body is issue 12's 'signatures, strictly' item")
-def test_a_user_field_bolt_cannot_read_is_refused(bed: Bed) -> None:
-    payload = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": 7, "trigger_id": trigger(bed, None),
+@pytest.mark.parametrize("user", [7, 1.5, False])
+def test_a_user_field_bolt_cannot_read_is_refused(bed: Bed, user: object) -> None:
+    payload = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": user, "trigger_id": trigger(bed, None),
                "view": opened_view(bed, CallbackId.DEPLOY_MODAL)}
     mark = bed.mark()
-    delivery = deliver(bed, payload)
-    assert 400 <= delivery.status < 500, delivery
+    submitted = deliver(bed, payload)
+    opened = bed.run(bed.s.stack.slack.event({"type": "app_home_opened", "user": user, "tab": "home"}))
+    assert 400 <= submitted.status < 500 and 400 <= opened.status < 500, (submitted, opened)
     bed.assert_nothing_broke(mark, payload)

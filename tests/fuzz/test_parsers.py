@@ -38,7 +38,7 @@ def parsed_or_refused(grammar: ModuleType, command_type: object, text: str) -> N
 def test_any_text_parses_or_is_refused_with_the_usage(name: str) -> None:
     grammar, command_type = GRAMMARS[name]
 
-    @fuzz(400)
+    @fuzz(300)
     @given(COMMAND_TEXT)
     def check(text: str) -> None:
         parsed_or_refused(grammar, command_type, text)

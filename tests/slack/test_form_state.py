@@ -35,6 +35,7 @@ def test_slacks_shape_passes() -> None:
     (view({"gates": {"gates": {"selected_options": [{"text": "no value"}]}}}), {"gates": NOT_FROM_THE_FORM}),
     (view({"gates": {"gates": {"selected_options": "ci_green"}}}), {"gates": NOT_FROM_THE_FORM}),
     (view(["target"]), {"target": NOT_FROM_THE_FORM}),
+    (view({"reason": {"reason": {"value": "db\x00down"}}}), {"reason": NOT_FROM_THE_FORM}),  # PostgreSQL refuses NUL
     ({"state": "values"}, {"target": NOT_FROM_THE_FORM}),
 ])
 def test_anything_else_is_a_field_error(state: dict[str, Any], errors: dict[str, str]) -> None:

@@ -56,6 +56,9 @@ def send(bed: Bed, command: Command, user: str, text: str) -> None:
     opened = [e for e in bed.s.stack.workspace.events[mark.events:] if e.kind == "view_open"]
     assert said or opened, f"no reply to {command} {text!r}"
     bed.assert_nothing_broke(mark, f"{command} {text}")
+    answers = [e.text for e in bed.s.stack.workspace.events[mark.events:] if e.kind == "ephemeral"]
+    if answers and all(a.startswith((":warning: ", ":no_entry: ")) for a in answers):
+        assert bed.rows() == before, f"{command} {text!r} was refused ({answers[-1]!r}) but stored something"
     if not refused_by_the_grammar(GRAMMARS[command], text):
         event("parsed: stored something" if bed.rows() != before else "parsed: stored nothing")
     else:

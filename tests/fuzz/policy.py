@@ -8,11 +8,12 @@ Every fuzz test uses `FUZZ` (or `fuzz(n)` for its own budget):
   (`pytest --hypothesis-seed=random tests/fuzz`), not in a gate.
 - `database=None`: nothing is read from or written to `.hypothesis/`, so a failure that some earlier run
   saved cannot make one machine's run differ from another's.
-- a fixed `max_examples` per test, sized so the whole folder runs in well under a minute on one core
-  (the wire tests cost a signed HTTP round trip and a settle per example, the parser tests almost
-  nothing); `deadline=None` because a loaded CI machine is slow, not wrong.
-- the wire tests share one running stack per module (`bed.py`), so a health check about slow data
-  generation or a module-scoped fixture is expected and suppressed.
+- a fixed `max_examples` per test, sized so the whole folder — the wire tests once on SQLite and once
+  on PostgreSQL — runs in about 30 s on one core (a wire example costs a signed HTTP round trip, a
+  settle and two row counts; a parser example almost nothing); `deadline=None` because a loaded CI
+  machine is slow, not wrong. Raise a budget locally to search harder, not in CI.
+- the wire tests share one running stack per module (`bed.py`), and the near-valid strategies draw a
+  lot, so the health checks about slow or large data generation are suppressed.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext
 from bot.slack.chart_upload import ChartUploads
+from bot.slack.clicks import USER_ID
 from bot.slack.home_tab import publish_home
 from bot.slack.ids import Event
 
@@ -17,6 +18,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.event(Event.APP_HOME_OPENED)
     async def on_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        ctx.background.spawn(publish_home(ctx, charts, event["user"]), name="publish-home")
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or USER_ID.fullmatch(user) is None:
+            return  # another tab, or an event that names nobody: there is no Home to publish
+        ctx.background.spawn(publish_home(ctx, charts, user), name="publish-home")

@@ -11,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.commands.limits import parse_button_id
 from bot.context import AppContext
 from bot.oncall import swap_decisions
+from bot.slack.clicks import read_click
 from bot.slack.ids import ActionId
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder
@@ -31,9 +32,10 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[..., Awaitable[None]]:
     async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        request_id = parse_button_id(body["actions"][0].get("value"), what="swap or cover request")
-        user, key = body["user"]["id"], request_key(body)
+        click = read_click(body)
+        responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
+        request_id = parse_button_id(click.value, what="swap or cover request")
+        user, key = click.user, request_key(body)
         answer_once(ctx, key, lambda: decide(ctx, request_id, user=user, request_key=key), responder,
                     name=str(action_id))
 

@@ -11,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.commands.limits import parse_button_id
 from bot.context import AppContext
 from bot.oncall import paging
+from bot.slack.clicks import read_click
 from bot.slack.ids import ActionId
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder
@@ -20,9 +21,10 @@ PageAction = Callable[..., Awaitable[str]]  # (ctx, page id, user, *, request_ke
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     def handle(body: dict[str, Any], action: PageAction, name: str) -> None:
-        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        user, key = body["user"]["id"], request_key(body)
-        page_id = parse_button_id(body["actions"][0].get("value"), what="page")
+        click = read_click(body)
+        responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
+        user, key = click.user, request_key(body)
+        page_id = parse_button_id(click.value, what="page")
 
         async def act() -> str:
             return await action(ctx, page_id, user, request_key=key)

@@ -11,18 +11,21 @@ from bot.commands.limits import parse_button_id
 from bot.context import AppContext
 from bot.errors import BadInput
 from bot.release import actions, gating
+from bot.slack.clicks import read_click
 from bot.slack.deploy_requests import submit_request
+from bot.slack.form_state import refused_form, submitter
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.release_modals import override_modal, read_deploy_modal, read_override_modal
+from bot.slack.release_modals import GATES, TARGET, override_modal, read_deploy_modal, read_override_modal
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     async def _vote(body: dict[str, Any], approve: bool) -> None:
-        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        release_id, user, key = _release_id(body), body["user"]["id"], request_key(body)
+        click = read_click(body)
+        responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
+        release_id, user, key = _release_id(click.value), click.user, request_key(body)
         answer_once(ctx, key, lambda: actions.vote(ctx, release_id, user=user, approve=approve, request_key=key),
                     responder, name="release-vote")
 
@@ -37,8 +40,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await _vote(body, False)
 
     async def _answer(body: dict[str, Any], action: Any, name: str) -> None:
-        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
-        release_id, user = _release_id(body), body["user"]["id"]
+        click = read_click(body)
+        responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
+        release_id, user = _release_id(click.value), click.user
 
         async def work() -> None:
             await tell(responder, await action(ctx, release_id, user=user))
@@ -62,8 +66,12 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(ActionId.OVERRIDE)
     async def on_override(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        release_id = _release_id(body)
-        responder = ResponseUrlResponder(body["response_url"], ctx.webhooks)
+        click = read_click(body)
+        release_id = _release_id(click.value)
+        responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
+        trigger_id = click.trigger_id
+        if trigger_id is None:
+            raise BadInput("this click cannot open the Override form; click the button again")
 
         async def work() -> None:
             async with ctx.db.session() as session:
@@ -71,18 +79,20 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             gates = [s.gate for s in standings if s.verdict.blocks and s.overridable and not s.overridden]
             if not gates:
                 raise BadInput(f"release #{release_id} has no failing gate that may be overridden")
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=override_modal(release_id, gates))
+            await ctx.slack.views_open(trigger_id=trigger_id, view=override_modal(release_id, gates))
 
         answer_later(ctx.background, work(), responder, name="override-modal")
 
     @app.view(CallbackId.OVERRIDE_MODAL)
     async def on_override_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = read_override_modal(view)
+        user = submitter(body)
+        form = refused_form(view, user, main_block=GATES) or read_override_modal(view)
         if isinstance(form, dict):
             await ack(response_action="errors", errors=form)
             return
         await ack()
-        user, key = body["user"]["id"], request_key(body)
+        assert user is not None  # refused_form said so
+        key = request_key(body)
         responder = DirectMessageResponder(ctx.slack, user)
         answer_once(ctx, key, lambda: actions.override(ctx, form.release_id, user=user, gates=form.gates,
                                                        reason=form.reason, request_key=key),
@@ -90,7 +100,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.view(CallbackId.DEPLOY_MODAL)
     async def on_deploy_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        request = read_deploy_modal(view.get("state", {}).get("values", {}))
+        request = (refused_form(view, submitter(body), main_block=TARGET)
+                   or read_deploy_modal(view.get("state", {}).get("values", {})))
         submitted = await accept_target_form(ack, ctx, body, view, request)
         if submitted is None or isinstance(request, dict):
             return
@@ -100,5 +111,5 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                      submitted.responder, name="deploy-form")
 
 
-def _release_id(body: dict[str, Any]) -> int:
-    return parse_button_id(body["actions"][0].get("value"), what="release")
+def _release_id(value: object) -> int:
+    return parse_button_id(value, what="release")

@@ -12,10 +12,11 @@ from bot.context import AppContext
 from bot.release.requests import check_target, request_rollback
 from bot.release.rollback import rollback_choices
 from bot.slack import replies
+from bot.slack.form_state import refused_form, submitter
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import CallbackId, Command
 from bot.slack.release_blocks import short
-from bot.slack.release_modals import read_rollback_modal, rollback_modal
+from bot.slack.release_modals import TARGET, read_rollback_modal, rollback_modal
 from bot.slack.request_keys import request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
@@ -50,7 +51,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.view(CallbackId.ROLLBACK_MODAL)
     async def on_rollback_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        request = read_rollback_modal(view.get("state", {}).get("values", {}))
+        request = (refused_form(view, submitter(body), main_block=TARGET)
+                   or read_rollback_modal(view.get("state", {}).get("values", {})))
         submitted = await accept_target_form(ack, ctx, body, view, request)
         if submitted is None or isinstance(request, dict):
             return

@@ -171,9 +171,10 @@ def _parse_request(text: str) -> DeployRequest:
 
 def _request_problem(words: list[str]) -> str:
     if len(words) == 1:
-        return (f"`{words[0]}` is not a sub-command, and a deploy needs an environment: "
-                f"`/deploy {words[0]} [REF] to ENV`")
-    return f"too many words ({' '.join(words)}); expected `/deploy SERVICE [REF] [to] ENV`"
+        service = words[0] if len(words[0]) <= limits.MAX_NAME_CHARS else "SERVICE"
+        return (f"{limits.shown(words[0])} is not a sub-command, and a deploy needs an environment: "
+                f"`/deploy {service} [REF] to ENV`")
+    return f"too many words ({limits.shown(' '.join(words))}); expected `/deploy SERVICE [REF] [to] ENV`"
 
 
 def _count(words: list[str], low: int, high: int, form: str) -> None:

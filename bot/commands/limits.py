@@ -115,6 +115,8 @@ def check_page_message(message: str, *, usage: str | None) -> str:
 
 def check_name(word: str, *, what: str, usage: str | None) -> str:
     """A service, environment or rotation name; whether it exists is the configuration's to say."""
+    if not word.strip():  # `""` on the command line is a word, but names no service
+        raise BadInput(f"a {what} name cannot be empty or blank", usage=usage)
     if len(word) > MAX_NAME_CHARS:
         raise BadInput(f"{what} names are at most {MAX_NAME_CHARS} characters; {shown(word)} is {len(word)}",
                        usage=usage)

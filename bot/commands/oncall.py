@@ -120,7 +120,7 @@ def parse(text: str) -> OncallCommand:
     if head not in SUBCOMMANDS:
         w = split_words(text, usage=USAGE, value_flags=set())
         if len(w.positional) != 1:
-            raise BadInput(f"`{head}` is not a sub-command or a single rotation name", usage=USAGE)
+            raise BadInput(f"{limits.shown(head)} is not a sub-command or a single rotation name", usage=USAGE)
         return OncallNow(_rotation(w.positional[0]))
     w = split_words(rest, usage=USAGE, value_flags={"weeks"})
     args = w.positional

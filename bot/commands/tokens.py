@@ -28,6 +28,8 @@ class Words:
 
 def split_words(text: str, *, usage: str, value_flags: set[str], bool_flags: frozenset[str] = frozenset()) -> Words:
     """Tokenise; `--flag value` and `--flag=value` for value_flags, bare `--flag` for bool_flags."""
+    if "\x00" in text:  # no stored text may hold one (PostgreSQL refuses it), so no word may either
+        raise BadInput("the text holds a NUL character; type it again without it", usage=usage)
     try:
         tokens = shlex.split(text.translate(_QUOTES))
     except ValueError as exc:

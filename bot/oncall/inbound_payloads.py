@@ -106,7 +106,26 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         raise PayloadError("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise PayloadError("the body must be a JSON object")
+    if _holds_nul(body):
+        raise PayloadError("the body holds a NUL character (\\u0000), which Switchman cannot store",
+                           ["body: a key or a string holds \\u0000"])
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL is in any key or string of a parsed JSON value (PostgreSQL's text refuses it)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _problems(exc: ValidationError) -> list[str]:

@@ -66,23 +66,55 @@ def _body_problem(body: bytes, content_type: str) -> Refusal | None:
     except UnicodeDecodeError:
         return Refusal(400, "the body is not UTF-8")
     if content_type == JSON or (content_type == FORM and text.startswith("{")):
-        return None if _json_object(text) else Refusal(400, "the body is not a JSON object")
+        body_object = _json_object(text)
+        if body_object is None:
+            return Refusal(400, "the body is not a JSON object")
+        return _envelope_problem(body_object)
     if content_type != FORM:
         return Refusal(400, f"the body must be {FORM} or {JSON}, not {content_type or 'unlabelled'}")
     if text and not FORM_SHAPE.fullmatch(text):
         return Refusal(400, "the body is not form-encoded")
     if "payload" in text:  # as Bolt decides whether to read a payload field
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        if payload is not None and not _json_object(payload):
-            return Refusal(400, "the payload field is not a JSON object")
+        if payload is not None:
+            payload_object = _json_object(payload)
+            if payload_object is None:
+                return Refusal(400, "the payload field is not a JSON object")
+            return _envelope_problem(payload_object)
     return None
 
 
-def _json_object(text: str) -> bool:
+def _json_object(text: str) -> dict[str, object] | None:
     try:
-        return isinstance(json.loads(text), dict)
+        decoded = json.loads(text)
     except ValueError:
-        return False
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+# The envelope fields Bolt reads before any listener runs, and the JSON types Slack sends them as:
+# a field of another type makes Bolt raise (a 500) instead of answering.
+_ENVELOPE_TYPES: dict[str, tuple[type, ...]] = {
+    "user": (dict, str), "team": (dict, type(None)), "channel": (dict, type(None)), "enterprise": (dict, type(None)),
+    "actions": (list,), "view": (dict,), "event": (dict,), "team_id": (str,), "type": (str,),
+}
+_EVENT_TYPES: dict[str, tuple[type, ...]] = {"user": (str, dict), "type": (str,), "channel": (str, dict)}
+
+
+def _envelope_problem(body: dict[str, object]) -> Refusal | None:
+    """A signed body whose envelope Slack would never send: 400 naming the field, before Bolt reads it."""
+    for name, types in _ENVELOPE_TYPES.items():
+        if name in body and not isinstance(body[name], types):
+            return Refusal(400, f"the {name} field is not what Slack sends")
+    actions = body.get("actions")
+    if isinstance(actions, list) and not all(isinstance(a, dict) for a in actions):
+        return Refusal(400, "the actions field is not what Slack sends")
+    event = body.get("event")
+    if isinstance(event, dict):
+        for name, types in _EVENT_TYPES.items():
+            if name in event and not isinstance(event[name], types):
+                return Refusal(400, f"the event's {name} field is not what Slack sends")
+    return None
 
 
 def _is_ssl_check(body: bytes) -> bool:

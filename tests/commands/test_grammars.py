@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -173,3 +174,27 @@ def test_any_command_text_parses_within_the_limits_or_is_a_bad_input(text: str) 
                         'page api-oncall']), COMMAND_TEXT)
 def test_any_argument_of_a_sub_command_parses_within_the_limits_or_is_a_bad_input(head: str, rest: str) -> None:
     parses_within_the_limits_or_is_a_bad_input(f"{head} {rest}")
+
+
+@pytest.mark.parametrize(("grammar", "text"), [(deploy, "a" * 3000), (deploy, "api " + "v " * 2000 + "x"),
+                                               (oncall, "é" * 3000 + " x")])
+def test_a_refusal_quotes_a_huge_input_cut_short(grammar: ModuleType, text: str) -> None:
+    # The reply used to quote the whole text back, thousands of characters (found by tests/fuzz).
+    with pytest.raises(BadInput) as refused:
+        grammar.parse(text)
+    assert len(refused.value.message) < 200
+
+
+def test_an_empty_quoted_word_is_not_a_name() -> None:
+    for grammar, text in ((deploy, '"" staging'), (rollback, 'api ""'), (oncall, 'schedule ""')):
+        with pytest.raises(BadInput, match="name cannot be empty"):
+            grammar.parse(text)
+
+
+@pytest.mark.parametrize(("grammar", "text"), [(oncall, 'page api-oncall "disk\x00full"'),
+                                               (deploy, 'lock api staging --reason "a\x00b"'),
+                                               (rollback, 'api staging --reason "x\x00"'), (oncall, "api\x00")])
+def test_a_nul_character_is_refused(grammar: ModuleType, text: str) -> None:
+    # Found by tests/fuzz on PostgreSQL, whose text refuses NUL: the page or lock failed with an apology.
+    with pytest.raises(BadInput, match="NUL character"):
+        grammar.parse(text)

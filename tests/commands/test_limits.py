@@ -142,3 +142,10 @@ def test_names_are_at_most_64_characters() -> None:
     assert limits.check_name("a" * 64, what="service", usage=None) == "a" * 64
     with pytest.raises(BadInput, match="service names are at most 64 characters"):
         limits.check_name("a" * 65, what="service", usage=None)
+
+
+@pytest.mark.parametrize("word", ["", " ", "\u3000"])
+def test_an_empty_or_blank_name_names_nothing(word: str) -> None:
+    # `/deploy "" staging` used to parse into a request for the service named "" (found by tests/fuzz).
+    with pytest.raises(BadInput, match="a service name cannot be empty or blank"):
+        limits.check_name(word, what="service", usage=None)

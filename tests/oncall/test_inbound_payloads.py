@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,3 +87,19 @@ def test_a_real_payload_parses_with_go_zero_time_as_no_end() -> None:
     assert alert.starts_at.microsecond == 123456
     resolved = parse_alertmanager(json.dumps(alertmanager_payload(status="resolved")).encode()).alerts[0]
     assert resolved.ended_at is not None and resolved.ended_at.isoformat() == "2026-11-18T10:20:00+00:00"
+
+
+@pytest.mark.parametrize("body", [
+    alertmanager_payload(fingerprint="c0ffee\x00"), alertmanager_payload(labels={"team\x00": "sre"}),
+    pagerduty_event(dedup_key="db\x00disk"), {**pagerduty_event(), "payload": {
+        **pagerduty_event()["payload"], "custom_details": {"lines": ["ok", "bad\x00"]}}},
+])
+def test_a_nul_anywhere_is_refused_before_it_reaches_storage(body: dict[str, Any]) -> None:
+    # Found by tests/fuzz: PostgreSQL's text refuses NUL, so a label or dedup key holding one was a 500.
+    raw = json.dumps(body).encode()
+    for parse in (parse_alertmanager, routing_key_of):
+        with pytest.raises(PayloadError, match="NUL character"):
+            parse(raw)
+    utf16 = json.dumps(body).encode("utf-16")  # json.loads reads UTF-16 too, where the escape looks different
+    with pytest.raises(PayloadError, match="NUL character"):
+        routing_key_of(utf16)

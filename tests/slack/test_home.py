@@ -25,3 +25,14 @@ async def test_the_messages_tab_publishes_nothing(stack: Stack) -> None:
                              "event_ts": "1700000000.000200"})
     await stack.settle()
     assert stack.api.calls_of("views.publish") == []
+
+
+async def test_an_event_that_names_nobody_publishes_nothing(stack: Stack) -> None:
+    # Found by tests/fuzz: no `user` was a KeyError, and a malformed one reached views.publish.
+    for user in (None, "", {"id": "U0BOB"}, "alice"):
+        event = {"type": "app_home_opened", "tab": "home", "event_ts": "1700000000.000300"}
+        if user is not None:
+            event["user"] = user
+        assert (await stack.slack.event(event)).status == 200
+    await stack.settle()
+    assert stack.api.calls_of("views.publish") == []

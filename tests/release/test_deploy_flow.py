@@ -52,7 +52,9 @@ async def test_a_release_waits_for_approval_refuses_self_approval_and_ships(s: S
     kinds = [(d.kind, d.outcome) for d in await s.ledger(2)]
     assert kinds[:8] == [("gate_verdict", k) for _, k in kinds[:8]]  # the 7 configured gates + quarantine
     assert kinds[8:] == [("decision", "WAITING"), ("approval", "approved"), ("decision", "GO"),
-                         ("stage_result", "succeeded"), ("outcome", "succeeded")]
+                         ("stage_result", "succeeded"), ("outcome", "succeeded"), ("report", "succeeded")]
+    report = await s.assert_ends_with_report(2)
+    assert "approved" in report.text and "Decision: *GO* (by <@U0CAROL>)" in report.text
     assert all(await s.permalinks(2))  # every decision links to the thread message that shows it
     async with s.stack.ctx.db.session() as session:
         assert (await ledger.verify(session)).ok

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from bot.providers.base import ChangePreview
     from bot.release.decision import Decision
     from bot.release.models import Release, Verdict
-    from bot.release.report import Report
+    from bot.release.report_data import Report
 
 Message = tuple[str, list[dict[str, Any]]]  # fallback text and blocks
 

@@ -10,12 +10,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.release.models import ReleaseKind, Verdict
-
-if TYPE_CHECKING:
-    from bot.release.report import Report
+from bot.release.report_data import Report
 
 UNSURE = (Verdict.INCONCLUSIVE.value, Verdict.ERROR.value)
 

@@ -10,7 +10,7 @@ from bot.providers.base import ChangePreview
 from bot.release.decision import Decision
 from bot.release.models import Release, Verdict
 from bot.release.ports import Message
-from bot.release.report import Report
+from bot.release.report_data import Report
 from bot.slack import release_blocks as blocks
 from bot.slack.dates import slack_date
 from bot.slack.report_blocks import report_message

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.durations import format_duration
-from bot.release.report import Report, Stage
+from bot.release.report_data import Report, Stage
 from bot.slack.dates import slack_date
 from bot.slack.release_blocks import VERDICT_ICON, short, state_text
 from bot.slack.replies import section

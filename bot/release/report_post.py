@@ -65,8 +65,9 @@ async def post_if_due(session: AsyncSession, thread: ReleaseThread, release: Rel
     if not await due(session, release):
         return None
     try:
-        report = await build(session, thread.config, release, now=now)
-    except Exception:
+        async with session.begin_nested():  # a failed query must not spoil the outcome's transaction
+            report = await build(session, thread.config, release, now=now)
+    except Exception:  # a report must never stop a release from ending: log it, say so, carry on
         error_id = uuid.uuid4().hex[:12]
         log.exception("could not compose a release report", extra={"release": release.id, "correlation_id": error_id})
         thread.note(session, release, f":warning: The post-release report could not be composed (error id "

@@ -165,3 +165,18 @@ async def test_an_edited_report_no_longer_matches_its_chained_hash(s: Scenario) 
                            .values(data={**report.data, "state": "failed"}))
     with pytest.raises(AssertionError):
         await s.assert_ends_with_report(good)
+
+
+async def test_a_report_that_cannot_be_composed_never_stops_the_release_from_ending(
+        s: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a defect in the report")
+
+    monkeypatch.setattr("bot.release.report_post.build", broken)
+    await s.command(ALICE, "api v1.0.0 to staging")
+    [release] = await s.releases()
+    assert release.state == ReleaseState.SUCCEEDED
+    assert await s.reports(release.id or 0) == []
+    last = s.thread(release)[-1].text
+    assert last.startswith(":warning: The post-release report could not be composed (error id `")
+    assert [d.kind for d in await s.ledger(release.id)][-1] == "outcome"

@@ -5,7 +5,8 @@
   inconclusive or could not ask (no evidence either way);
 - a deploy to an environment that has no verification checks configured (`verify:`), which only
   Alertmanager guards after a rollout;
-- an environment where no rollback has succeeded in the last 90 days: the way back is untested there.
+- a release that went out to an environment where no rollback has succeeded in the last 90 days:
+  the way back is untested there.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def follow_ups(report: Report, *, verification_configured: bool, rollback_exerci
     if report.kind == ReleaseKind.DEPLOY and went_out and not verification_configured:
         items.append(f"{report.environment} has no verification checks (`verify:`): only Alertmanager watched "
                      "this rollout")
-    if not rollback_exercised:
+    if went_out and not rollback_exercised:
         items.append(f"No rollback has succeeded in {report.service} {report.environment} in the last 90 days: "
                      "the way back is untested")
     return items

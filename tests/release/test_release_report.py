@@ -64,7 +64,8 @@ class Health:
 
 
 @pytest.fixture
-async def s(tmp_path: Path, slack_contract: SlackContract) -> AsyncIterator[Scenario]:
+async def s(tmp_path: Path, slack_contract: SlackContract, database_url: str) -> AsyncIterator[Scenario]:
+    """On SQLite and on PostgreSQL."""
     health = Health()
 
     async def answer(_: web.Request) -> web.Response:
@@ -74,7 +75,7 @@ async def s(tmp_path: Path, slack_contract: SlackContract) -> AsyncIterator[Scen
     app.router.add_get("/healthz", answer)
     runner, address = await serve(app)
     async with scenario(tmp_path, slack_contract, config=config(f"http://{address}/healthz"),
-                        start=WEDNESDAY) as running:
+                        start=WEDNESDAY, database_url=database_url) as running:
         running.health = health  # type: ignore[attr-defined]
         yield running
     await runner.cleanup()

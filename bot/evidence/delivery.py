@@ -22,6 +22,7 @@ class DeliveryFigures:
     succeeded: int  # of those, the ones that passed verification
     per_week: float  # succeeded ÷ the window's length in weeks
     request_to_production: Spread  # requested → verified, for those that succeeded
+    lead_time: Spread  # earliest commit of the change → verified, for those that succeeded with commit times
     reached_rollout: int
     failed_changes: int
     change_failure_rate: float | None  # failed_changes ÷ reached_rollout
@@ -40,6 +41,7 @@ class Delivery:
         self.deploys = self.succeeded = self.reached_rollout = self.failed_changes = self.unrestored = 0
         self.rollbacks = self.rollbacks_succeeded = self.special_handling = 0
         self.lead, self.detect, self.restore, self.rollback = Durations(), Durations(), Durations(), Durations()
+        self.commit_lead = Durations()
 
     def add(self, release: ReleaseFacts) -> None:
         if release.kind == ReleaseKind.ROLLBACK:
@@ -53,6 +55,7 @@ class Delivery:
         if release.verified_at is not None:
             self.succeeded += 1
             self.lead.add(release.created_at, release.verified_at)
+            self.commit_lead.add(release.first_commit_at, release.verified_at)  # nothing when not stored
         went_out = release.went_out
         if went_out is None:
             return
@@ -69,7 +72,8 @@ class Delivery:
     def figures(self, window: Window) -> DeliveryFigures:
         return DeliveryFigures(
             deploys=self.deploys, succeeded=self.succeeded, per_week=self.succeeded / window.weeks,
-            request_to_production=self.lead.spread(), reached_rollout=self.reached_rollout,
+            request_to_production=self.lead.spread(), lead_time=self.commit_lead.spread(),
+            reached_rollout=self.reached_rollout,
             failed_changes=self.failed_changes, change_failure_rate=ratio(self.failed_changes, self.reached_rollout),
             time_to_detect=self.detect.spread(), time_to_restore=self.restore.spread(), unrestored=self.unrestored,
             rollbacks=self.rollbacks, rollbacks_succeeded=self.rollbacks_succeeded,

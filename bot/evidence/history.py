@@ -56,6 +56,7 @@ class ReleaseFacts:
     trigger_at: datetime | None  # the first rollback trigger recorded against it
     restored_at: datetime | None  # the first success in its environment after its failure was detected
     steps: tuple[LedgerStep, ...]  # decision and override rows, in ledger order
+    first_commit_at: datetime | None = None  # the change's earliest commit, kept at preview (report_scope)
 
     @property
     def went_out(self) -> datetime | None:
@@ -104,12 +105,15 @@ async def finished_releases(session: AsyncSession, targets: Sequence[Target], wi
     """Every release (deploys and rollbacks) to `targets` finished in `window`, by id, `batch` at a time."""
     release = RELEASES.alias("r")
     trigger = _first_trigger(release)
+    # Only the one JSON value is read (json_extract / #>>), not the whole detail with its file list.
+    first_commit = release.c.detail[("change", "first_commit_at")].as_string()
     columns = [release.c[name] for name in ("id", "kind", "state", "requested_by", "created_at", "started_at",
                                             "finished_at", "verified_at", "detected_at", "rolled_back_at")]
     connection = await session.connection()
     after = 0
     while True:
-        query = (select(*columns, trigger.label("trigger_at"), _restored(release, trigger).label("restored_at"))
+        query = (select(*columns, trigger.label("trigger_at"), _restored(release, trigger).label("restored_at"),
+                        first_commit.label("first_commit_at"))
                  .where(in_scope(release, targets, window), release.c.id > after)
                  .order_by(release.c.id).limit(batch))
         rows = [dict(row) for row in (await connection.execute(query)).mappings()]
@@ -117,10 +121,21 @@ async def finished_releases(session: AsyncSession, targets: Sequence[Target], wi
             return
         steps = await _steps(session, [row["id"] for row in rows])
         for row in rows:
+            row["first_commit_at"] = _instant(row["first_commit_at"])
             yield ReleaseFacts(**row, steps=tuple(steps.get(row["id"], ())))
         if len(rows) < batch:
             return
         after = rows[-1]["id"]
+
+
+def _instant(text: str | None) -> datetime | None:
+    """An ISO 8601 instant as stored by `report_scope.change_record` (always with its offset)."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None  # not an instant: no commit time, as if none had been stored
 
 
 async def _steps(session: AsyncSession, release_ids: list[int]) -> dict[int, list[LedgerStep]]:

@@ -27,6 +27,7 @@ class DecisionKind(StrEnum):
     GRADUATION = "graduation"
     SWAP = "swap"
     COVER = "cover"
+    REPORT = "report"  # a post-release report: its SHA-256, so the stored report cannot change unseen
 
 
 class Decision(SQLModel, table=True):

@@ -10,7 +10,7 @@ Retry-After) and raises `ProviderError` with a message fit for the release threa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -34,12 +34,26 @@ class CiVerdict(StrEnum):
     NONE = "none"  # no checks at all for the commit
 
 
+def instant(value: object) -> datetime | None:
+    """An ISO 8601 time from a provider's JSON (`2026-03-01T10:00:00Z`, `…+01:00`) in UTC; None if absent or bad."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
     title: str  # first line of the message
     author: str
     url: str | None = None
+    # When the commit was made (the committer's date, else the author's), when the provider says;
+    # the earliest of a change's commits starts its lead time (docs/metrics.md).
+    committed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import httpx
 from bot.clock import Clock, SystemClock
 from bot.config.models import Provider as ProviderConfig
 from bot.errors import ProviderError, RefNotFound
-from bot.providers.base import ChangePreview, CiStatus, Commit, DeployTarget, PipelineRun
+from bot.providers.base import ChangePreview, CiStatus, Commit, DeployTarget, PipelineRun, instant
 from bot.providers.github_api import DEFAULT_API_URL, as_dict, github_headers, repo_path, segment, short, web_base
 from bot.providers.github_checks import ci_verdict
 from bot.providers.github_deployments import DeploymentMirror
@@ -124,4 +124,6 @@ def _commit(data: Mapping[str, Any]) -> Commit:
     message = str(inner.get("message") or "")
     author = as_dict(data.get("author")).get("login") or as_dict(inner.get("author")).get("name") or "unknown"
     return Commit(sha=str(data.get("sha")), title=message.splitlines()[0] if message else "",
-                  author=str(author), url=data.get("html_url"))
+                  author=str(author), url=data.get("html_url"),
+                  committed_at=instant(as_dict(inner.get("committer")).get("date"))
+                  or instant(as_dict(inner.get("author")).get("date")))

@@ -24,7 +24,7 @@ import httpx
 from bot.clock import Clock, SystemClock
 from bot.config.models import Provider as ProviderConfig
 from bot.errors import ProviderError
-from bot.providers.base import ChangePreview, CiStatus, CiVerdict, Commit, DeployTarget, PipelineRun
+from bot.providers.base import ChangePreview, CiStatus, CiVerdict, Commit, DeployTarget, PipelineRun, instant
 from bot.providers.gitlab_api import (
     API_PREFIX,
     as_dict,
@@ -143,4 +143,5 @@ class GitLab:
 def _commit(data: Mapping[str, Any]) -> Commit:
     title = str(data.get("title") or str(data.get("message") or "").split("\n", 1)[0])
     return Commit(sha=str(data.get("id")), title=title, author=str(data.get("author_name") or "unknown"),
-                  url=data.get("web_url"))
+                  url=data.get("web_url"),
+                  committed_at=instant(data.get("committed_date")) or instant(data.get("created_at")))

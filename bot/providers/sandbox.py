@@ -96,9 +96,11 @@ class SandboxProvider:
             return ChangePreview(base_sha=None, head_sha=head, commits=[], total_commits=0)
         ref = self._ref_of(head)
         count = 1 + int(_sha1(f"{base}...{head}"), 16) % 5
+        now = self._clock.now()
+        # Commit i of n was made n - i + 1 hours before the compare: the oldest first, the newest an hour ago.
         commits = [
             Commit(sha=head if i == count else _sha1(f"{head}:{i}"), title=f"Change {i} of {count} for {ref}",
-                   author=AUTHORS[(i + count) % len(AUTHORS)])
+                   author=AUTHORS[(i + count) % len(AUTHORS)], committed_at=now - timedelta(hours=count - i + 1))
             for i in range(1, count + 1)
         ]
         files = ["src/app/handlers.py", "tests/test_handlers.py"]

@@ -30,6 +30,7 @@ from bot.release.models import (
     ReleaseState,
     Verdict,
 )
+from bot.release.report_scope import change_record
 from bot.release.steps import Step
 from bot.release.thread import ReleaseThread
 
@@ -116,9 +117,11 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
     async with ctx.db.session() as session:
         state = await session.get(EnvironmentState, (release.service, release.environment))
     base = state.current_sha if state else None
+    change: dict[str, object] | None = None
     try:
         preview = await ctx.providers[service.code_host].compare(service.repo, base, release.sha or release.ref)
         message = ctx.release_view.preview(preview, service)
+        change = change_record(preview)
     except ProviderError as exc:
         message = ctx.release_view.note(f":grey_question: No change preview: {exc}")
     async with ctx.db.session() as session:
@@ -126,7 +129,8 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
         if (row.detail or {}).get("previewed") or row.state not in GATHERING:
             return
         now = ctx.clock.now()
-        await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True})
+        kept = {"change": change} if change is not None else {}
+        await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True, **kept})
         thread.refresh(session, row, now=now)
         thread.say(session, row, message, now=now)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -178,3 +178,19 @@ class GateOverride(SQLModel, table=True):
     actor: str = Field(max_length=32)
     reason: str = Field(max_length=2000)
     decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReleaseReport(SQLModel, table=True):
+    """A post-release report (§8), as data (JSON) and as posted (text), tied to the ledger row that
+    carries its SHA-256 (`decision_seq`), so an edit of a stored report is detectable."""
+
+    __tablename__ = "release_reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    state: str = Field(max_length=32)  # the release's final state the report describes
+    decision_seq: int = Field(unique=True)
+    risk: str = Field(max_length=8)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

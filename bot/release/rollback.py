@@ -122,8 +122,9 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
             return None  # it ended meanwhile (its rollback may even have finished already)
         stopped = await releases.active_release(session, service=bad.service, environment=bad.environment)
         if stopped is not None:
-            await outcomes.end(session, thread, stopped, Event.FAIL if stopped.id == bad_id else Event.CANCEL,
-                               "stopped for a rollback", now=now)
+            own = stopped.id == bad_id  # its report waits for the rollback, to say how that went
+            await outcomes.end(session, thread, stopped, Event.FAIL if own else Event.CANCEL,
+                               "stopped for a rollback", now=now, settled=not own)
         created = await releases.create_release(
             session, service=bad.service, environment=bad.environment, ref=target.ref, sha=target.sha,
             strategy="rolling", requested_by=actor, reason=reason, request_key=request_key, now=now,

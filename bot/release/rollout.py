@@ -94,9 +94,11 @@ async def _dispatch(ctx: AppContext, release: Release) -> PipelineRun | None:
         row = await store.get(session, release.id)
         if row.state != ReleaseState.ROLLING_OUT:
             return None
+        detail = row.detail or {}
+        dispatched = {**detail.get("dispatched", {}), str(row.stage_index): now.isoformat()}  # for the report
         await store.save(session, row, now=now, provider_run_id=started.id, provider_run_url=started.url,
-                         detail={**(row.detail or {}), "run": {"stage": row.stage_index, "id": started.id,
-                                                               "url": started.url}})
+                         detail={**detail, "dispatched": dispatched,
+                                 "run": {"stage": row.stage_index, "id": started.id, "url": started.url}})
         link = f" <{started.url}|run {started.id}>" if started.url else f" run {started.id}"
         verb = "found the run already dispatched for" if found else "dispatched"
         thread = thread_of(ctx)

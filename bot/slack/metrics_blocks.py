@@ -62,6 +62,8 @@ def metrics_message(metrics: Metrics) -> dict[str, Any]:
     delivery = [
         ("Deployment frequency", f"{d.per_week:.1f} per week ({d.succeeded} successful deploy"
                                  f"{'s' if d.succeeded != 1 else ''})"),
+        ("Lead time (first commit → production)", spread_text(d.lead_time)
+         + (f"; {d.succeeded - d.lead_time.count} without commit times" if d.lead_time.count < d.succeeded else "")),
         ("Lead time (request → production)", spread_text(d.request_to_production)),
         ("Change failure rate", f"{percent(d.change_failure_rate)} ({d.failed_changes} of {d.reached_rollout} that "
                                 "reached rollout)"),
@@ -89,7 +91,8 @@ def metrics_message(metrics: Metrics) -> dict[str, Any]:
         _fields("*Confidence*", confidence),
         _fields("*Where the wait goes* (share of request → production time)", waits),
         _fields("*People*", people),
-        _context("Lead time counts from the request, not from the first commit: commit times are not stored yet. "
+        _context("Lead time counts from the change's earliest commit (from the provider's compare, kept when the "
+                 "release is previewed); a release with no commit time is counted only from its request. "
                  "Definitions: docs/metrics.md."),
     ]
     text = (f"{title}: {d.per_week:.1f} deploys per week, change failure rate {percent(d.change_failure_rate)}, "

@@ -10,8 +10,10 @@ from bot.providers.base import ChangePreview
 from bot.release.decision import Decision
 from bot.release.models import Release, Verdict
 from bot.release.ports import Message
+from bot.release.report_data import Report
 from bot.slack import release_blocks as blocks
 from bot.slack.dates import slack_date
+from bot.slack.report_blocks import report_message
 
 
 class BlockKitReleaseView:
@@ -35,6 +37,9 @@ class BlockKitReleaseView:
 
     def paused(self, release: Release, text: str, *, failed: bool) -> Message:
         return blocks.paused_reply(release, text, failed=failed)
+
+    def report(self, report: Report) -> Message:
+        return report_message(report)
 
     def state_text(self, state: str) -> str:
         return blocks.state_text(state)

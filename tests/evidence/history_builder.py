@@ -29,12 +29,15 @@ class History:
                       started: datetime | None = None, verified: datetime | None = None,
                       detected: datetime | None = None, rolled_back: datetime | None = None,
                       kind: ReleaseKind = ReleaseKind.DEPLOY, rollback_of: int | None = None,
-                      service: str = "api", environment: str = "production") -> int:
+                      service: str = "api", environment: str = "production",
+                      first_commit: str | None = None) -> int:
+        """`first_commit`: the change's earliest commit time (ISO 8601) as the preview stores it."""
+        detail = {"change": {"commits": 1, "first_commit_at": first_commit}} if first_commit else {}
         async with self.db.session() as session:
             row = Release(kind=kind, service=service, environment=environment, ref="v1", sha="a" * 40,
                           state=state, requested_by=by, rollback_of=rollback_of, created_at=created,
                           updated_at=finished, started_at=started, finished_at=finished, verified_at=verified,
-                          detected_at=detected, rolled_back_at=rolled_back, detail={})
+                          detected_at=detected, rolled_back_at=rolled_back, detail=detail)
             session.add(row)
             await session.flush()
             assert row.id is not None

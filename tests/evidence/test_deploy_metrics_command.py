@@ -143,6 +143,8 @@ async def test_metrics_after_a_good_release_and_a_rolled_back_one(s: Scenario, h
     assert f["Deployment frequency"] == "0.1 per week (1 successful deploy)"  # 1 ÷ (90/7)
     lead = releases[good].verified_at - releases[good].created_at  # type: ignore[operator]
     assert f["Lead time (request → production)"] == f"median {span(lead)} · p90 {span(lead)} (n=1)"
+    # The good release was production's first: nothing to compare it with, so no commit time.
+    assert f["Lead time (first commit → production)"] == "no data; 1 without commit times"
     assert f["Change failure rate"] == "50% (1 of 2 that reached rollout)"
     detect = releases[bad].detected_at - go[bad]  # type: ignore[operator]
     assert f["Time to detect a regression"] == f"median {span(detect)} · p90 {span(detect)} (n=1)"

@@ -42,22 +42,25 @@ async def write_history(db: Database) -> None:
     h = History(db)
     # R1 ALICE: no queue; WAITING after 2m of gates; CAROL approves 10m later (GO); verified 30m after GO.
     #   queue 0, gates 2, approval 10, rollout 30 → lead 42m.
+    #   Its earliest commit was made at 08:00: lead time 2h42m = 162m.
     r1 = await h.release(by=ALICE, created=at(1, "10:00"), started=at(1, "10:00"), finished=at(1, "10:42"),
-                         verified=at(1, "10:42"), state="succeeded")
+                         verified=at(1, "10:42"), state="succeeded", first_commit="2026-12-01T08:00:00+00:00")
     await h.decisions(r1, ("WAITING", at(1, "10:02")))
     await h.approve(r1, CAROL, at(1, "10:12"))
     await h.decisions(r1, ("GO", at(1, "10:12")))
     # R2 BOB: queued behind R1 from 10:05 to 10:42 (37m); gates 2m; waits 1m for CAROL; verified 20m after GO.
     #   queue 37, gates 2, approval 1, rollout 20 → lead 60m.
+    #   Its earliest commit is a day older (Nov 30 10:05): lead time 1 day 1h = 1500m.
     r2 = await h.release(by=BOB, created=at(1, "10:05"), started=at(1, "10:42"), finished=at(1, "11:05"),
-                         verified=at(1, "11:05"), state="succeeded")
+                         verified=at(1, "11:05"), state="succeeded", first_commit="2026-11-30T10:05:00+00:00")
     await h.decisions(r2, ("WAITING", at(1, "10:44")))
     await h.approve(r2, CAROL, at(1, "10:45"))
     await h.decisions(r2, ("GO", at(1, "10:45")))
     # R3 ALICE, special handling: NO-GO after 1m (freeze), OPS overrides 20m later, re-gating 2m, GO, 30m rollout.
     #   queue 0, gates 1 + 2 = 3, approval (waiting for the override) 20, rollout 30 → lead 53m.
+    #   Its earliest commit, 12:00 in Berlin (+01:00), is 11:00 UTC: lead time 113m.
     r3 = await h.release(by=ALICE, created=at(1, "12:00"), started=at(1, "12:00"), finished=at(1, "12:53"),
-                         verified=at(1, "12:53"), state="succeeded")
+                         verified=at(1, "12:53"), state="succeeded", first_commit="2026-12-01T12:00:00+01:00")
     await h.decisions(r3, ("NO-GO", at(1, "12:01")))
     await h.override(r3, OPS, "freeze_window", at(1, "12:21"))
     await h.decisions(r3, ("GO", at(1, "12:23")))
@@ -69,15 +72,17 @@ async def write_history(db: Database) -> None:
     await h.approve(r4, DAVE, at(1, "14:05"))
     await h.decisions(r4, ("GO", at(1, "14:05")))
     await h.rollback(r4, by="switchman", when=at(1, "14:25"), done=at(1, "14:31"))
-    # R6 OPS (not a developer): gates 4m, no approval wait, verified 30m after GO → lead 34m; BOB rolls it back
+    # R6 OPS (not a developer): gates 4m, no approval wait, verified 30m after GO → lead 34m (no commit time
+    #   stored: its preview failed, so it has no commit lead time); BOB rolls it back
     #   by hand the next hour: trigger 10:00, rollback R7 verified 10:10 (time to rollback and to restore 10m).
     r6 = await h.release(by=OPS, created=at(2, "09:00"), started=at(2, "09:00"), finished=at(2, "09:34"),
                          verified=at(2, "09:34"), rolled_back=at(2, "10:10"), state="rolled_back")
     await h.decisions(r6, ("GO", at(2, "09:04")))
     await h.rollback(r6, by=BOB, when=at(2, "10:00"), done=at(2, "10:10"))
     # R8 BOB: went out (GO) but its pipeline run failed: reached rollout, not a failed change.
+    #   Its commit time is stored, but it never reached production: no lead time.
     r8 = await h.release(by=BOB, created=at(3, "09:00"), started=at(3, "09:00"), finished=at(3, "09:10"),
-                         state="failed")
+                         state="failed", first_commit="2026-12-03T07:00:00+00:00")
     await h.decisions(r8, ("GO", at(3, "09:02")))
     # R9 BOB: NO-GO and never overridden; DAVE's rejection is not an approval.
     r9 = await h.release(by=BOB, created=at(3, "11:00"), started=at(3, "11:00"), finished=at(3, "11:01"),
@@ -114,6 +119,9 @@ async def test_a_history_with_queue_waits_an_override_and_rollbacks_gives_the_ha
     # Request → production: 34, 42, 53, 60 → median (42 + 53) / 2 = 47.5; p90 at rank 3·0.9 = 2.7:
     # 53 + 0.7·(60 − 53) = 57.9.
     assert minutes(d.request_to_production) == (4, 47.5, 57.9)
+    # Lead time, earliest commit → production, for R1 R2 R3 (R6 has no commit time): 113, 162, 1500 →
+    # median 162, p90 at rank 2·0.9 = 1.8: 162 + 0.8·(1500 − 162) = 1232.4.
+    assert minutes(d.lead_time) == (3, 162.0, 1232.4)
     # Reached rollout (a GO): all but R9 → 7. Failed: R4 (verification, rolled back), R6 (rolled back),
     # R11 (verification) → 3/7.
     assert (d.reached_rollout, d.failed_changes, d.change_failure_rate) == (7, 3, 3 / 7)
@@ -188,7 +196,7 @@ async def test_an_empty_history_has_counts_of_zero_and_no_rates(db: Database) ->
     assert (d.deploys, d.succeeded, d.per_week, d.reached_rollout, d.failed_changes) == (0, 0, 0.0, 0, 0)
     assert (d.rollbacks, d.unrestored, d.special_handling) == (0, 0, 0)
     assert (d.change_failure_rate, d.special_handling_share) == (None, None)
-    for spread in (d.request_to_production, d.time_to_detect, d.time_to_restore, d.time_to_rollback,
+    for spread in (d.request_to_production, d.lead_time, d.time_to_detect, d.time_to_restore, d.time_to_rollback,
                    *(w.spread for w in m.waits)):
         assert (spread.count, spread.median, spread.p90) == (0, None, None)
     assert all(w.share is None for w in m.waits)

@@ -48,16 +48,19 @@ class Bodies:
         return body
 
     def comparison(self, *, base: str, head: str, commits: list[tuple[str, str, str | None, str]],
-                   files: list[str]) -> dict[str, Any]:
-        """`commits` are (sha, message, author login or None, git author name), oldest first."""
+                   files: list[str], committed: list[str] | None = None) -> dict[str, Any]:
+        """`commits` are (sha, message, author login or None, git author name), oldest first;
+        `committed`, when given, their committer dates (ISO 8601), the author dates staying the example's."""
         body: dict[str, Any] = self.contract.example("commit-comparison")
         template = body["commits"][0]
         listed = []
-        for sha, message, login, name in commits:
+        for i, (sha, message, login, name) in enumerate(commits):
             commit = self.contract.example("commit-comparison")["commits"][0]
             commit.update(sha=sha, html_url=f"{self.base_url}/{self.repo}/commit/{sha}")
             commit["commit"]["message"] = message
             commit["commit"]["author"]["name"] = name
+            if committed is not None:
+                commit["commit"]["committer"]["date"] = committed[i]
             commit["author"] = None if login is None else {**template["author"], "login": login}
             listed.append(commit)
         file_template = body["files"][0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -96,11 +96,14 @@ async def test_compare_lists_commits_files_and_link(github: FakeGitHub, provider
     github.set_comparison(base, head, commits=[
         ("1" * 40, "Add index\n\nLong body", "ada", "Ada Lovelace"),
         ("2" * 40, "Fix typo", None, "Grace Hopper"),  # no GitHub account: fall back to the git author
-    ], files=["migrations/0042_add_index.sql", "app.py"])
+    ], files=["migrations/0042_add_index.sql", "app.py"],
+        committed=["2026-03-02T09:30:00Z", "2026-03-03T10:00:00+02:00"])
     preview = await provider.compare("acme/api", base, head)
-    assert preview.commits == [
-        Commit("1" * 40, "Add index", "ada", f"{github.bodies.base_url}/acme/api/commit/{'1' * 40}"),
-        Commit("2" * 40, "Fix typo", "Grace Hopper", f"{github.bodies.base_url}/acme/api/commit/{'2' * 40}"),
+    assert preview.commits == [  # the committer's date (a rebase keeps the author's, which is older)
+        Commit("1" * 40, "Add index", "ada", f"{github.bodies.base_url}/acme/api/commit/{'1' * 40}",
+               datetime(2026, 3, 2, 9, 30, tzinfo=UTC)),
+        Commit("2" * 40, "Fix typo", "Grace Hopper", f"{github.bodies.base_url}/acme/api/commit/{'2' * 40}",
+               datetime(2026, 3, 3, 8, 0, tzinfo=UTC)),
     ]
     assert (preview.base_sha, preview.head_sha, preview.total_commits, preview.ahead_by) == (base, head, 2, 2)
     assert preview.files == ["migrations/0042_add_index.sql", "app.py"]

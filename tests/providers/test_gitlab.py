@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -157,10 +157,14 @@ async def test_ci_status_falls_back_to_api_pipelines_when_there_is_no_other(prov
 # --- compare ----------------------------------------------------------------------------------------
 async def test_compare_lists_commits_files_and_ahead_by(provider: GitLab, gitlab: FakeGitLab) -> None:
     gitlab.add_commit("c1" * 20, "Add login", "Grace Hopper")
+    gitlab.commits["c1" * 20].update(committed_date="2026-03-02T09:30:00.000+01:00",
+                                     authored_date="2026-02-27T09:30:00.000+01:00")  # rebased: the committer counts
     gitlab.set_comparison(OLD, SHA, ["c1" * 20, SHA], ["app/login.py", "README.md"])
     preview = await provider.compare("acme/api", OLD, SHA)
+    assert preview.commits[0].committed_at == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
     assert [(c.sha, c.title, c.author) for c in preview.commits] == [("c1" * 20, "Add login", "Grace Hopper"),
                                                                     (SHA, "a change", "Ada Lovelace")]
+    assert all(c.committed_at is not None and c.committed_at.tzinfo is not None for c in preview.commits)
     assert (preview.total_commits, preview.ahead_by, preview.files) == (2, 2, ["app/login.py", "README.md"])
     assert preview.url == f"{gitlab.url}/acme/api/-/compare/{OLD}...{SHA}"
     behind = await provider.compare("acme/api", SHA, OLD)  # head is an ancestor of base: nothing ahead

@@ -15,7 +15,8 @@ from sqlmodel import col, select
 from bot.clock import ManualClock
 from bot.ledger.models import Decision
 from bot.outbox import queue as outbox
-from bot.release.models import Release
+from bot.release.models import Release, ReleaseKind, ReleaseReport, ReleaseState
+from bot.release.report_post import digest
 from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
 from bot.slack_sim.interactions import Delivery
@@ -111,6 +112,28 @@ class Scenario:
 
     def thread_text(self, release: Release) -> str:
         return "\n".join(_all_text(m) for m in self.thread(release))
+
+    async def reports(self, release_id: int) -> list[ReleaseReport]:
+        async with self.stack.ctx.db.session() as session:
+            return list((await session.exec(select(ReleaseReport).where(ReleaseReport.release_id == release_id)
+                                            .order_by(col(ReleaseReport.id)))).all())
+
+    async def assert_ends_with_report(self, release_id: int) -> ReleaseReport:
+        """The finished release's thread ends with its post-release report, as stored and as chained."""
+        release = await self.release(release_id)
+        assert not ReleaseState(release.state).in_flight and release.state != ReleaseState.QUEUED, release.state
+        reports = await self.reports(release_id)
+        assert reports, f"release #{release_id} ({release.state}) has no report"
+        report = reports[-1]
+        assert report.state == release.state
+        last = self.thread(release)[-1]
+        verb = "Rollback" if release.kind == ReleaseKind.ROLLBACK else "Release"
+        assert last.blocks[0]["text"]["text"] == f"Post-release report · {verb} #{release_id}"
+        assert last.text == report.text
+        [row] = [d for d in await self.ledger(release_id) if d.seq == report.decision_seq]
+        assert (row.kind, row.outcome) == ("report", release.state)
+        assert row.evidence["report_sha256"] == digest(report.data)
+        return report
 
     def parent(self, release: Release) -> SimMessage:
         assert release.channel_id and release.message_ts

@@ -192,6 +192,27 @@ def stale_parents(workspace: Workspace, db: Engine) -> list[str]:
     return stale
 
 
+def unreported(workspace: Workspace, db: Engine) -> list[str]:
+    """Releases that left the queue whose thread does not end with their one post-release report."""
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT id, state, channel_id, message_ts FROM releases "
+                                 "WHERE started_at IS NOT NULL")).all()
+        reports = conn.execute(text("SELECT release_id, state, text FROM release_reports ORDER BY id")).all()
+    by_release: dict[int, list[tuple[str, str]]] = {}
+    for release_id, state, said in reports:
+        by_release.setdefault(release_id, []).append((state, said))
+    found = []
+    for release_id, state, channel, ts in rows:
+        made = by_release.get(release_id, [])
+        thread = sorted(workspace.thread(channel, ts), key=lambda m: m.ts) if channel and ts else []
+        if [s for s, _ in made] != [state]:
+            found.append(f"release {release_id} ({state}): reports {[s for s, _ in made]}")
+        elif not thread or thread[-1].text != made[-1][1]:
+            last = thread[-1].text[:60] if thread else None
+            found.append(f"release {release_id} ({state}): thread ends with {last!r}")
+    return found
+
+
 def duplicate_dispatches(github: FakeGitHub) -> list[str]:
     counts = Counter((d["inputs"]["release_id"], d["inputs"]["stage"]) for d in github.dispatches)
     return [f"release {r} stage {s} dispatched {n} times" for (r, s), n in counts.items() if n > 1]
@@ -291,6 +312,7 @@ async def test_fifty_releases_through_slack_chaos_and_a_sigkill(tmp_path: Path,
     stuck = sum(n for state, n in states.items() if state not in TERMINAL)
     missing = missing_decisions(db)
     stale = stale_parents(workspace, db)
+    reportless = unreported(workspace, db)
     db.dispose()
     duplicates = duplicate_messages(workspace)
     dispatched_twice = duplicate_dispatches(github)
@@ -316,6 +338,7 @@ async def test_fifty_releases_through_slack_chaos_and_a_sigkill(tmp_path: Path,
     assert missing == []
     assert stale == []
     assert duplicates == []
+    assert reportless == [], reportless[:5]
     assert dispatched_twice == []
     assert audit_rc == 0, audit_out
     assert outbox_failed == 0

@@ -52,7 +52,9 @@ async def test_a_release_waits_for_approval_refuses_self_approval_and_ships(s: S
     kinds = [(d.kind, d.outcome) for d in await s.ledger(2)]
     assert kinds[:8] == [("gate_verdict", k) for _, k in kinds[:8]]  # the 7 configured gates + quarantine
     assert kinds[8:] == [("decision", "WAITING"), ("approval", "approved"), ("decision", "GO"),
-                         ("stage_result", "succeeded"), ("outcome", "succeeded")]
+                         ("stage_result", "succeeded"), ("outcome", "succeeded"), ("report", "succeeded")]
+    report = await s.assert_ends_with_report(2)
+    assert "approved" in report.text and "Decision: *GO* (by <@U0CAROL>)" in report.text
     assert all(await s.permalinks(2))  # every decision links to the thread message that shows it
     async with s.stack.ctx.db.session() as session:
         assert (await ledger.verify(session)).ok
@@ -65,6 +67,9 @@ async def test_failing_ci_is_no_go_with_the_reason_in_the_thread(s: Scenario) ->
     thread = s.thread_text(release)
     assert ":x: *ci_green* — fail" in thread and "unit-tests failed" in thread
     assert "*NO-GO* — blocked by `ci_green`" in thread
+    report = (await s.assert_ends_with_report(release.id or 0)).data
+    assert {g["gate"]: g["verdict"] for g in report["gates"]}["ci_green"] == "fail"
+    assert (report["decided"], report["stages"]) == ("NO-GO", [])
 
 
 async def test_an_unpromoted_commit_is_no_go(s: Scenario) -> None:
@@ -72,6 +77,7 @@ async def test_an_unpromoted_commit_is_no_go(s: Scenario) -> None:
     release = (await s.releases())[-1]
     assert release.state == ReleaseState.BLOCKED
     assert "has not passed verification in staging" in s.thread_text(release)
+    await s.assert_ends_with_report(release.id or 0)
 
 
 async def test_a_lock_blocks_and_an_override_with_a_reason_lets_it_through(s: Scenario) -> None:
@@ -107,6 +113,14 @@ async def test_a_lock_blocks_and_an_override_with_a_reason_lets_it_through(s: Sc
     overrides = [d for d in await s.ledger(release.id) if d.kind == "override"]
     assert overrides[0].evidence["special_handling"] is True
     assert overrides[0].evidence["reason"] == "the fix for the outage cannot wait"
+    # Reported when blocked, and again once it shipped; the last report marks the override and follows it up.
+    assert [r.state for r in await s.reports(release.id or 0)] == ["blocked", "succeeded"]
+    report = (await s.assert_ends_with_report(release.id or 0)).data
+    [locked] = [g for g in report["gates"] if g["gate"] == "not_locked"]
+    assert (locked["verdict"], locked["overridden_by"]) == ("fail", CAROL)
+    assert report["scope"]["risk"] == "high" and "a gate was overridden" in report["scope"]["risk_reasons"]
+    assert any("`not_locked` (fail) was overridden by <@U0CAROL>: the fix for the outage cannot wait" in f
+               for f in report["follow_ups"])
 
 
 @pytest.mark.parametrize(("instant", "frozen"), [
@@ -139,6 +153,7 @@ async def test_a_busy_environment_queues_and_the_queue_moves_by_itself(s: Scenar
     assert (await s.release(first.id or 0)).state == ReleaseState.REJECTED
     assert (await s.release(second.id or 0)).state == ReleaseState.AWAITING_APPROVAL  # started by itself
     assert "production is free; release #" in s.thread_text(second)
+    assert (await s.assert_ends_with_report(first.id or 0)).data["approvals"][0]["approved"] is False
 
 
 async def test_three_simultaneous_requests_start_one_release_and_queue_two_in_order(s: Scenario) -> None:

@@ -100,7 +100,8 @@ async def test_deploy_to_production_through_github_actions(tmp_path: Path, slack
             "gate:approval", "gate:freeze_window", "gate:oncall_present", "gate:not_quarantined"}
         assert decisions[8:] == [("decision", "switchman", "WAITING"), ("approval", CAROL, "approved"),
                                  ("decision", CAROL, "GO"), ("stage_result", "pipeline:1009", "succeeded"),
-                                 ("outcome", "switchman", "succeeded")]
+                                 ("outcome", "switchman", "succeeded"), ("report", "switchman", "succeeded")]
+        await s.assert_ends_with_report(release.id or 0)
         assert [d.seq for d in await s.ledger(release.id)] == sorted(d.seq for d in await s.ledger(release.id))
 
 

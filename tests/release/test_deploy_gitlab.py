@@ -142,8 +142,11 @@ async def test_a_failed_pipeline_fails_the_release_and_names_the_job(
         pipeline = gitlab.created()[-1]
         assert f"pipeline {pipeline} failed: job deploy-api (stage deploy) failed: script_failure" in s.thread_text(
             release)
-        assert [(d.kind, d.outcome) for d in await s.ledger(release.id)][-2:] == [("stage_result", "failed"),
-                                                                                ("outcome", "failed")]
+        assert [(d.kind, d.outcome) for d in await s.ledger(release.id)][-3:] == [("stage_result", "failed"),
+                                                                                ("outcome", "failed"),
+                                                                                ("report", "failed")]
+        report = await s.assert_ends_with_report(release.id or 0)
+        assert [(st["result"], st["verification"]) for st in report.data["stages"]] == [("failed", None)]
 
 
 async def test_gitlab_not_answering_in_time_fails_the_release_with_a_message_naming_gitlab(

@@ -77,7 +77,8 @@ async def test_cancelling_the_release_in_flight_starts_the_next_in_line(s: Scena
     assert (await s.release(first.id or 0)).state == ReleaseState.CANCELLED
     assert (await s.release(second.id or 0)).state == ReleaseState.AWAITING_APPROVAL
     assert "cancelled by <@U0ALICE>" in s.thread_text(await s.release(first.id or 0))
-    assert [d.kind for d in await s.ledger(first.id)][-1] == "outcome"
+    assert [d.kind for d in await s.ledger(first.id)][-2:] == ["outcome", "report"]
+    await s.assert_ends_with_report(first.id or 0)
     await s.command(ALICE, f"cancel {first.id}")
     assert "already ended" in last_ephemeral(s, ALICE)
 

@@ -124,8 +124,9 @@ async def test_a_retried_approve_click_approves_once_and_posts_once(s: Scenario)
     async with s.stack.ctx.db.session() as session:
         assert len((await session.exec(select(Approval))).all()) == 1
     kinds = await ledger_kinds(s, release.id)
-    assert kinds.count("approval") == 1 and kinds.count("outcome") == 1
+    assert kinds.count("approval") == 1 and kinds.count("outcome") == 1 and kinds.count("report") == 1
     assert len(replies(s, release, f"<@{CAROL}> approved release #{release.id}")) == 1
+    await s.assert_ends_with_report(release.id or 0)
 
 
 async def test_a_retried_cancel_cancels_once(s: Scenario) -> None:
@@ -136,7 +137,9 @@ async def test_a_retried_cancel_cancels_once(s: Scenario) -> None:
     release = await s.release(release.id or 0)
     assert release.state == ReleaseState.CANCELLED
     assert (await ledger_kinds(s, release.id)).count("outcome") == 1
-    assert len(replies(s, release, f"cancelled by <@{BOB}>")) == 1
+    assert len(replies(s, release, f"cancelled — cancelled by <@{BOB}>")) == 1
+    assert (await ledger_kinds(s, release.id)).count("report") == 1
+    await s.assert_ends_with_report(release.id or 0)
     assert len(answers(s, BOB, f"release #{release.id} is cancelled")) == 3
     assert not answers(s, BOB, "already ended")
 

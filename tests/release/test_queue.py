@@ -117,6 +117,7 @@ async def test_a_queued_release_whose_commit_already_runs_is_skipped_as_supersed
             f"release #{first.id}); nothing left to deploy") in s.thread_text(same)
     assert "superseded" in s.parent(same).text  # the parent message says so too
     assert [(d.kind, d.outcome) for d in await s.ledger(same.id)] == [("outcome", "superseded")]
+    assert await s.reports(same.id or 0) == []  # it never left the queue: nothing checked, nothing to report
     assert not any(r.release_id == same.id for r in s.stack.ctx.providers["sandbox"].reports)  # never deployed
 
     await ship_in_turn(s, newer)  # the next in line started by itself

@@ -80,12 +80,16 @@ async def test_sigkill_during_the_bake_then_restart_finishes_the_release_once(
     parent = parents[0]
     assert "succeeded" in parent.text
     replies = [m.text for m in sorted(workspace.thread(parent.channel, parent.ts), key=lambda m: m.ts)]
-    assert sum("dispatched" in r for r in replies) == 1  # the stage was not dispatched again
-    assert sum(r.startswith(":white_check_mark: succeeded") for r in replies) == 1
+    *steps, report = replies
+    assert report.startswith("*Post-release report · Release #1*")  # the thread ends with the report, once
+    assert not any("Post-release report" in r for r in steps)
+    assert sum("dispatched" in r for r in steps) == 1  # the stage was not dispatched again
+    assert sum(r.startswith(":white_check_mark: succeeded") for r in steps) == 1
     assert api.violations == []
     engine = create_engine(f"sqlite:///{tmp_path / 'serve.db'}")
     with engine.connect() as conn:
         outcomes = conn.execute(text("SELECT outcome FROM decisions WHERE kind = 'outcome'")).scalars().all()
+        reports = conn.execute(text("SELECT state FROM release_reports")).scalars().all()
         state = conn.execute(text("SELECT state FROM releases")).scalars().all()
     engine.dispose()
-    assert outcomes == ["succeeded"] and state == ["succeeded"]
+    assert outcomes == ["succeeded"] and state == ["succeeded"] and reports == ["succeeded"]

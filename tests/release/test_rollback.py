@@ -91,6 +91,8 @@ async def test_a_healthy_canary_goes_through_every_stage(tmp_path: Path, slack_c
         for stage in ("Stage 1/3 (10%)", "Stage 2/3 (50%)", "Stage 3/3 (100%)"):
             assert f"{stage}: baking for 5m" in thread
         assert thread.count(f":white_check_mark: *http {health.url}* — pass") == 3
+        report = (await s.assert_ends_with_report(release_id)).data
+        assert [st["verification"] for st in report["stages"]] == ["passed"] * 3
 
 
 async def test_a_failing_check_stops_the_rollout_and_rolls_back_automatically(
@@ -120,6 +122,9 @@ async def test_a_failing_check_stops_the_rollout_and_rolls_back_automatically(
         assert s.stack.ctx.providers["sandbox"].reports  # mirrored
         kinds = [d.kind for d in await s.ledger(bad.id)]
         assert "rollback_trigger" in kinds
+        assert kinds.count("report") == 1  # it waited for its rollback: one report, saying it was rolled back
+        assert (await s.assert_ends_with_report(bad.id or 0)).data["rollback"]["rolled_back"] is True
+        await s.assert_ends_with_report(rollback.id or 0)
 
 
 async def test_rollback_defaults_to_the_last_verified_release_and_quarantines_the_bad_commit(
@@ -136,11 +141,18 @@ async def test_rollback_defaults_to_the_last_verified_release_and_quarantines_th
             state = await session.get(EnvironmentState, ("api", "production"))
         assert state is not None and state.current_ref == "v1.0.0"
         assert state.quarantined_sha == (await s.release(second)).sha
+        # Reported when it succeeded, and again when a person rolled it back: the thread ends with the latter.
+        assert [r.state for r in await s.reports(second)] == ["succeeded", "rolled_back"]
+        undone = (await s.assert_ends_with_report(second)).data["rollback"]
+        assert (undone["triggered_by"], undone["automatic"], undone["reason"]) == (ALICE, False, "checkout errors")
+        await s.assert_ends_with_report(rollback.id or 0)
 
         await s.command(ALICE, "api v2.0.0 to production")  # the quarantined commit
         blocked = (await s.releases())[-1]
         assert blocked.state == ReleaseState.BLOCKED
         assert "is quarantined there until a newer commit is deployed" in s.thread_text(blocked)
+        gates = {g["gate"]: g["verdict"] for g in (await s.assert_ends_with_report(blocked.id or 0)).data["gates"]}
+        assert gates["not_quarantined"] == "fail"
 
         await ship(s, "v2.0.1")  # a newer commit lifts the quarantine
         await ship(s, "v2.0.0")
@@ -184,6 +196,9 @@ async def test_no_data_pauses_with_promote_and_abort(tmp_path: Path, slack_contr
         await s.stack.settle()
         await s.press(ALICE, release, ActionId.ABORT)  # …and the requester aborts: rolled back
         assert (await s.release(release.id or 0)).state == ReleaseState.FAILED  # nothing verified to go back to
+        follow_ups = (await s.assert_ends_with_report(release.id or 0)).data["follow_ups"]
+        assert any(f"<@{CAROL}> promoted past the inconclusive verification of Stage 1/3" in f for f in follow_ups)
+        assert any("`http " in f and "was inconclusive after Stage 1/3" in f for f in follow_ups)
 
 
 async def test_the_parent_message_shows_the_stage_in_progress(tmp_path: Path, slack_contract: SlackContract,

@@ -26,7 +26,8 @@ from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
 
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 ALICE = "U0ALICE"
-POSTS = 10  # a staging release: parent, preview, 4 gate replies, decision, dispatch, stage result, outcome
+# a staging release: parent, preview, 4 gate replies, decision, dispatch, stage result, outcome, report
+POSTS = 11
 UPDATES = 4  # the parent, edited as the release moves (some edits may be merged into a later one)
 FAILURES: dict[str, dict[str, Any]] = {
     "429": {"status": 429, "retry_after": 2},
@@ -38,7 +39,7 @@ FAILURES: dict[str, dict[str, Any]] = {
     "not_in_channel": {"error": "not_in_channel"},
 }
 ENVIRON = {"SWITCHMAN_SLACK_TIMEOUT": "1s"}
-LEDGER = ["gate_verdict"] * 4 + ["decision", "stage_result", "outcome"]
+LEDGER = ["gate_verdict"] * 4 + ["decision", "stage_result", "outcome", "report"]
 
 
 def nth_call(n: int) -> Callable[[dict[str, Any]], bool]:
@@ -59,7 +60,7 @@ async def assert_clean_end(s: Scenario, *, expected: ReleaseState = ReleaseState
     if expected == ReleaseState.SUCCEEDED:
         assert sorted(kinds) == sorted(LEDGER)
     else:
-        assert kinds[-1] == "outcome"
+        assert kinds[-2:] == ["outcome", "report"]  # the report is chained even when Slack refuses the thread
     async with s.stack.ctx.db.session() as session:
         assert await releases.active_release(session, service="api", environment="staging") is None
         rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.thread == f"release:{release.id}")
@@ -73,6 +74,7 @@ async def assert_clean_end(s: Scenario, *, expected: ReleaseState = ReleaseState
     assert len(thread) == POSTS - 1  # the replies, each exactly once
     assert [m.ts for m in thread] == [r.sent_ts for r in posted[1:]]  # in the order they were decided
     assert len({m.text for m in thread}) == len(thread)
+    await s.assert_ends_with_report(release.id or 0)
     assert "succeeded" in s.parent(release).text or any(r.state != OutboxState.SENT for r in rows
                                                         if r.kind == "update")
     assert any("Release #1 started" in t for t in s.ephemerals(ALICE))

@@ -12,7 +12,7 @@ import signal
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.errors import SwitchmanError
-from bot.jobs import start_jobs
+from bot.leadership import start_leadership
 from bot.runtime import build_context, close_context
 from bot.settings import Settings
 from bot.slack.app_factory import create_app
@@ -35,7 +35,7 @@ async def serve(settings: Settings, *, host: str, port: int, ready: asyncio.Even
     if missing:
         raise SwitchmanError(f"switchman serve needs {', '.join(missing)} in the environment")
     ctx = await build_context(settings)
-    await start_jobs(ctx)
+    await start_leadership(ctx)
     bolt = create_app(ctx)
     socket_mode = settings.app_token is not None
     web_app = build_web_app(ctx, None if socket_mode else bolt, ctx.metrics)

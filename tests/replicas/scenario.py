@@ -9,10 +9,12 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bot.slack.ids import ActionId
 from bot.slack_sim.interactions import Delivery, SlackSide
 from bot.slack_sim.web_api import SlackWebApi
-from bot.slack_sim.workspace import Workspace
+from bot.slack_sim.workspace import SimMessage, Workspace
 from tests.replicas.cluster import Replica
 
 BOT_TOKEN = "xoxb-4242-4242-replicatestsecret"
@@ -25,7 +27,10 @@ ROTATION = "ops"
 APOLOGY = "Something went wrong"
 
 
-def config_text(github_url: str, services: Sequence[str]) -> str:
+def config_text(github_url: str, services: Sequence[str], approved: Sequence[str] = ()) -> str:
+    """Each service deploys to staging over two canary stages with a 1 s bake; `approved` ones need an
+    approval from @sre first."""
+    approval = '\n          - {approval: {count: 1, group: "@sre"}}'
     blocks = "".join(f"""
   {name}:
     channel: "#{name}-releases"
@@ -37,7 +42,9 @@ def config_text(github_url: str, services: Sequence[str]) -> str:
         strategy: canary
         stages: [50, 100]
         bake: 1s
-        gates: [ci_green, not_locked]
+        gates:
+          - ci_green
+          - not_locked{approval if name in approved else ""}
 """ for name in services)
     return f"""
 providers:
@@ -60,6 +67,7 @@ def workspace_for(services: Sequence[str]) -> Workspace:
     for name in services:
         workspace.add_channel(f"#{name}-releases")
     workspace.add_channel("#ops-oncall")
+    workspace.add_usergroup("sre", list(DEPLOYERS))
     return workspace
 
 
@@ -129,7 +137,29 @@ def refused(answers: Sequence[Delivery]) -> list[str]:
 
 
 
-def config_file(tmp_path: Path, github_url: str, services: Sequence[str]) -> Path:
+def config_file(tmp_path: Path, github_url: str, services: Sequence[str], approved: Sequence[str] = ()) -> Path:
     path = tmp_path / "switchman.yml"
-    path.write_text(config_text(github_url, services))
+    path.write_text(config_text(github_url, services, approved))
     return path
+
+
+def approve_button(workspace: Workspace, channel: str, ts: str) -> tuple[SimMessage, dict[str, Any], str] | None:
+    """The Approve button in a release's thread: its message, the button and its block id."""
+    for message in sorted(workspace.thread(channel, ts), key=lambda m: m.ts, reverse=True):
+        for block in message.blocks:
+            for element in block.get("elements", []):
+                if element.get("action_id") == ActionId.APPROVE:
+                    return message, element, str(block.get("block_id") or "")
+    return None
+
+
+async def click_approve(sides: Sequence[SlackSide], k: int, user: str, found: tuple[SimMessage, dict[str, Any], str],
+                        answers: list[Delivery]) -> None:
+    """Approve through replica `k`, then Slack's retry of the same click (byte for byte) through the next."""
+    message, button, block_id = found
+    side = sides[k % len(sides)]
+    index = len(side.sent)
+    answers.append(await side.block_action(user, message, action_id=ActionId.APPROVE, block_id=block_id,
+                                           value=button.get("value")))
+    body, content_type = side.sent[index]
+    answers.append(await sides[(k + 1) % len(sides)].post(body, content_type, retry_num=1, record=False))

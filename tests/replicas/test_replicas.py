@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from bot.slack_sim.interactions import Delivery
+from bot.slack_sim.interactions import Delivery, SlackSide
 from bot.slack_sim.web_api import SlackWebApi
+from bot.slack_sim.workspace import Workspace
 from tests.contracts.slack_contract import SlackContract
 from tests.replicas.cluster import Cluster, audit_verify, duplicate_dispatches, fake_github, fresh_database
 from tests.replicas.scenario import (
@@ -28,6 +29,8 @@ from tests.replicas.scenario import (
     ROTATION,
     SIGNING_SECRET,
     Command,
+    approve_button,
+    click_approve,
     config_file,
     deliver,
     fill,
@@ -39,9 +42,31 @@ from tests.support.postgres_server import PostgresServer
 from tests.support.serve_process import serve_env
 
 SERVICES = [f"svc{n}" for n in range(6)]
+APPROVED = SERVICES[:2]  # these need an approval from @sre: a click on the Approve button
 VERSIONS = ["v1", "v2"]
+CLICKS = len(APPROVED) * len(VERSIONS) * 2  # each click, and Slack's retry of it
 DELIVERIES = 300
 TAKEOVER_WITHIN = 10.0
+
+
+async def approve_everything(cluster: Cluster, workspace: Workspace, sides: list[SlackSide],
+                             answers: list[Delivery], *, releases: int, within: float) -> None:
+    """Approve each release that waits for it, as someone other than its requester, through a follower."""
+    clicked: set[int] = set()
+    deadline = time.monotonic() + within
+    while len(clicked) < releases:
+        waiting = await asyncio.to_thread(cluster.rows, "SELECT id, requested_by, channel_id, message_ts "
+                                                        "FROM releases WHERE state = 'awaiting_approval'")
+        for release_id, requester, channel, ts in waiting:
+            found = approve_button(workspace, channel, ts) if channel and ts else None
+            if release_id in clicked or found is None:
+                continue
+            approver = next(u for u in DEPLOYERS if u != requester)
+            await click_approve(sides, release_id, approver, found, answers)
+            clicked.add(release_id)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {len(clicked)} of {releases} releases came to wait for an approval")
+        await asyncio.sleep(0.2)  # re-read the database (another process) five times a second
 
 
 def wave(version: str, pages: int) -> list[Command]:
@@ -60,16 +85,21 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
     base_url = await api.start()
     github = await fake_github(GITHUB_TOKEN, VERSIONS)
     url = fresh_database(postgres_server, "replicas")
-    env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=config_file(tmp_path, github.url, SERVICES),
+    env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN,
+                    config=config_file(tmp_path, github.url, SERVICES, APPROVED),
                     SLACK_SIGNING_SECRET=SIGNING_SECRET, GITHUB_TOKEN=GITHUB_TOKEN, SWITCHMAN_DATABASE_URL=url)
     cluster = Cluster(tmp_path, env, create_engine(url))
     answers: list[Delivery] = []
-    first = fill(wave("v1", pages=3), DELIVERIES // 2, SERVICES)
-    second = fill(wave("v2", pages=3), DELIVERIES - sum(c.deliveries for c in first), SERVICES)
+    first = fill(wave("v1", pages=3), (DELIVERIES - CLICKS) // 2, SERVICES)
+    second = fill(wave("v2", pages=3), DELIVERIES - CLICKS - sum(c.deliveries for c in first), SERVICES)
+    approving: asyncio.Task[None] | None = None
     try:
         await cluster.start(3)
         leader, _ = await cluster.one_leader(within=TAKEOVER_WITHIN)
         sides = sides_for(api, cluster.replicas)
+        followers = [s for s, r in zip(sides, cluster.replicas, strict=True) if r is not leader]
+        approving = asyncio.create_task(approve_everything(
+            cluster, workspace, followers, answers, releases=len(APPROVED) * len(VERSIONS), within=150))
         await deliver(first, sides, answers)
         await cluster.until("a release is rolling out", lambda: cluster.scalar(
             "SELECT count(*) FROM releases WHERE state IN ('rolling_out', 'verifying')") > 0, within=30)
@@ -82,6 +112,7 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
         sending = asyncio.create_task(deliver(second, survivors, answers))
         new_leader, takeover = await cluster.one_leader(within=TAKEOVER_WITHIN)
         await sending
+        await approving
 
         releases = len(SERVICES) * len(VERSIONS)
         await cluster.until(f"{releases} releases exist", lambda: cluster.scalar(
@@ -95,8 +126,13 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
         pages = cluster.rows("SELECT id, escalated_to FROM pages ORDER BY id")
         twice_verified = cluster.twice_verified()
         twice_recorded = cluster.twice_recorded_stages()
+        approvals = dict(cluster.rows("SELECT release_id, count(*) FROM decisions WHERE kind = 'approval' "
+                                      "GROUP BY release_id"))
         failed_messages = cluster.scalar("SELECT count(*) FROM outbox_messages WHERE state = 'failed'")
     finally:
+        if approving is not None:
+            approving.cancel()
+            await asyncio.gather(approving, return_exceptions=True)
         await cluster.stop()
         await api.stop()
         await github.stop()
@@ -109,6 +145,7 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
           f"replicas: takeover after the SIGKILL: {takeover:.2f}s (port {leader.port} → {new_leader.port})\n"
           f"replicas: dispatches {len(github.dispatches)}, twice: {dispatched_twice}; verified twice: "
           f"{twice_verified}; stage results twice: {twice_recorded}\n"
+          f"replicas: approvals recorded per release {approvals}\n"
           f"replicas: pages {len(pages)}, escalations {[len(to) for _, to in pages]}; outbox failed: "
           f"{failed_messages}; audit verify: {audit_rc}\n"
           f"replicas: wall time {time.monotonic() - started:.0f}s")
@@ -120,6 +157,7 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
     assert dispatched_twice == [] and twice_verified == [] and twice_recorded == []
     assert len(github.dispatches) == len(SERVICES) * len(VERSIONS) * 2  # two canary stages each
     assert len(pages) == 6 and all(to == ["U01LEAD"] for _, to in pages)
+    assert sorted(approvals.values()) == [1] * len(APPROVED) * len(VERSIONS)  # a click's retry approves nothing more
     assert failed_messages == 0
     assert audit_rc == 0, audit_out
     assert api.violations == [] and github.violations == []

@@ -15,6 +15,7 @@ On SQLite the single process leads: `LeaderState()` (sole) leads, never changes,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -129,9 +130,15 @@ class LeaderLock:
     async def hold(self, interval: float, answer_within: float) -> None:
         """Wait `interval` for followers' requests, then check the connection; raises when it is lost."""
         conn = self._connection()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + interval
         async with asyncio.timeout(interval + answer_within):
-            async for notice in conn.notifies(timeout=interval):
-                self._deliver(notice.payload)
+            # aclosing: leaving early must give the connection back at once (the generator holds its lock).
+            async with contextlib.aclosing(conn.notifies(timeout=interval)) as notices:
+                async for notice in notices:
+                    self._deliver(notice.payload)
+                    if loop.time() >= until:  # a steady stream of requests must not delay the check
+                        break
             await conn.execute("SELECT 1")
 
     def _deliver(self, payload: str) -> None:

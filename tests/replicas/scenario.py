@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from bot.slack.ids import ActionId
 from bot.slack_sim.interactions import Delivery, SlackSide
 from bot.slack_sim.web_api import SlackWebApi
-from bot.slack_sim.workspace import SimMessage, Workspace
+from bot.slack_sim.workspace import BOT_USER_ID, SimMessage, Workspace
 from tests.replicas.cluster import Replica
 
 BOT_TOKEN = "xoxb-4242-4242-replicatestsecret"
@@ -24,12 +25,14 @@ USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U01OPS1": "ops
          "U01LEAD": "lead"}
 DEPLOYERS = ["U0ALICE", "U0BOB", "U0CAROL"]
 ROTATION = "ops"
+RELAY = "relay"  # hands over during the test
 APOLOGY = "Something went wrong"
 
 
-def config_text(github_url: str, services: Sequence[str], approved: Sequence[str] = ()) -> str:
+def config_text(github_url: str, services: Sequence[str], approved: Sequence[str] = (),
+                handoff_minute: int | None = None) -> str:
     """Each service deploys to staging over two canary stages with a 1 s bake; `approved` ones need an
-    approval from @sre first."""
+    approval from @sre first. With `handoff_minute`, the rotation `relay` hands over every hour at it."""
     approval = '\n          - {approval: {count: 1, group: "@sre"}}'
     blocks = "".join(f"""
   {name}:
@@ -57,7 +60,14 @@ rotations:
     handoff: {{every: week, day: monday, at: "10:00"}}
     primaries: [U01OPS1, U01OPS2]
     escalation: {{ack_within: 2s, then: [U01LEAD]}}
-"""
+""" + ("" if handoff_minute is None else f"""
+  {RELAY}:
+    channel: "#relay-oncall"
+    timezone: UTC
+    handoff: {{every: hour, at: "00:{handoff_minute:02d}"}}
+    reminder_before: 1m
+    primaries: [U01OPS1, U01OPS2]
+""")
 
 
 def workspace_for(services: Sequence[str]) -> Workspace:
@@ -67,6 +77,7 @@ def workspace_for(services: Sequence[str]) -> Workspace:
     for name in services:
         workspace.add_channel(f"#{name}-releases")
     workspace.add_channel("#ops-oncall")
+    workspace.add_channel("#relay-oncall")
     workspace.add_usergroup("sre", list(DEPLOYERS))
     return workspace
 
@@ -137,10 +148,18 @@ def refused(answers: Sequence[Delivery]) -> list[str]:
 
 
 
-def config_file(tmp_path: Path, github_url: str, services: Sequence[str], approved: Sequence[str] = ()) -> Path:
+def config_file(tmp_path: Path, github_url: str, services: Sequence[str], approved: Sequence[str] = (),
+                handoff_minute: int | None = None) -> Path:
     path = tmp_path / "switchman.yml"
-    path.write_text(config_text(github_url, services, approved))
+    path.write_text(config_text(github_url, services, approved, handoff_minute))
     return path
+
+
+def posted_twice(workspace: Workspace) -> list[str]:
+    """Outbox rows that Slack shows more than once (each post carries its outbox id as metadata)."""
+    mine = [m for m in workspace.messages.values() if m.user == BOT_USER_ID]
+    rows = Counter(((m.metadata or {}).get("event_payload") or {}).get("outbox_id") for m in mine)
+    return [f"outbox row {row} posted {n} times" for row, n in rows.items() if row is not None and n > 1]
 
 
 def approve_button(workspace: Workspace, channel: str, ts: str) -> tuple[SimMessage, dict[str, Any], str] | None:

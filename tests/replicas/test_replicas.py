@@ -1,31 +1,37 @@
 """Three `switchman serve` replicas on one PostgreSQL, one leader, and a SIGKILL of that leader (§10).
 
 300 signed Slack deliveries are spread over the replicas — deploys of several services (each a
-two-stage canary with a bake, so every stage is dispatched and then verified), pages that escalate
-after 2 s, `/oncall` and `/deploy status` — a quarter of them delivered again as Slack retries
-(the same body, X-Slack-Retry-Num) to another replica. Halfway, with releases rolling out, the
-leader is SIGKILLed; the rest goes to the survivors. Then: every delivery was answered, exactly one
-survivor leads within 10 s (the takeover time is printed), every release finished, no stage was
-dispatched, recorded or verified twice, every page escalated once, and the ledger verifies.
+two-stage canary with a 1 s bake, so every stage is dispatched and then verified), approvals
+clicked through followers, pages that escalate after 2 s, `/oncall` and `/deploy status` — about a
+quarter of them delivered again as Slack retries (the same body, X-Slack-Retry-Num) to another
+replica. A rotation hands over during the run (at a whole minute of the wall clock: the replicas run
+on real time). Halfway, with releases rolling out, the leader is SIGKILLed; the rest goes to the
+survivors. Then: every delivery was answered, exactly one survivor leads within 10 s (the takeover
+time is printed), every release finished, no stage was dispatched, recorded or verified twice,
+each approval and the handoff happened once, every page escalated once, nothing was posted twice,
+and the ledger verifies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine
 
 from bot.slack_sim.interactions import Delivery, SlackSide
 from bot.slack_sim.web_api import SlackWebApi
-from bot.slack_sim.workspace import Workspace
+from bot.slack_sim.workspace import BOT_USER_ID, Workspace
 from tests.contracts.slack_contract import SlackContract
 from tests.replicas.cluster import Cluster, audit_verify, duplicate_dispatches, fake_github, fresh_database
 from tests.replicas.scenario import (
     BOT_TOKEN,
     DEPLOYERS,
     GITHUB_TOKEN,
+    RELAY,
     ROTATION,
     SIGNING_SECRET,
     Command,
@@ -34,6 +40,7 @@ from tests.replicas.scenario import (
     config_file,
     deliver,
     fill,
+    posted_twice,
     refused,
     sides_for,
     workspace_for,
@@ -85,8 +92,10 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
     base_url = await api.start()
     github = await fake_github(GITHUB_TOKEN, VERSIONS)
     url = fresh_database(postgres_server, "replicas")
+    # The relay rotation hands over at the first whole minute at least 20 s away: during the run.
+    handoff_at = (datetime.now(UTC) + timedelta(seconds=80)).replace(second=0, microsecond=0)
     env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN,
-                    config=config_file(tmp_path, github.url, SERVICES, APPROVED),
+                    config=config_file(tmp_path, github.url, SERVICES, APPROVED, handoff_at.minute),
                     SLACK_SIGNING_SECRET=SIGNING_SECRET, GITHUB_TOKEN=GITHUB_TOKEN, SWITCHMAN_DATABASE_URL=url)
     cluster = Cluster(tmp_path, env, create_engine(url))
     answers: list[Delivery] = []
@@ -120,12 +129,17 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
         await cluster.until("every release is finished", lambda: cluster.unfinished() == 0, within=120)
         await cluster.until("every page escalated", lambda: cluster.scalar(
             "SELECT count(*) FROM pages WHERE escalation_level < 1") == 0, within=30)
+        await cluster.until("the relay rotation has handed over", lambda: cluster.scalar(
+            f"SELECT count(*) FROM oncall_handoff_runs WHERE rotation = '{RELAY}' AND completed_at IS NOT NULL "
+            "AND message_ts IS NOT NULL") > 0, within=100)
         await cluster.until("the outbox is drained", lambda: cluster.scalar(
             "SELECT count(*) FROM outbox_messages WHERE state = 'pending'") == 0, within=60)
         states = dict(cluster.rows("SELECT state, count(*) FROM releases GROUP BY state"))
         pages = cluster.rows("SELECT id, escalated_to FROM pages ORDER BY id")
         twice_verified = cluster.twice_verified()
         twice_recorded = cluster.twice_recorded_stages()
+        handoffs = cluster.rows(f"SELECT shift_start FROM oncall_handoff_runs WHERE rotation = '{RELAY}' "
+                                "AND completed_at IS NOT NULL")
         approvals = dict(cluster.rows("SELECT release_id, count(*) FROM decisions WHERE kind = 'approval' "
                                       "GROUP BY release_id"))
         failed_messages = cluster.scalar("SELECT count(*) FROM outbox_messages WHERE state = 'failed'")
@@ -138,6 +152,10 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
         await github.stop()
 
     dispatched_twice = duplicate_dispatches(github)
+    twice_in_slack = posted_twice(workspace)
+    relay_channel = workspace.channel_by_name("relay-oncall").id  # type: ignore[union-attr]
+    relay_posts = Counter(m.text for m in workspace.messages.values()
+                          if m.user == BOT_USER_ID and m.channel == relay_channel)
     audit_rc, audit_out = await audit_verify(env, tmp_path)
     bad = refused(answers)
     print(f"\nreplicas: {len(answers)} deliveries, {len(bad)} not answered well; releases {states}; "
@@ -145,7 +163,8 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
           f"replicas: takeover after the SIGKILL: {takeover:.2f}s (port {leader.port} → {new_leader.port})\n"
           f"replicas: dispatches {len(github.dispatches)}, twice: {dispatched_twice}; verified twice: "
           f"{twice_verified}; stage results twice: {twice_recorded}\n"
-          f"replicas: approvals recorded per release {approvals}\n"
+          f"replicas: approvals recorded per release {approvals}; handoffs of {RELAY}: {len(handoffs)} "
+          f"(due {handoff_at:%H:%M:%S}); messages posted twice: {twice_in_slack}\n"
           f"replicas: pages {len(pages)}, escalations {[len(to) for _, to in pages]}; outbox failed: "
           f"{failed_messages}; audit verify: {audit_rc}\n"
           f"replicas: wall time {time.monotonic() - started:.0f}s")
@@ -158,6 +177,8 @@ async def test_three_replicas_survive_a_sigkill_of_the_leader(tmp_path: Path, sl
     assert len(github.dispatches) == len(SERVICES) * len(VERSIONS) * 2  # two canary stages each
     assert len(pages) == 6 and all(to == ["U01LEAD"] for _, to in pages)
     assert sorted(approvals.values()) == [1] * len(APPROVED) * len(VERSIONS)  # a click's retry approves nothing more
+    assert [start for (start,) in handoffs] == [handoff_at]
+    assert twice_in_slack == [] and all(n == 1 for n in relay_posts.values()), relay_posts
     assert failed_messages == 0
     assert audit_rc == 0, audit_out
     assert api.violations == [] and github.violations == []

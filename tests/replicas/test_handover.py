@@ -127,3 +127,29 @@ async def test_a_leader_whose_lock_connection_is_cut_stops_leading(tmp_path: Pat
     assert states == {"succeeded": len(SERVICES)}
     assert problems == []
     assert len(github.dispatches) == len(SERVICES) * STAGES
+
+
+async def test_restarting_a_follower_mid_bake_changes_nothing(tmp_path: Path, slack_contract: SlackContract,
+                                                              postgres_server: PostgresServer) -> None:
+    """The measured defect: a replica restarted during a bake used to free the leader's leases and run
+    the stage's verification a second time."""
+    async with two_replicas(tmp_path, slack_contract, postgres_server) as (cluster, api, github):
+        leader, _ = await cluster.one_leader(within=10)
+        follower = next(r for r in cluster.replicas if r is not leader)
+        await deploy_everything(cluster, api)
+        await cluster.until("a release is baking", lambda: cluster.scalar(
+            "SELECT count(*) FROM releases WHERE state = 'verifying'") > 0, within=30)
+
+        follower.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(follower.process.wait(), timeout=60) == 0
+        await cluster.start(1)
+        still, _ = await cluster.one_leader(within=10)
+        await cluster.until("every release is finished", lambda: cluster.unfinished() == 0, within=90)
+        states = dict(cluster.rows("SELECT state, count(*) FROM releases GROUP BY state"))
+        problems = steps_lost_or_repeated(cluster, github)
+
+    assert still is leader
+    assert logged(cluster.replicas[-1].log, "following")
+    assert states == {"succeeded": len(SERVICES)}
+    assert problems == []
+    assert len(github.dispatches) == len(SERVICES) * STAGES

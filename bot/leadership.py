@@ -33,6 +33,7 @@ HOLD_INTERVAL = 1.0  # the leader's checks of its lock connection
 HOLD_TIMEOUT = 2.0  # a check unanswered this long means the connection is lost
 STAND_DOWN_WITHIN = 5.0  # cut-short work gets this long to unwind
 HAND_OVER_WITHIN = 10.0  # SIGTERM: steps in flight get this long to finish
+OUTBOX_SCAN_EVERY = 30  # checks: the leader looks at the outbox this often even if no wake reached it
 
 
 async def start_leadership(ctx: AppContext) -> None:
@@ -74,8 +75,12 @@ class Election:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="leadership")
 
     async def _run(self) -> None:
+        checks = 0
         while not self._closing:
             if self.leader.leading:
+                checks += 1
+                if checks % OUTBOX_SCAN_EVERY == 0:
+                    self.outbox.wake()  # a follower's wake lost on the way (say, its NOTIFY failed)
                 try:
                     await self.lock.hold(HOLD_INTERVAL, HOLD_TIMEOUT)
                 except Exception as exc:  # whatever broke the check, the lock can no longer be vouched for

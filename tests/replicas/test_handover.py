@@ -10,7 +10,6 @@ its verification recorded once.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from bot.slack_sim.web_api import SlackWebApi
 from tests.contracts.slack_contract import SlackContract
 from tests.fakes.github_server import FakeGitHub
 from tests.replicas.cluster import Cluster, duplicate_dispatches, fake_github, fresh_database
+from tests.replicas.replica_log import logged
 from tests.replicas.scenario import (
     BOT_TOKEN,
     DEPLOYERS,
@@ -80,10 +80,6 @@ def steps_lost_or_repeated(cluster: Cluster, github: FakeGitHub) -> list[str]:
         if recorded != STAGES:
             found.append(f"release {release_id}: {recorded} {kind} results of {STAGES} stages")
     return found
-
-
-def logged(replica_log: list[str], event: str) -> bool:
-    return any(line.startswith("{") and json.loads(line).get("event") == event for line in replica_log)
 
 
 async def test_sigterm_hands_leadership_over_mid_rollout(tmp_path: Path, slack_contract: SlackContract,

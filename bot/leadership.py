@@ -33,6 +33,7 @@ HOLD_INTERVAL = 1.0  # the leader's checks of its lock connection
 HOLD_TIMEOUT = 2.0  # a check unanswered this long means the connection is lost
 STAND_DOWN_WITHIN = 5.0  # cut-short work gets this long to unwind
 HAND_OVER_WITHIN = 10.0  # SIGTERM: steps in flight get this long to finish
+FORWARD_TRIES = 5  # a follower's request to the leader, tried with 1 s, 2 s… between
 OUTBOX_SCAN_EVERY = 30  # checks: the leader looks at the outbox this often even if no wake reached it
 
 
@@ -137,7 +138,19 @@ class Election:
     # --- followers' requests ---------------------------------------------------------------------
     def _forward(self, message: dict[str, Any]) -> None:
         """On a follower: pass a request on to the leader (the state it concerns is committed already)."""
-        self.ctx.background.spawn(notify_leader(self.ctx.db, message), name="notify-leader")
+        self.ctx.background.spawn(self._send(message), name="notify-leader")
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        for attempt in range(1, FORWARD_TRIES + 1):
+            try:
+                await notify_leader(self.ctx.db, message)
+                return
+            except Exception as exc:  # the database is away for a moment: try again, then say so
+                if attempt == FORWARD_TRIES:
+                    log.error("could not pass a request on to the leader", extra={
+                        "request": str(message)[:200], "error": f"{type(exc).__name__}: {exc}"})
+                    return
+                await asyncio.sleep(attempt)
 
     def _on_message(self, message: dict[str, Any]) -> None:
         if not self.leader.leading:

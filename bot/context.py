@@ -27,6 +27,7 @@ from bot.slack.directory import Directory
 from bot.slack.oncall_view import BlockKitOncallView
 from bot.slack.release_view import BlockKitReleaseView
 from bot.storage.database import Database
+from bot.storage.leadership import LeaderState
 from bot.web.metrics import Metrics
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -52,6 +53,8 @@ class AppContext:
     oncall_view: OncallView = field(default_factory=BlockKitOncallView)
     # SMS and voice (Twilio) and email (SMTP) for pages, as configured: set up by `build_context`.
     contacts: ContactChannels | None = None
+    # Whether this process leads (runs timers, the outbox sender and the watchers): always, on SQLite.
+    leader: LeaderState = field(default_factory=LeaderState)
     directory: Directory = field(init=False)
     metrics: Metrics = field(init=False)
 

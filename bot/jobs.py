@@ -19,8 +19,17 @@ JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, revie
 
 
 async def start_jobs(ctx: AppContext) -> None:
+    register_jobs(ctx)
+    await plan_jobs(ctx)
+    await ctx.scheduler.start()
+
+
+def register_jobs(ctx: AppContext) -> None:
     for module in JOB_MODULES:
         module.register_jobs(ctx)
+
+
+async def plan_jobs(ctx: AppContext) -> None:
+    """Schedule everything the database says is due, and resume unfinished work (start, or a takeover)."""
     for module in JOB_MODULES:
         await module.plan_jobs(ctx)
-    await ctx.scheduler.start()

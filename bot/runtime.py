@@ -76,6 +76,8 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 async def close_context(ctx: AppContext) -> None:
     """Stop taking new jobs, let work in flight finish (within a grace period), then let go."""
+    if ctx.leader.close is not None:
+        await ctx.leader.close()  # hands leadership over to another replica
     await ctx.scheduler.shutdown()
     try:
         await ctx.background.drain(within=SHUTDOWN_GRACE_SECONDS)

@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import Clock
 from bot.errors import new_correlation_id
+from bot.storage.leadership import LeaderState
 
 log = logging.getLogger(__name__)
 JobFunction = Callable[..., Awaitable[None]]
@@ -106,6 +108,66 @@ class ApsScheduler(_Registry):
         if self._running:
             await asyncio.wait(list(self._running), timeout=grace)
         self._aps.shutdown(wait=False)
+
+    async def stand_down(self, within: float = 5.0) -> None:
+        """Leadership is lost: run nothing more, cut the running jobs short, forget every job (the next
+        leader plans them from the database)."""
+        if self._aps.running:
+            self._aps.pause()
+        for task in list(self._running):
+            task.cancel()
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=within)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every job (before planning them again from the database)."""
+        self._aps.remove_all_jobs()
+        self._meta.clear()
+
+    async def resume(self) -> None:
+        """Start, or start again after `stand_down`."""
+        if self._aps.state == STATE_PAUSED:
+            self._aps.resume()
+        else:
+            await self.start()
+
+
+class LeaderOnlyScheduler:
+    """A replica's scheduler under an election: jobs run on the leader only.
+
+    On a follower, scheduling or cancelling a job (a page opened by a webhook, a rotation edited by a
+    command) is forwarded to the leader, which does it on its own scheduler. A request lost while
+    nobody leads is not lost work: the next leader plans every job from the database.
+    """
+
+    def __init__(self, inner: ApsScheduler, leader: LeaderState) -> None:
+        self.inner, self.leader = inner, leader
+
+    def register(self, name: str, func: JobFunction) -> None:
+        self.inner.register(name, func)
+
+    def schedule(self, job_id: str, at: datetime, name: str, **kwargs: Any) -> None:
+        if self.leader.leading or self.leader.forward is None:
+            self.inner.schedule(job_id, at, name, **kwargs)
+        else:
+            self.leader.forward({"schedule": {"id": job_id, "at": at.astimezone(UTC).isoformat(), "name": name,
+                                              "kwargs": kwargs}})
+
+    def cancel(self, job_id: str) -> None:
+        if self.leader.leading or self.leader.forward is None:
+            self.inner.cancel(job_id)
+        else:
+            self.leader.forward({"cancel": job_id})
+
+    def jobs(self) -> list[ScheduledJob]:
+        return self.inner.jobs()
+
+    async def start(self) -> None:
+        await self.inner.resume()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
 
 
 class ManualScheduler(_Registry):

@@ -15,7 +15,7 @@ import signal
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.errors import SwitchmanError
-from bot.jobs import start_jobs
+from bot.leadership import start_leadership
 from bot.runtime import build_context, close_context
 from bot.settings import EXAMPLE_CONFIG, Settings
 from bot.slack.app_factory import create_app, web_client
@@ -63,7 +63,7 @@ async def serve(settings: Settings, *, host: str, port: int, ready: asyncio.Even
     refuse_fallback_example(settings, example=example)
     await check_slack_token(settings)
     ctx = await build_context(settings)
-    await start_jobs(ctx)
+    await start_leadership(ctx)
     bolt = create_app(ctx)
     socket_mode = settings.app_token is not None
     readiness = Readiness(slack=SlackProbe(ctx.slack))

@@ -17,6 +17,7 @@ a thread's next message waits for the one before it. What happens on each answer
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ class OutboxSender:
         self._anchored: list[tuple[str, AnchoredHook]] = []
         self._refused: list[tuple[str, RefusedHook]] = []
         self._permalink_tries: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Under an election only the leader sends; a follower's wake is passed on to the leader.
+        self.leading: Callable[[], bool] = lambda: True
+        self.elsewhere: Callable[[], None] = lambda: None
         self.sent = 0  # rows marked sent by this process, for /metrics and tests
         self.rate_limited = 0  # 429s Slack answered this process, for /metrics
 
@@ -85,15 +90,34 @@ class OutboxSender:
             self.wake()
 
     def wake(self) -> None:
+        if not self.leading():
+            self.elsewhere()
+            return
         self._wakes += 1
-        self.spawn(self._start_workers(), "outbox-scan")
+        self._spawn(self._start_workers(), "outbox-scan")
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task = self.spawn(work, name)
+        if isinstance(task, asyncio.Task):
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self, within: float = 5.0) -> None:
+        """Leadership is lost (or handed over): cut every worker short; the rows stay pending for the next
+        leader, and a row cut short mid-send is looked for in Slack before it is posted again."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=within)
+        self._workers.clear()
 
     # --- the loop -------------------------------------------------------------------------------
     async def _start_workers(self) -> None:
         for channel in sorted({h.channel for h in await self._heads()}):
             if channel not in self._workers:
                 self._workers.add(channel)
-                self.spawn(self._work(channel), f"outbox-{channel}")
+                self._spawn(self._work(channel), f"outbox-{channel}")
 
     async def _work(self, channel: str) -> None:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.context import AppContext
@@ -28,6 +29,7 @@ from bot.release.models import IN_FLIGHT, Release, ReleaseState
 from bot.release.queue import superseded
 from bot.release.steps import RollBack, Step
 from bot.release.thread import PREFIX, on_parent_posted, release_id_of
+from bot.storage.leadership import Deposed
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "release_sweep"
@@ -36,11 +38,21 @@ OVERDUE = timedelta(minutes=1)  # how late a timer may be before the sweep steps
 
 
 def kick(ctx: AppContext, release_id: int) -> None:
-    """Advance the release in the background; an unexpected failure ends it cleanly."""
+    """Advance the release in the background; an unexpected failure ends it cleanly.
+
+    Only the leader steps releases: a follower (several replicas on PostgreSQL) has written what the
+    request decided and asks the leader to advance the release (docs/decisions/0008-leadership.md).
+    """
+    if not ctx.leader.leading:
+        if ctx.leader.forward is not None:
+            ctx.leader.forward({"kick": release_id})
+        return
+
     async def failed(_: BaseException, error_id: str) -> None:
         await fail_unexpectedly(ctx, release_id, error_id)
 
-    ctx.background.spawn(advance(ctx, release_id), name=f"release-{release_id}", on_failure=failed)
+    ctx.leader.track(ctx.background.spawn(advance(ctx, release_id), name=f"release-{release_id}",
+                                          on_failure=failed))
     _keep_sweeping(ctx)
 
 
@@ -51,13 +63,17 @@ def _keep_sweeping(ctx: AppContext) -> None:
 
 
 async def advance(ctx: AppContext, release_id: int) -> None:
+    fence = ctx.leader.fence()
     while True:
-        if not await store.take_lease(ctx.db, release_id, now=ctx.clock.now()):
+        if not await store.take_lease(ctx.db, release_id, now=ctx.clock.now(), fence=fence):
             return  # another task is stepping it; it reads the state again before letting go
         try:
             seen = await _step_until_waiting(ctx, release_id)
+        except Deposed:
+            log.warning("another replica leads now; it takes this release over", extra={"release": release_id})
+            return
         finally:
-            await store.drop_lease(ctx.db, release_id)
+            await store.drop_lease(ctx.db, release_id, fence=fence)
         release = await store.load(ctx.db, release_id)
         if release.state == seen:
             break  # nobody moved it while we held the lease
@@ -227,12 +243,11 @@ def register_jobs(ctx: AppContext) -> None:
 
 
 async def plan_jobs(ctx: AppContext) -> None:
-    """At start: every lease is from before the restart; resume every unfinished release; sweep regularly."""
+    """At start (or on taking leadership): every lease is from before; resume every unfinished release."""
     async with ctx.db.session() as session:
-        rows = (await session.exec(select(Release).where(col(Release.lease_until).is_not(None)))).all()
-        for row in rows:
-            row.lease_until = None
-            session.add(row)
+        # Under an election, only while this process leads: a deposed leader must not free leases.
+        await session.exec(update(Release).where(col(Release.lease_until).is_not(None), ctx.leader.fence())
+                           .values(lease_until=None))
         unfinished = (await session.exec(select(Release).where(
             col(Release.state).in_([s.value for s in IN_FLIGHT])).order_by(col(Release.id)))).all()
     for release in unfinished:

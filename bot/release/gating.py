@@ -94,9 +94,11 @@ async def step(ctx: AppContext, release: Release) -> Step:
     async for result in run_gates(todo, inp, gate_deps(ctx, release.service)):
         outcome, now = result.outcome, ctx.clock.now()
         async with ctx.db.session() as session:
-            row = await store.get(session, release.id)
+            row = await store.hold(session, release.id, fence=ctx.leader.fence())
             if row.state not in GATHERING:
                 return Step.CONTINUE  # ended meanwhile (cancelled, refused by Slack): no more verdicts
+            if result.gate not in answered and result.gate in {s.gate for s in await standings(session, release.id)}:
+                continue  # answered meanwhile by another leader (a takeover): one verdict per pass
             session.add(GateResult(release_id=release.id, gate=result.gate,
                                    attempt=await next_attempt(session, release.id, result.gate),
                                    verdict=outcome.verdict, evidence=outcome.evidence[:3000], link=outcome.link,
@@ -107,7 +109,7 @@ async def step(ctx: AppContext, release: Release) -> Step:
                                           "seconds": round(result.seconds, 3)},
                                 message=ctx.release_view.gate(result.gate, outcome.verdict, outcome.evidence,
                                                               outcome.link, result.seconds))
-        await store.renew_lease(ctx.db, release.id, now=ctx.clock.now())
+        await store.renew_lease(ctx.db, release.id, now=ctx.clock.now(), fence=ctx.leader.fence())
     return await decide_now(ctx, release.id)
 
 
@@ -125,7 +127,7 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
     except ProviderError as exc:
         message = ctx.release_view.note(f":grey_question: No change preview: {exc}")
     async with ctx.db.session() as session:
-        row = await store.get(session, release.id or 0)
+        row = await store.hold(session, release.id or 0, fence=ctx.leader.fence())
         if (row.detail or {}).get("previewed") or row.state not in GATHERING:
             return
         now = ctx.clock.now()

@@ -25,6 +25,7 @@ from bot.release.models import EnvironmentState, Release, ReleaseKind, ReleaseSt
 from bot.release.quarantine import undone
 from bot.release.steps import RollBack, Step
 from bot.release.verify import CheckResult, run_checks
+from bot.storage.leadership import Deposed
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = (2, 4, 8, 15, 30)
@@ -59,10 +60,33 @@ async def step(ctx: AppContext, release: Release) -> Step | RollBack:
         return Step.CONTINUE
     run = _stored_run(release)
     if run is None:
+        settled_at = _dispatch_settles_at(ctx, release)
+        if settled_at is not None:  # another leader's dispatch may still be on its way: look when it has landed
+            schedule(ctx, release.id, settled_at)
+            return Step.WAIT
         run = await _dispatch(ctx, release)
         if run is None:
             return Step.CONTINUE
     return await _watch(ctx, release.id, run)
+
+
+def _dispatch_settles_at(ctx: AppContext, release: Release) -> datetime | None:
+    """When a dispatch claimed by an earlier leader (another replica) can no longer be in flight.
+
+    A leader that lost its lock may have sent the provider the dispatch just before its successor
+    took over; looking for the run before that request has landed or timed out would dispatch the
+    stage twice. None when there is nothing to wait for.
+    """
+    detail = release.detail or {}
+    claim = detail.get("dispatch_claim")
+    if detail.get("dispatching") != release.stage_index or not isinstance(claim, dict):
+        return None
+    if claim.get("epoch") == ctx.leader.epoch or not isinstance(claim.get("at"), str):
+        return None
+    provider = ctx.config.providers.get(ctx.config.services[release.service].provider)
+    timeout = provider.timeout if provider is not None else timedelta(seconds=10)
+    settles = datetime.fromisoformat(claim["at"]) + timeout * ((provider.retries if provider else 0) + 1)
+    return settles if settles > ctx.clock.now() else None
 
 
 def _stored_run(release: Release) -> PipelineRun | None:
@@ -80,10 +104,15 @@ async def _dispatch(ctx: AppContext, release: Release) -> PipelineRun | None:
     found = None
     if detail.get("dispatching") == release.stage_index:
         found = await _find_dispatched(ctx, goal, release)
+    fence = ctx.leader.fence()
+    claim = {"epoch": ctx.leader.epoch, "at": ctx.clock.now().isoformat()}
     async with ctx.db.session() as session:  # the intent first: a crash from here on is looked up, not redone
-        row = await store.get(session, release.id)
+        row = await store.hold(session, release.id, fence=fence)
+        if row.state != ReleaseState.ROLLING_OUT or row.stage_index != release.stage_index:
+            return None  # moved on meanwhile: look again
         await store.save(session, row, now=ctx.clock.now(),
-                         detail={**(row.detail or {}), "dispatching": row.stage_index, "stage_label": name})
+                         detail={**(row.detail or {}), "dispatching": row.stage_index, "stage_label": name,
+                                 "dispatch_claim": claim})
     try:
         started = found or await provider.dispatch(goal)
     except ProviderError as exc:
@@ -91,10 +120,12 @@ async def _dispatch(ctx: AppContext, release: Release) -> PipelineRun | None:
         return None
     now = ctx.clock.now()
     async with ctx.db.session() as session:
-        row = await store.get(session, release.id)
+        row = await store.hold(session, release.id, fence=fence)
         if row.state != ReleaseState.ROLLING_OUT:
             return None
         detail = row.detail or {}
+        if detail.get("dispatch_claim") != claim:
+            raise Deposed(f"release {release.id}: the stage's dispatch was claimed by another leader")
         dispatched = {**detail.get("dispatched", {}), str(row.stage_index): now.isoformat()}  # for the report
         await store.save(session, row, now=now, provider_run_id=started.id, provider_run_url=started.url,
                          detail={**detail, "dispatched": dispatched,
@@ -131,7 +162,7 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
             attempt += 1
             if (await store.load(ctx.db, release_id)).state != ReleaseState.ROLLING_OUT:
                 return Step.CONTINUE  # cancelled or rolled back while the run was going
-            await store.renew_lease(ctx.db, release_id, now=ctx.clock.now())
+            await store.renew_lease(ctx.db, release_id, now=ctx.clock.now(), fence=ctx.leader.fence())
             run = await provider.poll(goal, run)
             if (run.state == RunState.QUEUED and run.detail and run.detail != said_waiting
                     and ctx.clock.now() - watching_since >= QUEUED_NOTE_AFTER):
@@ -146,9 +177,9 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
     now = ctx.clock.now()
     thread = thread_of(ctx)
     async with ctx.db.session() as session:
-        row = await store.get(session, release_id)
-        if row.state != ReleaseState.ROLLING_OUT:
-            return Step.CONTINUE
+        row = await store.hold(session, release_id, fence=ctx.leader.fence())
+        if row.state != ReleaseState.ROLLING_OUT or row.stage_index != release.stage_index:
+            return Step.CONTINUE  # moved on meanwhile (cancelled, or the stage recorded by another leader)
         await thread.record(session, row, kind=LedgerKind.STAGE_RESULT, actor=f"pipeline:{run.id}",
                             outcome=run.state.value, now=now,
                             evidence={"stage": row.stage_index, "run": run.id, "detail": run.detail},
@@ -182,6 +213,13 @@ async def verify(ctx: AppContext, release: Release) -> Step | RollBack:
         schedule(ctx, release.id, until)
         return Step.WAIT
     env = ctx.config.services[release.service].environments[release.environment]
+    fence = ctx.leader.fence()
+    claim = {"stage": release.stage_index, "epoch": ctx.leader.epoch, "at": now.isoformat()}
+    async with ctx.db.session() as session:  # claim the verification: two replicas never both record it
+        row = await store.hold(session, release.id, fence=fence)
+        if row.state != ReleaseState.VERIFYING or row.stage_index != release.stage_index:
+            return Step.CONTINUE
+        await store.save(session, row, now=now, detail={**(row.detail or {}), "verify_claim": claim})
     results = await run_checks(ctx, release.service, env.verify)
     failed = [r for r in results if r.outcome.verdict == Verdict.FAIL]
     unsure = [r for r in results if r.outcome.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)]
@@ -189,9 +227,11 @@ async def verify(ctx: AppContext, release: Release) -> Step | RollBack:
     now = ctx.clock.now()
     thread = thread_of(ctx)
     async with ctx.db.session() as session:
-        row = await store.get(session, release.id)
-        if row.state != ReleaseState.VERIFYING:
+        row = await store.hold(session, release.id, fence=fence)
+        if row.state != ReleaseState.VERIFYING or row.stage_index != release.stage_index:
             return Step.CONTINUE
+        if (row.detail or {}).get("verify_claim") != claim:
+            raise Deposed(f"release {release.id}: the verification was claimed by another leader")
         for result in results:
             thread.say(session, row, ctx.release_view.gate(result.name, result.outcome.verdict,
                                                            result.outcome.evidence, result.outcome.link, 0.0), now=now)

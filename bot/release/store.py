@@ -11,8 +11,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
-from sqlmodel import col
+from sqlalchemy import or_, true, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.models import SwitchmanConfig
@@ -20,7 +21,10 @@ from bot.providers.base import DeployTarget
 from bot.release.machine import Event, next_state
 from bot.release.models import IN_FLIGHT, Release, ReleaseKind, ReleaseState
 from bot.storage.database import Database
+from bot.storage.leadership import Deposed
 
+Fence = ColumnElement[bool]
+TRUE: Fence = true()
 LEASE = timedelta(minutes=2)  # renewed on every poll; a crashed holder's lease lapses this soon
 
 
@@ -62,25 +66,40 @@ async def apply(session: AsyncSession, release: Release, event: Event, *, now: d
     return True
 
 
-async def take_lease(db: Database, release_id: int, *, now: datetime) -> bool:
-    """Become the one task stepping this release, unless another holds a live lease."""
+async def take_lease(db: Database, release_id: int, *, now: datetime, fence: Fence = TRUE) -> bool:
+    """Become the one task stepping this release, unless another holds a live lease (or, under an
+    election, this process no longer leads: `fence`)."""
     async with db.session() as session:
         result = await session.exec(update(Release).where(
-            col(Release.id) == release_id,
+            col(Release.id) == release_id, fence,
             or_(col(Release.lease_until).is_(None), col(Release.lease_until) < now)).values(lease_until=now + LEASE))
         return bool(result.rowcount == 1)
 
 
-async def renew_lease(db: Database, release_id: int, *, now: datetime) -> None:
+async def renew_lease(db: Database, release_id: int, *, now: datetime, fence: Fence = TRUE) -> None:
+    """Keep the lease; raises `Deposed` when another replica leads now."""
     async with db.session() as session:
-        await session.exec(update(Release).where(col(Release.id) == release_id)
-                           .values(lease_until=now + LEASE))
+        result = await session.exec(update(Release).where(col(Release.id) == release_id, fence)
+                                    .values(lease_until=now + LEASE))
+        if result.rowcount != 1:
+            raise Deposed(f"release {release_id}: another replica leads now")
 
 
-async def drop_lease(db: Database, release_id: int) -> None:
+async def drop_lease(db: Database, release_id: int, *, fence: Fence = TRUE) -> None:
     async with db.session() as session:
-        await session.exec(update(Release).where(col(Release.id) == release_id)
+        await session.exec(update(Release).where(col(Release.id) == release_id, fence)
                            .values(lease_until=None))
+
+
+async def hold(session: AsyncSession, release_id: int, *, fence: Fence = TRUE) -> Release:
+    """Lock the release's row for the rest of this transaction and read it afresh, so what the
+    transaction decides from it cannot race another writer; raises `Deposed` when, under an election,
+    this process no longer leads."""
+    row = (await session.exec(select(Release).where(col(Release.id) == release_id, fence)
+                              .with_for_update().execution_options(populate_existing=True))).first()
+    if row is None:
+        raise Deposed(f"release {release_id}: another replica leads now")
+    return row
 
 
 SUBJECT_MAX = 255  # the ledger's subject column

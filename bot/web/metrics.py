@@ -84,6 +84,10 @@ class Metrics:
             "switchman_page_notifications", "SMS, calls and emails of pages, by method and outcome (sent, failed).",
             ["method", "outcome"], registry=self.registry,
         )
+        self.leader = Gauge(
+            "switchman_leader", "1 while this replica leads (runs the scheduler, the outbox sender, the sweep "
+            "and the pipeline watchers), else 0.", registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "switchman_outbox_pending_messages", "Messages waiting in the outbox to be sent to Slack.",
             registry=self.registry,

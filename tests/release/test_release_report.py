@@ -7,6 +7,11 @@ undone waits for its rollback and gets one report that says how it ended.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -181,3 +186,17 @@ async def test_a_report_that_cannot_be_composed_never_stops_the_release_from_end
     last = s.thread(release)[-1].text
     assert last.startswith(":warning: The post-release report could not be composed (error id `")
     assert [d.kind for d in await s.ledger(release.id)][-1] == "outcome"
+
+
+async def test_switchman_export_streams_the_stored_reports(s: Scenario, database_url: str, tmp_path: Path) -> None:
+    good = await ship(s, "v1.0.0")
+    report = await s.assert_ends_with_report(good)
+    env = os.environ | {"SWITCHMAN_DATABASE_URL": database_url}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot.cli", "export", "--format", "jsonl",
+                                                    "--what", "reports", "--service", "api"],
+                                   env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(raw) for raw in done.stdout.splitlines()]
+    assert (line["release_id"], line["id"], line["state"]) == (good, report.id, "succeeded")
+    assert line["data"] == report.data

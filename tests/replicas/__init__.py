@@ -1,0 +1,1 @@
+"""Several `switchman serve` replicas on one PostgreSQL: leadership, takeover, hand-over (§10)."""

@@ -216,7 +216,7 @@ def test_export_everything_as_tagged_json_lines_whose_decisions_still_rehash(rel
         fields = {k: v for k, v in row.items() if k != "record"}
         fields["decided_at"] = datetime.fromisoformat(fields["decided_at"])
         assert row_hash(fields) == fields["hash"]
-    assert "no reports in this database yet" in done.stderr
+    assert done.stderr == ""  # the reports table exists (migration 0013) and holds no report for these releases
 
 
 def test_export_one_service(releases: str, tmp_path: Path) -> None:

@@ -293,6 +293,7 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
         server = fleet.restart(spec)  # start the measured run without the warm-up's backlog
     url = server.root_url + EVENTS_PATH
     errors_before = len(server.logged())
+    lane_before = _lane_counts(server)
     began = time.monotonic()
     cpu_before = server.cpu_seconds()
     result = run_wrk(wrk, url, request, threads=threads, connections=connections, duration_s=args.duration,
@@ -304,8 +305,11 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
     if spec.key == "switchman":
         pending = server.metric(BACKLOG_METRIC)
         drained_in = _drain(server)
+        lane_after = _lane_counts(server)
+        lane = (None if lane_after is None or lane_after == lane_before
+                else {k: v - (lane_before or {}).get(k, 0) for k, v in lane_after.items()})
         background = Background(None if pending is None else int(pending), drained_in,
-                                len(server.logged()) - errors_before)
+                                len(server.logged()) - errors_before, lane)
         if drained_in is None:
             fleet.unfinished.add(spec.key)  # the next run restarts it, so it does not inherit this work
     print(f"  {spec.key:<13} {kind:<7} c={connections:<3} p50 {result.p50_ms:8.3f} ms  p90 {result.p90_ms:8.3f} ms  "
@@ -313,6 +317,17 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
           f"cpu/req {'?' if cpu_us is None else f'{cpu_us:.0f} us'}  ({time.monotonic() - began:.0f} s)"
           + (f"\n{'':16}background: {background.describe()}" if background else ""), flush=True)
     return Measurement(spec, kind, result, cpu_us, background)
+
+
+LANE_COUNTS = ("started", "merged", "refused", "unanswered")
+
+
+def _lane_counts(server: Server) -> dict[str, int] | None:
+    """The interaction lane's counts (since Switchman started) from its last "idle after a burst" line."""
+    bursts = [e for e in server.logged(("warning",)) if e.get("event") == "interaction lane idle after a burst"]
+    if not bursts:
+        return None
+    return {name: int(bursts[-1].get(name, 0)) for name in LANE_COUNTS}
 
 
 def _drain(server: Server, timeout: float = DRAIN_TIMEOUT_S) -> float | None:

@@ -22,11 +22,13 @@ REQUEST_TITLES = {"command": "`/deploy help` (slash command)", "click": "Button 
 REQUEST_NOTES = {
     "command": "Switchman parses the text and acks with the usage; nothing is left for the background. The "
                "reference apps ack with the same JSON without parsing anything.",
-    "click": "A click on Approve (`release_approve`) of release #999999, which does not exist. The bare Bolt "
-             "app's listener only acks. Switchman acks, then a background task on the same event loop looks "
-             "the release up in SQLite and tells the clicker through the response_url. wrk sends the next "
-             "click as soon as an ack arrives, so that work competes with the acks that follow. Only the two "
-             "servers the §11 click verdicts compare are measured.",
+    "click": "A click on Approve (`release_approve`) of release #999999, which does not exist, by 500 different "
+             "people in turn (wrk sends 500 signed bodies round-robin, so no two clicks in flight are the same "
+             "click). The bare Bolt app's listener only acks. Switchman acks, then its interaction lane (at most "
+             "4 at once, 256 waiting, decision 0009) looks the release up in SQLite and tells the clicker through "
+             "the response_url, or tells them it is busy when the lane is full. wrk sends the next click as soon "
+             "as an ack arrives, so that work competes with the acks that follow. Only the two servers the §11 "
+             "click verdicts compare are measured.",
 }
 
 
@@ -44,12 +46,24 @@ class Background:
     pending_at_end: int | None  # tasks in flight when wrk stopped (None: the gauge could not be read)
     drained_in_s: float | None  # None: not finished within the wait, so it was dropped by a restart
     errors_logged: int  # error lines Switchman logged during the run and the wait
+    # What the interaction lane did in the run (its "lane idle after a burst" log lines): units started,
+    # merged, refused, and refused without even a busy answer. None: it refused nothing (or is absent).
+    lane: dict[str, int] | None = None
 
     def describe(self) -> str:
         pending = "?" if self.pending_at_end is None else f"{self.pending_at_end:,}"
         drained = (f"done {self.drained_in_s:.1f} s later" if self.drained_in_s is not None
                    else "not done within the wait (dropped: Switchman restarts before its next run)")
-        return f"{pending} tasks pending when wrk stopped, {drained}; {self.errors_logged} errors logged"
+        return (f"{pending} tasks pending when wrk stopped, {drained}; {self.errors_logged} errors logged; "
+                f"lane: {self.lane_summary()}")
+
+    def lane_summary(self) -> str:
+        if not self.lane:
+            return "no refusals"
+        lane = self.lane
+        answered_busy = lane["refused"] - lane["unanswered"]
+        return (f"{lane['started']:,} started, {lane['merged']:,} merged, {lane['refused']:,} refused "
+                f"({answered_busy:,} told busy, {lane['unanswered']:,} not answered)")
 
 
 @dataclass(frozen=True)
@@ -148,17 +162,22 @@ def render(report: RunReport) -> str:
     background = [m for m in report.measurements if m.background is not None]
     if background:
         lines += ["### Switchman's background work", "",
-                  "What was still to do when wrk stopped (the `switchman_background_tasks` gauge), and whether it",
-                  "finished within the benchmark's wait (Switchman is restarted otherwise, so the next run starts",
-                  "clean; the warm-up's backlog is drained or dropped the same way before each measured run).", "",
-                  "| request | connections | tasks pending when wrk stopped | finished after | errors logged |",
-                  "|---|---:|---:|---:|---:|"]
+                  "What was still to do when wrk stopped (the `switchman_background_tasks` gauge, which counts the",
+                  "interaction lane's queue too), and whether it finished within the benchmark's wait (Switchman is",
+                  "restarted otherwise, so the next run starts clean; the warm-up's backlog is drained or dropped the",
+                  "same way before each measured run). The lane column is read from Switchman's \"interaction lane",
+                  "idle after a burst\" log lines: clicks refused because the lane's queue was full were not acted on",
+                  "(nothing changed), and were told so while at most 32 such answers were in flight.", "",
+                  "| request | connections | tasks pending when wrk stopped | finished after | errors logged "
+                  "| interaction lane (decision 0009) |",
+                  "|---|---:|---:|---:|---:|---|"]
         for m in background:
             b = m.background
             assert b is not None
             pending = "?" if b.pending_at_end is None else f"{b.pending_at_end:,}"
             drained = f"{b.drained_in_s:.1f} s" if b.drained_in_s is not None else "not within the wait"
-            lines.append(f"| {m.kind} | {m.result.connections} | {pending} | {drained} | {b.errors_logged} |")
+            lines.append(f"| {m.kind} | {m.result.connections} | {pending} | {drained} | {b.errors_logged} "
+                         f"| {b.lane_summary()} |")
         lines.append("")
     lines += ["### §11 verdicts", "", "| bar | measured | verdict |", "|---|---|---|"]
     for v in report.verdicts:

@@ -38,6 +38,9 @@ COMMAND_TEXT = "help"
 # same work, and no click changes state, however many wrk sends.
 CLICK_ACTION_ID = ActionId.APPROVE.value
 CLICK_VALUE = "999999"
+# wrk sends the click as this many different people, in turn: a burst of distinct clicks, not one body
+# repeated (which Switchman's interaction lane would merge as a double click; see decision 0009).
+CLICKERS = 500
 
 
 def command_reply() -> dict[str, Any]:
@@ -54,6 +57,8 @@ class SignedRequest:
     content_type: str
     timestamp: int
     signature: str
+    # Further (body, signature) pairs, same timestamp: wrk sends `body` and these in turn.
+    variants: tuple[tuple[str, str], ...] = ()
 
     def headers(self) -> dict[str, str]:
         return {"Content-Type": self.content_type, "X-Slack-Request-Timestamp": str(self.timestamp),
@@ -89,18 +94,18 @@ def command_body(response_url: str) -> str:
     return urlencode(form)
 
 
-def click_body(response_url: str, *, now: float) -> str:
+def click_body(response_url: str, *, now: float, user: str = USER_ID, trigger: str = "benchtrigger") -> str:
     message_ts = f"{now:.6f}"
     action = {"action_id": CLICK_ACTION_ID, "block_id": "release_actions", "type": "button",
               "value": CLICK_VALUE, "action_ts": f"{now:.6f}",
               "text": {"type": "plain_text", "text": "Approve"}}
     payload = {
         "type": "block_actions", "team": {"id": TEAM_ID, "domain": "switchman-bench"},
-        "user": {"id": USER_ID, "username": "bench", "team_id": TEAM_ID},
+        "user": {"id": user, "username": "bench", "team_id": TEAM_ID},
         "api_app_id": "A0BENCH", "token": "legacy-verification-token-unused",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": CHANNEL_ID,
                       "is_ephemeral": False},
-        "trigger_id": f"1000000002.{TEAM_ID}.benchtrigger", "channel": {"id": CHANNEL_ID, "name": "bench"},
+        "trigger_id": f"1000000002.{TEAM_ID}.{trigger}", "channel": {"id": CHANNEL_ID, "name": "bench"},
         "message": {"type": "message", "ts": message_ts, "text": "release waiting for approval",
                     "blocks": [{"type": "actions", "block_id": "release_actions", "elements": [
                         {"type": "button", "action_id": CLICK_ACTION_ID, "value": CLICK_VALUE,
@@ -120,7 +125,12 @@ def build(kind: str, *, response_url: str, secret: str = SIGNING_SECRET, now: fl
     else:
         raise ValueError(f"unknown request kind {kind!r}")
     timestamp = int(clock)
-    return SignedRequest(kind, body, FORM, timestamp, sign(secret, body, timestamp))
+    variants: tuple[tuple[str, str], ...] = ()
+    if kind == "click":
+        others = [click_body(response_url, now=clock, user=f"{USER_ID}{n:04d}", trigger=f"benchtrigger{n}")
+                  for n in range(1, CLICKERS)]
+        variants = tuple((other, sign(secret, other, timestamp)) for other in others)
+    return SignedRequest(kind, body, FORM, timestamp, sign(secret, body, timestamp), variants)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ so a slow pipeline never holds a lane slot.
 - When the queue is full, the unit is refused, never started: its `on_refused` answer (say, "busy,
   try again") runs instead, at most `busy_limit` of those at once; beyond that the refusal is only
   counted and logged. Nothing ever waits inside the listener, so the ack never waits for the lane.
+  When the lane goes idle after refusing work, it logs what the burst cost ("lane idle after a burst").
 
 See docs/decisions/0009-interaction-lane.md.
 """
@@ -92,6 +93,7 @@ class InteractionLane:
         self._running = 0
         self._busy_answers = 0
         self._live: dict[str, _Unit] = {}  # the units queued or running, by merge key
+        self._refused_reported = 0
         background.watch(self)
 
     @property
@@ -148,10 +150,15 @@ class InteractionLane:
                 self._live.clear()
                 return
             self._start(self._queue.popleft())
+        if not self._running and self.counts.refused != self._refused_reported:
+            self._refused_reported = self.counts.refused
+            log.warning("interaction lane idle after a burst", extra={
+                "started": self.counts.started, "merged": self.counts.merged, "refused": self.counts.refused,
+                "unanswered": self.counts.unanswered, "merged_unanswered": self.counts.merged_unanswered})
 
     def _refuse(self, name: str, on_refused: Work | None) -> None:
         self.counts.refused += 1
-        if self.counts.refused == 1 or self.counts.refused % 1000 == 0:
+        if self.counts.refused == self._refused_reported + 1:  # the first refusal of a burst
             log.warning("interaction lane full: work refused", extra={"task": name, "refused": self.counts.refused,
                                                                    "queue_limit": self.queue_limit})
         if on_refused is None:

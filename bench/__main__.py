@@ -3,7 +3,8 @@
 - `ack`: Slack ack latency against the reference servers (`bench.ack_latency`);
 - `evidence`: release metrics and export over generated histories (`bench.evidence`);
 - `gates`: gate fan-out, 8 slow `http` gates together against the slowest alone (`bench.gate_fanout`);
-- `thread`: a release's posts under Slack's per-channel limit against the floor (`bench.thread_throughput`).
+- `thread`: a release's posts under Slack's per-channel limit against the floor (`bench.thread_throughput`);
+- `startup`: time to ready with 1,000 rotations and 100 in-flight releases to resume (`bench.startup`).
 
 Each writes its own section of docs/benchmarks.md. Options after `--only NAME` are that benchmark's
 (`python -m bench --only evidence --help`); without `--only`, only the options both understand
@@ -16,13 +17,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import ack_latency, evidence, gate_fanout, thread_throughput
+from bench import ack_latency, evidence, gate_fanout, startup, thread_throughput
 
 BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
     "ack": lambda rest, shown: ack_latency.main(rest),
     "evidence": lambda rest, shown: evidence.main(rest, shown=shown),
     "gates": lambda rest, shown: gate_fanout.main(rest, shown=shown),
     "thread": lambda rest, shown: thread_throughput.main(rest, shown=shown),
+    "startup": lambda rest, shown: startup.main(rest, shown=shown),
 }
 SHARED = ("--quick", "--no-write", "--output")
 

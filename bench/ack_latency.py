@@ -54,7 +54,7 @@ SERVERS = (
     ServerSpec("switchman", "Switchman (`switchman serve`)", None),
 )
 LOADS = ((1, 1), (2, 50))  # (wrk threads, connections)
-# Clicks are measured on the two servers the §11 click verdicts compare. The raw server answers
+# Clicks and `/oncall` are measured on the two servers the §11 verdicts compare. The raw server answers
 # any signed body alike, and Bolt's default runner acks clicks through the same 10 ms poll as
 # commands, so the command runs already show both; leaving them out keeps a run near three minutes.
 CLICK_SERVERS = ("bolt-inline", "switchman")
@@ -68,10 +68,11 @@ DRAIN_TIMEOUT_S = 3.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Slack ack latency benchmark (§11).")
-    parser.add_argument("--duration", type=int, default=10, metavar="S", help="seconds per wrk run (default 10)")
+    # 5 s: 16 wrk runs then take about 100 s, which keeps all of `make bench` under 10 minutes on 2 cores.
+    parser.add_argument("--duration", type=int, default=5, metavar="S", help="seconds per wrk run (default 5)")
     parser.add_argument("--warmup", type=int, default=1, metavar="S", help="seconds of warm-up before each run "
                                                                          "(default 1)")
-    parser.add_argument("--quick", action="store_true", help="3 s runs and 1 s warm-ups (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="1 s runs and 1 s warm-ups (a smoke run)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="markdown file whose 'Slack ack latency' section is rewritten "
                              "(default docs/benchmarks.md)")
@@ -82,7 +83,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "generator and server never share a core (§11's figures are unpinned)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.warmup = 3, 1
+        args.duration, args.warmup = 1, 1
     if args.duration < 1 or args.warmup < 1:
         parser.error("--duration and --warmup are whole seconds, at least 1")
     args.server_cpus = args.load_cpus = None
@@ -162,11 +163,11 @@ def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], lis
         for spec in SERVERS:
             _check_command(spec, fleet.servers[spec.key], response_url)
         click_note = _probe_clicks(fleet.switchman, response_url)
-        kinds = ["command"] if click_note else ["command", "click"]
-        if not click_note:
-            for spec in SERVERS:
-                if spec.key in CLICK_SERVERS:
-                    _check_click(spec, fleet.servers[spec.key], response_url)
+        kinds = ["command", "oncall"] if click_note else ["command", "oncall", "click"]
+        for spec in SERVERS:
+            if spec.key in CLICK_SERVERS:
+                for kind in kinds[1:]:
+                    _check_acked(spec, fleet.servers[spec.key], kind, response_url)
         else:
             print(f"clicks skipped: {click_note}", flush=True)
         _no_errors_logged(fleet.switchman, "answering the first requests")
@@ -176,7 +177,7 @@ def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], lis
         measurements: list[Measurement] = []
         for kind in kinds:
             for spec in SERVERS:
-                if kind == "click" and spec.key not in CLICK_SERVERS:
+                if kind != "command" and spec.key not in CLICK_SERVERS:
                     continue
                 for threads, connections in LOADS:
                     measurements.append(_one_run(wrk, spec, fleet, kind, threads, connections, response_url,
@@ -275,10 +276,10 @@ def _no_errors_logged(switchman: Server, during: str) -> None:
                            f"{first.get('traceback', '').splitlines()[-1:]}\n{switchman.log_tail(5)}")
 
 
-def _check_click(spec: ServerSpec, server: Server, response_url: str) -> None:
-    answer = send(server.root_url + EVENTS_PATH, build("click", response_url=response_url))
+def _check_acked(spec: ServerSpec, server: Server, kind: str, response_url: str) -> None:
+    answer = send(server.root_url + EVENTS_PATH, build(kind, response_url=response_url))
     if answer.status != 200:
-        raise ServerFailed(f"{spec.label} answered the signed click with HTTP {answer.status}: "
+        raise ServerFailed(f"{spec.label} answered the signed {kind} request with HTTP {answer.status}: "
                            f"{answer.body[:300]!r}")
 
 

@@ -31,6 +31,10 @@ FORM = "application/x-www-form-urlencoded"
 
 COMMAND = Command.DEPLOY.value
 COMMAND_TEXT = "help"
+# `/oncall ROTATION`: the next shifts of a rotation of the example config. Switchman acks it empty and
+# answers through the response_url after reading the rotation (its interaction lane, `answer_once`).
+ONCALL_COMMAND = Command.ONCALL.value
+ONCALL_TEXT = "api-oncall"
 # The button whose click is measured: a real Switchman action id, so the click is only
 # benchmarked once Switchman registers a listener for it. Its value is the id of a release that
 # does not exist in the benchmark's fresh database: Switchman acks the click, then (in the
@@ -52,7 +56,7 @@ def command_reply() -> dict[str, Any]:
 class SignedRequest:
     """One Slack request, signed at `timestamp`: the body, its content type and its signature."""
 
-    kind: str  # "command" or "click"
+    kind: str  # "command", "oncall" or "click"
     body: str
     content_type: str
     timestamp: int
@@ -84,12 +88,13 @@ def signature_is_valid(secret: str, body: bytes, timestamp: str, signature: str,
     return hmac.compare_digest(expected, signature)
 
 
-def command_body(response_url: str) -> str:
+def command_body(response_url: str, *, command: str = COMMAND, text: str = COMMAND_TEXT, user: str = USER_ID,
+                 trigger: str = "benchtrigger") -> str:
     form = {
         "token": "legacy-verification-token-unused", "team_id": TEAM_ID, "team_domain": "switchman-bench",
-        "channel_id": CHANNEL_ID, "channel_name": "bench", "user_id": USER_ID, "user_name": "bench",
-        "command": COMMAND, "text": COMMAND_TEXT, "api_app_id": "A0BENCH", "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": f"1000000001.{TEAM_ID}.benchtrigger",
+        "channel_id": CHANNEL_ID, "channel_name": "bench", "user_id": user, "user_name": "bench",
+        "command": command, "text": text, "api_app_id": "A0BENCH", "is_enterprise_install": "false",
+        "response_url": response_url, "trigger_id": f"1000000001.{TEAM_ID}.{trigger}",
     }
     return urlencode(form)
 
@@ -116,19 +121,26 @@ def click_body(response_url: str, *, now: float, user: str = USER_ID, trigger: s
 
 
 def build(kind: str, *, response_url: str, secret: str = SIGNING_SECRET, now: float | None = None) -> SignedRequest:
-    """A freshly signed request of `kind` ("command" or "click")."""
+    """A freshly signed request of `kind` ("command", "oncall" or "click")."""
     clock = time.time() if now is None else now
     if kind == "command":
         body = command_body(response_url)
+    elif kind == "oncall":
+        body = command_body(response_url, command=ONCALL_COMMAND, text=ONCALL_TEXT)
     elif kind == "click":
         body = click_body(response_url, now=clock)
     else:
         raise ValueError(f"unknown request kind {kind!r}")
     timestamp = int(clock)
     variants: tuple[tuple[str, str], ...] = ()
+    others: list[str] = []
     if kind == "click":
         others = [click_body(response_url, now=clock, user=f"{USER_ID}{n:04d}", trigger=f"benchtrigger{n}")
                   for n in range(1, CLICKERS)]
+    elif kind == "oncall":  # distinct invocations: one body repeated would be Slack retrying one command
+        others = [command_body(response_url, command=ONCALL_COMMAND, text=ONCALL_TEXT, user=f"{USER_ID}{n:04d}",
+                               trigger=f"benchtrigger{n}") for n in range(1, CLICKERS)]
+    if others:
         variants = tuple((other, sign(secret, other, timestamp)) for other in others)
     return SignedRequest(kind, body, FORM, timestamp, sign(secret, body, timestamp), variants)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from bench import ack_latency, evidence, gate_fanout, startup, thread_throughput
 
 BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
-    "ack": lambda rest, shown: ack_latency.main(rest),
+    "ack": lambda rest, shown: ack_latency.main(rest, shown=shown),
     "evidence": lambda rest, shown: evidence.main(rest, shown=shown),
     "gates": lambda rest, shown: gate_fanout.main(rest, shown=shown),
     "thread": lambda rest, shown: thread_throughput.main(rest, shown=shown),

@@ -95,9 +95,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = None) -> int:
+    """Runs the benchmark; `shown` is the command line to print in the report (default: `argv`)."""
     args = parse_args(argv)
-    shown_argv = list(sys.argv[1:] if argv is None else argv)
+    shown_argv = list(shown if shown is not None else sys.argv[1:] if argv is None else argv)
     wrk = ensure_wrk()
     started = datetime.now().astimezone()
     busy_before = _busy("before the benchmark started")

@@ -124,13 +124,17 @@ def verdicts(measurements: list[Measurement], kinds: list[str], click_note: str 
         one = find(measurements, "switchman", kind, 1)
         fifty = find(measurements, "switchman", kind, 50)
         inline = find(measurements, "bolt-inline", kind, 50)
+        inline_one = find(measurements, "bolt-inline", kind, 1)
         if one is not None:
+            ratio = (f" ({one.p50_ms / inline_one.p50_ms:.2f}× inline Bolt's {_ms(inline_one.p50_ms)})"
+                     if inline_one else "")
             out.append(Verdict(f"Switchman {what} p50 at 1 connection < {P50_TARGET_MS:g} ms",
-                               f"{_ms(one.p50_ms)}", one.p50_ms < P50_TARGET_MS))
+                               f"{_ms(one.p50_ms)}{ratio}", one.p50_ms < P50_TARGET_MS))
         if fifty is not None and inline is not None:
             limit = P99_FACTOR * inline.p99_ms
             out.append(Verdict(f"Switchman {what} p99 at 50 connections ≤ {P99_FACTOR:g} × inline Bolt p99",
-                               f"{_ms(fifty.p99_ms)} vs {P99_FACTOR:g} × {_ms(inline.p99_ms)} = {_ms(limit)}",
+                               f"{_ms(fifty.p99_ms)} vs {P99_FACTOR:g} × {_ms(inline.p99_ms)} = {_ms(limit)} "
+                               f"({fifty.p99_ms / inline.p99_ms:.2f}× inline Bolt)",
                                fifty.p99_ms <= limit))
     return out
 

@@ -136,8 +136,8 @@ class InteractionLane:
             self._live[unit.merge_key] = unit
         task = self.background.spawn(unit.run(), name=unit.name, on_failure=unit.on_failure)
         # A done callback, not a `finally` in the unit: it also runs when the task is cancelled before
-        # its coroutine started. It starts the next unit before the task leaves `background`, so
-        # `drain()` never sees the lane idle while units are queued.
+        # its coroutine started. Done callbacks all run before a `drain()` woken by this task's end looks
+        # again, so it never sees the lane idle while units are still queued.
         task.add_done_callback(lambda _: self._finished(unit))
 
     def _finished(self, unit: _Unit) -> None:

@@ -1,7 +1,10 @@
 """`python -m bench [--only ack|evidence] [options]`: every benchmark in turn, or one of them.
 
 - `ack`: Slack ack latency against the reference servers (`bench.ack_latency`);
-- `evidence`: release metrics and export over generated histories (`bench.evidence`).
+- `evidence`: release metrics and export over generated histories (`bench.evidence`);
+- `gates`: gate fan-out, 8 slow `http` gates together against the slowest alone (`bench.gate_fanout`);
+- `thread`: a release's posts under Slack's per-channel limit against the floor (`bench.thread_throughput`);
+- `startup`: time to ready with 1,000 rotations and 100 in-flight releases to resume (`bench.startup`).
 
 Each writes its own section of docs/benchmarks.md. Options after `--only NAME` are that benchmark's
 (`python -m bench --only evidence --help`); without `--only`, only the options both understand
@@ -14,11 +17,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import ack_latency, evidence
+from bench import ack_latency, evidence, gate_fanout, startup, thread_throughput
 
 BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
-    "ack": lambda rest, shown: ack_latency.main(rest),
+    "ack": lambda rest, shown: ack_latency.main(rest, shown=shown),
     "evidence": lambda rest, shown: evidence.main(rest, shown=shown),
+    "gates": lambda rest, shown: gate_fanout.main(rest, shown=shown),
+    "thread": lambda rest, shown: thread_throughput.main(rest, shown=shown),
+    "startup": lambda rest, shown: startup.main(rest, shown=shown),
 }
 SHARED = ("--quick", "--no-write", "--output")
 
@@ -35,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     unshared = [arg for arg in rest if arg.startswith("-") and arg.split("=")[0] not in SHARED]
     if unshared:
-        print(f"python -m bench: {unshared[0]} belongs to one benchmark: give --only ack or --only evidence "
+        print(f"python -m bench: {unshared[0]} belongs to one benchmark: give --only NAME ({', '.join(BENCHMARKS)}) "
               f"before it (without --only, only {', '.join(SHARED)} are accepted)", file=sys.stderr)
         return 2
     worst = 0

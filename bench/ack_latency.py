@@ -54,7 +54,7 @@ SERVERS = (
     ServerSpec("switchman", "Switchman (`switchman serve`)", None),
 )
 LOADS = ((1, 1), (2, 50))  # (wrk threads, connections)
-# Clicks are measured on the two servers the §11 click verdicts compare. The raw server answers
+# Clicks and `/oncall` are measured on the two servers the §11 verdicts compare. The raw server answers
 # any signed body alike, and Bolt's default runner acks clicks through the same 10 ms poll as
 # commands, so the command runs already show both; leaving them out keeps a run near three minutes.
 CLICK_SERVERS = ("bolt-inline", "switchman")
@@ -68,10 +68,11 @@ DRAIN_TIMEOUT_S = 3.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Slack ack latency benchmark (§11).")
-    parser.add_argument("--duration", type=int, default=10, metavar="S", help="seconds per wrk run (default 10)")
+    # 5 s: 16 wrk runs then take about 100 s, which keeps all of `make bench` under 10 minutes on 2 cores.
+    parser.add_argument("--duration", type=int, default=5, metavar="S", help="seconds per wrk run (default 5)")
     parser.add_argument("--warmup", type=int, default=1, metavar="S", help="seconds of warm-up before each run "
                                                                          "(default 1)")
-    parser.add_argument("--quick", action="store_true", help="3 s runs and 1 s warm-ups (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="1 s runs and 1 s warm-ups (a smoke run)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="markdown file whose 'Slack ack latency' section is rewritten "
                              "(default docs/benchmarks.md)")
@@ -82,7 +83,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "generator and server never share a core (§11's figures are unpinned)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.warmup = 3, 1
+        args.duration, args.warmup = 1, 1
     if args.duration < 1 or args.warmup < 1:
         parser.error("--duration and --warmup are whole seconds, at least 1")
     args.server_cpus = args.load_cpus = None
@@ -94,9 +95,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = None) -> int:
+    """Runs the benchmark; `shown` is the command line to print in the report (default: `argv`)."""
     args = parse_args(argv)
-    shown_argv = list(sys.argv[1:] if argv is None else argv)
+    shown_argv = list(shown if shown is not None else sys.argv[1:] if argv is None else argv)
     wrk = ensure_wrk()
     started = datetime.now().astimezone()
     busy_before = _busy("before the benchmark started")
@@ -162,11 +164,11 @@ def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], lis
         for spec in SERVERS:
             _check_command(spec, fleet.servers[spec.key], response_url)
         click_note = _probe_clicks(fleet.switchman, response_url)
-        kinds = ["command"] if click_note else ["command", "click"]
-        if not click_note:
-            for spec in SERVERS:
-                if spec.key in CLICK_SERVERS:
-                    _check_click(spec, fleet.servers[spec.key], response_url)
+        kinds = ["command", "oncall"] if click_note else ["command", "oncall", "click"]
+        for spec in SERVERS:
+            if spec.key in CLICK_SERVERS:
+                for kind in kinds[1:]:
+                    _check_acked(spec, fleet.servers[spec.key], kind, response_url)
         else:
             print(f"clicks skipped: {click_note}", flush=True)
         _no_errors_logged(fleet.switchman, "answering the first requests")
@@ -176,7 +178,7 @@ def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], lis
         measurements: list[Measurement] = []
         for kind in kinds:
             for spec in SERVERS:
-                if kind == "click" and spec.key not in CLICK_SERVERS:
+                if kind != "command" and spec.key not in CLICK_SERVERS:
                     continue
                 for threads, connections in LOADS:
                     measurements.append(_one_run(wrk, spec, fleet, kind, threads, connections, response_url,
@@ -275,10 +277,10 @@ def _no_errors_logged(switchman: Server, during: str) -> None:
                            f"{first.get('traceback', '').splitlines()[-1:]}\n{switchman.log_tail(5)}")
 
 
-def _check_click(spec: ServerSpec, server: Server, response_url: str) -> None:
-    answer = send(server.root_url + EVENTS_PATH, build("click", response_url=response_url))
+def _check_acked(spec: ServerSpec, server: Server, kind: str, response_url: str) -> None:
+    answer = send(server.root_url + EVENTS_PATH, build(kind, response_url=response_url))
     if answer.status != 200:
-        raise ServerFailed(f"{spec.label} answered the signed click with HTTP {answer.status}: "
+        raise ServerFailed(f"{spec.label} answered the signed {kind} request with HTTP {answer.status}: "
                            f"{answer.body[:300]!r}")
 
 
@@ -293,6 +295,7 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
         server = fleet.restart(spec)  # start the measured run without the warm-up's backlog
     url = server.root_url + EVENTS_PATH
     errors_before = len(server.logged())
+    lane_before = _lane_counts(server)
     began = time.monotonic()
     cpu_before = server.cpu_seconds()
     result = run_wrk(wrk, url, request, threads=threads, connections=connections, duration_s=args.duration,
@@ -304,8 +307,11 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
     if spec.key == "switchman":
         pending = server.metric(BACKLOG_METRIC)
         drained_in = _drain(server)
+        lane_after = _lane_counts(server)
+        lane = (None if lane_after is None or lane_after == lane_before
+                else {k: v - (lane_before or {}).get(k, 0) for k, v in lane_after.items()})
         background = Background(None if pending is None else int(pending), drained_in,
-                                len(server.logged()) - errors_before)
+                                len(server.logged()) - errors_before, lane)
         if drained_in is None:
             fleet.unfinished.add(spec.key)  # the next run restarts it, so it does not inherit this work
     print(f"  {spec.key:<13} {kind:<7} c={connections:<3} p50 {result.p50_ms:8.3f} ms  p90 {result.p90_ms:8.3f} ms  "
@@ -313,6 +319,17 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
           f"cpu/req {'?' if cpu_us is None else f'{cpu_us:.0f} us'}  ({time.monotonic() - began:.0f} s)"
           + (f"\n{'':16}background: {background.describe()}" if background else ""), flush=True)
     return Measurement(spec, kind, result, cpu_us, background)
+
+
+LANE_COUNTS = ("started", "merged", "refused", "unanswered")
+
+
+def _lane_counts(server: Server) -> dict[str, int] | None:
+    """The interaction lane's counts (since Switchman started) from its last "idle after a burst" line."""
+    bursts = [e for e in server.logged(("warning",)) if e.get("event") == "interaction lane idle after a burst"]
+    if not bursts:
+        return None
+    return {name: int(bursts[-1].get(name, 0)) for name in LANE_COUNTS}
 
 
 def _drain(server: Server, timeout: float = DRAIN_TIMEOUT_S) -> float | None:

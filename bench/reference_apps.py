@@ -41,8 +41,10 @@ from bench.slack_requests import (
     BOT_TOKEN,
     CHANNEL_ID,
     CLICK_ACTION_ID,
+    CLICKERS,
     COMMAND,
     EVENTS_PATH,
+    ONCALL_COMMAND,
     SIGNING_SECRET,
     USER_ID,
     command_reply,
@@ -71,7 +73,7 @@ def raw_app(secret: str) -> web.Application:
 
 
 def bolt_app(secret: str, *, process_before_response: bool, slack_api_url: str) -> AsyncApp:
-    """A bare async Bolt app: one command listener and one button listener, each only acking."""
+    """A bare async Bolt app: two command listeners and one button listener, each only acking."""
     reply: dict[str, Any] = command_reply()
     app = AsyncApp(
         client=AsyncWebClient(token=BOT_TOKEN, base_url=slack_api_url, timeout=10),
@@ -82,6 +84,10 @@ def bolt_app(secret: str, *, process_before_response: bool, slack_api_url: str) 
     @app.command(COMMAND)
     async def on_command(ack: AsyncAck) -> None:
         await ack(**reply)
+
+    @app.command(ONCALL_COMMAND)
+    async def on_oncall(ack: AsyncAck) -> None:
+        await ack()
 
     @app.action(CLICK_ACTION_ID)
     async def on_click(ack: AsyncAck) -> None:
@@ -114,7 +120,12 @@ async def _serve_fake_slack(host: str, port: int) -> None:
     from bot.slack_sim.web_api import ResponseTarget, SlackWebApi
     from bot.slack_sim.workspace import Workspace
 
-    api = SlackWebApi(Workspace(), token=BOT_TOKEN)
+    workspace = Workspace()
+    # The people the benchmark's requests come from, so Switchman's after-ack work (users.info for a time
+    # zone, say) finds them as it would on a real workspace.
+    for user in (USER_ID, *(f"{USER_ID}{n:04d}" for n in range(1, CLICKERS))):
+        workspace.add_user(user, user.lower(), tz="Europe/Berlin")
+    api = SlackWebApi(workspace, token=BOT_TOKEN)
     base_url = await api.start(host, port)
     bound = urlsplit(base_url).port
     # One response_url for every benchmark request: what Switchman posts there after an ack lands.

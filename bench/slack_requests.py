@@ -31,6 +31,10 @@ FORM = "application/x-www-form-urlencoded"
 
 COMMAND = Command.DEPLOY.value
 COMMAND_TEXT = "help"
+# `/oncall ROTATION`: the next shifts of a rotation of the example config. Switchman acks it empty and
+# answers through the response_url after reading the rotation (its interaction lane, `answer_once`).
+ONCALL_COMMAND = Command.ONCALL.value
+ONCALL_TEXT = "api-oncall"
 # The button whose click is measured: a real Switchman action id, so the click is only
 # benchmarked once Switchman registers a listener for it. Its value is the id of a release that
 # does not exist in the benchmark's fresh database: Switchman acks the click, then (in the
@@ -38,6 +42,9 @@ COMMAND_TEXT = "help"
 # same work, and no click changes state, however many wrk sends.
 CLICK_ACTION_ID = ActionId.APPROVE.value
 CLICK_VALUE = "999999"
+# wrk sends the click as this many different people, in turn: a burst of distinct clicks, not one body
+# repeated (which Switchman's interaction lane would merge as a double click; see decision 0009).
+CLICKERS = 500
 
 
 def command_reply() -> dict[str, Any]:
@@ -49,11 +56,13 @@ def command_reply() -> dict[str, Any]:
 class SignedRequest:
     """One Slack request, signed at `timestamp`: the body, its content type and its signature."""
 
-    kind: str  # "command" or "click"
+    kind: str  # "command", "oncall" or "click"
     body: str
     content_type: str
     timestamp: int
     signature: str
+    # Further (body, signature) pairs, same timestamp: wrk sends `body` and these in turn.
+    variants: tuple[tuple[str, str], ...] = ()
 
     def headers(self) -> dict[str, str]:
         return {"Content-Type": self.content_type, "X-Slack-Request-Timestamp": str(self.timestamp),
@@ -79,28 +88,29 @@ def signature_is_valid(secret: str, body: bytes, timestamp: str, signature: str,
     return hmac.compare_digest(expected, signature)
 
 
-def command_body(response_url: str) -> str:
+def command_body(response_url: str, *, command: str = COMMAND, text: str = COMMAND_TEXT, user: str = USER_ID,
+                 trigger: str = "benchtrigger") -> str:
     form = {
         "token": "legacy-verification-token-unused", "team_id": TEAM_ID, "team_domain": "switchman-bench",
-        "channel_id": CHANNEL_ID, "channel_name": "bench", "user_id": USER_ID, "user_name": "bench",
-        "command": COMMAND, "text": COMMAND_TEXT, "api_app_id": "A0BENCH", "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": f"1000000001.{TEAM_ID}.benchtrigger",
+        "channel_id": CHANNEL_ID, "channel_name": "bench", "user_id": user, "user_name": "bench",
+        "command": command, "text": text, "api_app_id": "A0BENCH", "is_enterprise_install": "false",
+        "response_url": response_url, "trigger_id": f"1000000001.{TEAM_ID}.{trigger}",
     }
     return urlencode(form)
 
 
-def click_body(response_url: str, *, now: float) -> str:
+def click_body(response_url: str, *, now: float, user: str = USER_ID, trigger: str = "benchtrigger") -> str:
     message_ts = f"{now:.6f}"
     action = {"action_id": CLICK_ACTION_ID, "block_id": "release_actions", "type": "button",
               "value": CLICK_VALUE, "action_ts": f"{now:.6f}",
               "text": {"type": "plain_text", "text": "Approve"}}
     payload = {
         "type": "block_actions", "team": {"id": TEAM_ID, "domain": "switchman-bench"},
-        "user": {"id": USER_ID, "username": "bench", "team_id": TEAM_ID},
+        "user": {"id": user, "username": "bench", "team_id": TEAM_ID},
         "api_app_id": "A0BENCH", "token": "legacy-verification-token-unused",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": CHANNEL_ID,
                       "is_ephemeral": False},
-        "trigger_id": f"1000000002.{TEAM_ID}.benchtrigger", "channel": {"id": CHANNEL_ID, "name": "bench"},
+        "trigger_id": f"1000000002.{TEAM_ID}.{trigger}", "channel": {"id": CHANNEL_ID, "name": "bench"},
         "message": {"type": "message", "ts": message_ts, "text": "release waiting for approval",
                     "blocks": [{"type": "actions", "block_id": "release_actions", "elements": [
                         {"type": "button", "action_id": CLICK_ACTION_ID, "value": CLICK_VALUE,
@@ -111,16 +121,28 @@ def click_body(response_url: str, *, now: float) -> str:
 
 
 def build(kind: str, *, response_url: str, secret: str = SIGNING_SECRET, now: float | None = None) -> SignedRequest:
-    """A freshly signed request of `kind` ("command" or "click")."""
+    """A freshly signed request of `kind` ("command", "oncall" or "click")."""
     clock = time.time() if now is None else now
     if kind == "command":
         body = command_body(response_url)
+    elif kind == "oncall":
+        body = command_body(response_url, command=ONCALL_COMMAND, text=ONCALL_TEXT)
     elif kind == "click":
         body = click_body(response_url, now=clock)
     else:
         raise ValueError(f"unknown request kind {kind!r}")
     timestamp = int(clock)
-    return SignedRequest(kind, body, FORM, timestamp, sign(secret, body, timestamp))
+    variants: tuple[tuple[str, str], ...] = ()
+    others: list[str] = []
+    if kind == "click":
+        others = [click_body(response_url, now=clock, user=f"{USER_ID}{n:04d}", trigger=f"benchtrigger{n}")
+                  for n in range(1, CLICKERS)]
+    elif kind == "oncall":  # distinct invocations: one body repeated would be Slack retrying one command
+        others = [command_body(response_url, command=ONCALL_COMMAND, text=ONCALL_TEXT, user=f"{USER_ID}{n:04d}",
+                               trigger=f"benchtrigger{n}") for n in range(1, CLICKERS)]
+    if others:
+        variants = tuple((other, sign(secret, other, timestamp)) for other in others)
+    return SignedRequest(kind, body, FORM, timestamp, sign(secret, body, timestamp), variants)
 
 
 @dataclass(frozen=True)

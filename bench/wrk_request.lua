@@ -6,6 +6,8 @@
 --   BENCH_CONTENT_TYPE  its Content-Type
 --   BENCH_TIMESTAMP     X-Slack-Request-Timestamp
 --   BENCH_SIGNATURE     X-Slack-Signature
+--   BENCH_VARIANTS_FILE (optional) more requests, one "signature body" line each, same timestamp:
+--                       each connection sends the first request and these in turn
 -- `done` prints one line, "BENCH_RESPONSES ok=N non2xx=M first_bad=S", that the benchmark
 -- parses: wrk's own "Non-2xx or 3xx responses" line only counts statuses above 399.
 
@@ -27,6 +29,31 @@ wrk.headers["Content-Type"] = required("BENCH_CONTENT_TYPE")
 wrk.headers["X-Slack-Request-Timestamp"] = required("BENCH_TIMESTAMP")
 wrk.headers["X-Slack-Signature"] = required("BENCH_SIGNATURE")
 
+local variants_path = os.getenv("BENCH_VARIANTS_FILE")
+local requests = nil
+local next_request = 0
+
+-- Built in init, per thread: by then wrk.init has added the Host header to wrk.headers.
+local function load_variants()
+  requests = { wrk.format() }
+  for line in io.lines(variants_path) do
+    local signature, variant = line:match("^(%S+) (.*)$")
+    local headers = {}
+    for name, value in pairs(wrk.headers) do
+      headers[name] = value
+    end
+    headers["X-Slack-Signature"] = signature
+    table.insert(requests, wrk.format(nil, nil, headers, variant))
+  end
+end
+
+if variants_path ~= nil and variants_path ~= "" then
+  function request()
+    next_request = next_request % #requests + 1
+    return requests[next_request]
+  end
+end
+
 local threads = {}
 
 function setup(thread)
@@ -34,6 +61,9 @@ function setup(thread)
 end
 
 function init(args)
+  if variants_path ~= nil and variants_path ~= "" then
+    load_variants()
+  end
   answered_ok = 0
   answered_bad = 0
   first_bad = 0

@@ -13,13 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from bot.errors import new_correlation_id
 
 log = logging.getLogger(__name__)
 
 FailureHook = Callable[[BaseException, str], Awaitable[None]]
+
+
+class Queue(Protocol):
+    """Work held back before it becomes a task (the interaction lane's queue)."""
+
+    @property
+    def queued(self) -> int: ...
 
 
 class BackgroundTasks:
@@ -29,6 +36,13 @@ class BackgroundTasks:
         self._idle.set()
         self.failures = 0
         self.admit: Callable[[], Awaitable[None]] | None = None  # awaited before a task starts its work
+        self.closing = False  # set by `close()`: queues stop starting their held work
+        self._queues: list[Queue] = []
+
+    def watch(self, queue: Queue) -> None:
+        """Count `queue`'s held work in `pending`. Its holder starts the next unit before the last task
+        finishes, so `drain()` needs no more than the tasks to see it."""
+        self._queues.append(queue)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str,
               on_failure: FailureHook | None = None) -> asyncio.Task[Any]:
@@ -69,7 +83,8 @@ class BackgroundTasks:
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        """Tasks not finished, and work held in watched queues waiting to become one."""
+        return len(self._tasks) + sum(queue.queued for queue in self._queues)
 
     async def drain(self, within: float | None = 30.0) -> None:
         """Wait until no task is running, including tasks spawned by tasks."""
@@ -80,6 +95,7 @@ class BackgroundTasks:
                 await asyncio.sleep(0)
 
     async def close(self) -> None:
+        self.closing = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
 from bot.config.models import SwitchmanConfig
+from bot.interaction_lane import InteractionLane
 from bot.oncall.ports import ContactChannels, OncallView
 from bot.outbox.sender import OutboxSender
 from bot.providers.base import Provider
@@ -57,7 +58,10 @@ class AppContext:
     leader: LeaderState = field(default_factory=LeaderState)
     directory: Directory = field(init=False)
     metrics: Metrics = field(init=False)
+    # The short work clicks and commands leave after their ack runs here, bounded; release work does not.
+    lane: InteractionLane = field(init=False)
 
     def __post_init__(self) -> None:
+        self.lane = InteractionLane(self.background)
         self.directory = Directory(self.slack, self.clock)
         self.metrics = Metrics(self.background)

@@ -13,7 +13,7 @@ from bot.context import AppContext
 from bot.oncall import swap_decisions
 from bot.slack.clicks import read_click
 from bot.slack.ids import ActionId
-from bot.slack.request_keys import answer_once, request_key
+from bot.slack.request_keys import answer_once, click_key, request_key
 from bot.slack.responder import ResponseUrlResponder
 
 Decide = Callable[..., Awaitable[str]]
@@ -37,6 +37,6 @@ def _listener(ctx: AppContext, action_id: ActionId, decide: Decide) -> Callable[
         request_id = parse_button_id(click.value, what="swap or cover request")
         user, key = click.user, request_key(body)
         answer_once(ctx, key, lambda: decide(ctx, request_id, user=user, request_key=key), responder,
-                    name=str(action_id))
+                    name=str(action_id), merge_key=click_key(body))
 
     return on_click

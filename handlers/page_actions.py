@@ -13,7 +13,7 @@ from bot.context import AppContext
 from bot.oncall import paging
 from bot.slack.clicks import read_click
 from bot.slack.ids import ActionId
-from bot.slack.request_keys import answer_once, request_key
+from bot.slack.request_keys import answer_once, click_key, request_key
 from bot.slack.responder import ResponseUrlResponder
 
 PageAction = Callable[..., Awaitable[str]]  # (ctx, page id, user, *, request_key)
@@ -29,7 +29,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         async def act() -> str:
             return await action(ctx, page_id, user, request_key=key)
 
-        answer_once(ctx, key, act, responder, name=name)
+        answer_once(ctx, key, act, responder, name=name, merge_key=click_key(body))
 
     @app.action(ActionId.PAGE_ACK)
     async def on_ack(ack: AsyncAck, body: dict[str, Any]) -> None:

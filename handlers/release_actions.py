@@ -17,8 +17,8 @@ from bot.slack.form_state import refused_form, submitter
 from bot.slack.form_submission import accept_target_form
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.release_modals import GATES, TARGET, override_modal, read_deploy_modal, read_override_modal
-from bot.slack.request_keys import answer_once, request_key
-from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, answer_later, tell
+from bot.slack.request_keys import answer_once, click_key, request_key
+from bot.slack.responder import DirectMessageResponder, ResponseUrlResponder, answer_in_lane, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -27,7 +27,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
         release_id, user, key = _release_id(click.value), click.user, request_key(body)
         answer_once(ctx, key, lambda: actions.vote(ctx, release_id, user=user, approve=approve, request_key=key),
-                    responder, name="release-vote")
+                    responder, name="release-vote", merge_key=click_key(body))
 
     @app.action(ActionId.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -44,10 +44,12 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         responder = ResponseUrlResponder(click.response_url, ctx.webhooks)
         release_id, user = _release_id(click.value), click.user
 
-        async def work() -> None:
-            await tell(responder, await action(ctx, release_id, user=user))
+        async def work() -> str:
+            answer: str = await action(ctx, release_id, user=user)
+            await tell(responder, answer)
+            return answer
 
-        answer_later(ctx.background, work(), responder, name=name)
+        answer_in_lane(ctx.lane, work, responder, name=name, merge_key=click_key(body))
 
     # Past a paused verification: Promote (no data) and Continue (failed) carry on; Abort and Roll back
     # stop and roll back. Each acks, then answers the clicker in the background.
@@ -81,7 +83,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 raise BadInput(f"release #{release_id} has no failing gate that may be overridden")
             await ctx.slack.views_open(trigger_id=trigger_id, view=override_modal(release_id, gates))
 
-        answer_later(ctx.background, work(), responder, name="override-modal")
+        answer_in_lane(ctx.lane, work, responder, name="override-modal", merge_key=click_key(body))
 
     @app.view(CallbackId.OVERRIDE_MODAL)
     async def on_override_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

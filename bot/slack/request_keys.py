@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.context import AppContext
 from bot.errors import UserFacingError
-from bot.slack.responder import Responder, answer_later, tell
+from bot.slack.responder import Responder, answer_in_lane, tell
 from bot.storage import handled_requests
 
 MAX_KEY = handled_requests.MAX_KEY
@@ -39,16 +39,34 @@ def request_key(body: Mapping[str, Any]) -> str:
     return key if len(key) <= MAX_KEY else f"{team[:40]}:sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def click_key(body: Mapping[str, Any]) -> str | None:
+    """What makes two clicks the same click: the team, the user, the action id and the button's value.
+
+    Unlike `request_key` it ignores the trigger and the time, so a double click has one key and the
+    interaction lane merges its two deliveries into one unit of work. None for anything not a click.
+    """
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return None
+    action = actions[0]
+    team = str(body.get("team_id") or _field(body.get("team"), "id"))
+    user = _field(body.get("user"), "id")
+    value = action.get("value") or _field(action.get("selected_option"), "value")
+    key = f"{team}:{user}:{action.get('action_id', '')}:{value}"
+    return key if len(key) <= MAX_KEY else f"{team[:40]}:sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def answer_once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]], responder: Responder, *,
-                name: str) -> None:
+                name: str, merge_key: str | None = None) -> None:
     """After the ack, tell the person what `act()` answers; for a request handled before, what it
     answered then, without acting again.
 
     `act` claims `key` itself, so copies that arrive at once still act once. A copy refused by its
     checks (say "already taken") may have been refused because the other copy just acted: the claim
     commits with that change, so it is visible by then, and the copy gets the first answer instead.
+    The work runs in the interaction lane (`ctx.lane`); `merge_key` (`click_key`) merges a double click.
     """
-    async def work() -> None:
+    async def work() -> str:
         answer = await handled_requests.answered(ctx.db, key)
         if answer is None:
             try:
@@ -58,5 +76,11 @@ def answer_once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]], re
                 if answer is None:
                     raise
         await tell(responder, answer)
+        return answer
 
-    answer_later(ctx.background, work(), responder, name=name)
+    answer_in_lane(ctx.lane, work, responder, name=name, merge_key=merge_key)
+
+
+def _field(container: object, name: str) -> str:
+    """`container[name]` as text when `container` is an object Slack sent, else empty (forged payloads)."""
+    return str(container.get(name) or "") if isinstance(container, dict) else ""

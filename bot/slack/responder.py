@@ -16,6 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.background import BackgroundTasks
 from bot.errors import UserFacingError
+from bot.interaction_lane import Admission, InteractionLane
 from bot.slack import replies
 from bot.slack.errors import reply_for
 
@@ -72,3 +73,24 @@ def answer_later(background: BackgroundTasks, work: Coroutine[Any, Any, Any], re
                  name: str) -> None:
     """Run `work` after the ack: user-facing errors are answered, anything else apologised for."""
     background.spawn(answer_errors(work, responder), name=name, on_failure=apologise_via(responder))
+
+
+BUSY = ("Switchman is busy with a burst of clicks and commands, so this one was not acted on. "
+        "Nothing changed: try again in a moment.")
+
+
+def answer_in_lane(lane: InteractionLane, work: Callable[[], Coroutine[Any, Any, Any]], responder: Responder, *,
+                   name: str, merge_key: str | None = None) -> Admission:
+    """Like `answer_later`, for short interaction work: in the bounded lane, merged with an identical
+    unit still in it, and answered "busy" instead of started when the lane's queue is full.
+
+    `work` answers its responder itself and returns the text it told; a copy merged into it is told
+    the same text (nothing, when the work answered with an error).
+    """
+    async def follow(answer: Any) -> None:
+        if isinstance(answer, str):
+            await tell(responder, answer)
+
+    return lane.submit(lambda: answer_errors(work(), responder), name=name, merge_key=merge_key,
+                       on_failure=apologise_via(responder), on_refused=lambda: tell(responder, BUSY),
+                       follow=follow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.request_keys import MAX_KEY, request_key
+from bot.slack.request_keys import MAX_KEY, click_key, request_key
 
 COMMAND = {"team_id": "T0SIM", "user_id": "U0ALICE", "command": "/deploy", "text": "lock api production",
            "trigger_id": "13345224609.738474920.8088930838d88f008e0"}
@@ -37,3 +37,17 @@ def test_a_long_key_is_hashed_to_fit() -> None:
     key = request_key({**COMMAND, "trigger_id": "t" * 400})
     assert len(key) <= MAX_KEY and key.startswith("T0SIM:sha256:")
     assert key == request_key({**COMMAND, "trigger_id": "t" * 400})
+
+
+def test_a_double_click_has_one_click_key_and_other_clicks_do_not_share_it() -> None:
+    def click(user: str, action_id: str, value: str, trigger: str) -> dict[str, object]:
+        return {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": user}, "trigger_id": trigger,
+                "actions": [{"action_id": action_id, "value": value, "action_ts": trigger}]}
+
+    first, second = click("U1", "release_approve", "7", "111.1"), click("U1", "release_approve", "7", "222.2")
+    assert request_key(first) != request_key(second)
+    assert click_key(first) == click_key(second) == "T1:U1:release_approve:7"
+    assert click_key(click("U2", "release_approve", "7", "111.1")) != click_key(first)
+    assert click_key(click("U1", "release_reject", "7", "111.1")) != click_key(first)
+    assert click_key(click("U1", "release_approve", "8", "111.1")) != click_key(first)
+    assert click_key({"command": "/deploy", "team_id": "T1", "trigger_id": "1"}) is None

@@ -105,3 +105,15 @@ def assert_readme_shows(transcript: str, script: str) -> None:
     printed = transcript.splitlines()
     assert shown[0] in printed, f"the README's {script} transcript starts with a line the console did not print"
     assert printed[printed.index(shown[0]):] == shown, f"README's transcript of {script} is out of date"
+
+
+def test_deploy_metrics_in_the_console_shows_figures_for_the_releases_just_made(tmp_path: Path) -> None:
+    script = (ROOT / "docs" / "console-deploy-demo.txt").read_text() + "/deploy metrics api\n"
+
+    result = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    answer = result.stdout[result.stdout.rindex("/deploy metrics api"):]
+    assert "Delivery metrics: api production, last 90 days" in answer
+    assert "1 successful deploy" in answer and "0 of 1 that reached rollout" in answer
+    assert "@alice has 100% of 1 deploys" in answer and "@carol has 100% of 1 approvals" in answer

@@ -21,43 +21,11 @@ from bot.slack.ids import ActionId
 from bot.slack.metrics_blocks import span
 from bot.slack_sim.workspace import SimEvent
 from tests.contracts.slack_contract import SlackContract
-from tests.release.scenario import SANDBOX, Scenario, scenario
+from tests.release.scenario import Scenario, scenario, verified_canary_config
 from tests.support.local_http import serve
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 WEDNESDAY = datetime(2026, 11, 18, 10, tzinfo=UTC)
-
-
-def config(health_url: str) -> str:
-    return f"""
-providers:
-{SANDBOX}
-services:
-  api:
-    channel: "#api-releases"
-    provider: sandbox
-    repo: acme/api
-    workflow: deploy.yml
-    environments:
-      staging:
-        gates: [ci_green]
-      production:
-        strategy: canary
-        stages: [10, 100]
-        bake: 5m
-        gates: [ci_green, not_locked, {{approval: {{count: 1, group: "@sre"}}}}]
-        verify:
-          - {{http: {{url: "{health_url}", status: 200}}}}
-        auto_rollback: true
-        deployers: ["@api-devs"]
-rotations:
-  api-oncall:
-    channel: "#api-oncall"
-    timezone: Europe/Berlin
-    handoff: {{every: week, day: monday, at: "10:00"}}
-    primaries: [U01OPS1]
-    services: [api]
-"""
 
 
 class Health:
@@ -83,7 +51,8 @@ async def health() -> AsyncIterator[Health]:
 
 @pytest.fixture
 async def s(tmp_path: Path, slack_contract: SlackContract, health: Health) -> AsyncIterator[Scenario]:
-    async with scenario(tmp_path, slack_contract, config=config(health.url), start=WEDNESDAY) as running:
+    async with scenario(tmp_path, slack_contract, config=verified_canary_config(health.url),
+                        start=WEDNESDAY) as running:
         yield running
 
 

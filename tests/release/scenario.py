@@ -198,3 +198,37 @@ async def scenario(tmp_path: Path, contract: SlackContract, *, config: str, star
 
 def texts(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(b["text"]["text"] for b in blocks if isinstance(b.get("text"), dict))
+
+
+def verified_canary_config(health_url: str) -> str:
+    """api on the sandbox: staging, then a two-stage canary production with an approval, a 5 m bake,
+    an http check against `health_url` and automatic rollback; one rotation."""
+    return f"""
+providers:
+{SANDBOX}
+services:
+  api:
+    channel: "#api-releases"
+    provider: sandbox
+    repo: acme/api
+    workflow: deploy.yml
+    environments:
+      staging:
+        gates: [ci_green]
+      production:
+        strategy: canary
+        stages: [10, 100]
+        bake: 5m
+        gates: [ci_green, not_locked, {{approval: {{count: 1, group: "@sre"}}}}]
+        verify:
+          - {{http: {{url: "{health_url}", status: 200}}}}
+        auto_rollback: true
+        deployers: ["@api-devs"]
+rotations:
+  api-oncall:
+    channel: "#api-oncall"
+    timezone: Europe/Berlin
+    handoff: {{every: week, day: monday, at: "10:00"}}
+    primaries: [U01OPS1]
+    services: [api]
+"""

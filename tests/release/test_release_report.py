@@ -25,43 +25,11 @@ from bot.ledger import service as ledger
 from bot.release.models import ReleaseKind, ReleaseReport, ReleaseState
 from bot.slack.ids import ActionId
 from tests.contracts.slack_contract import SlackContract
-from tests.release.scenario import SANDBOX, Scenario, scenario
+from tests.release.scenario import Scenario, scenario, verified_canary_config
 from tests.support.local_http import serve
 
 ALICE, CAROL = "U0ALICE", "U0CAROL"
 WEDNESDAY = datetime(2026, 11, 18, 10, tzinfo=UTC)
-
-
-def config(health_url: str) -> str:
-    return f"""
-providers:
-{SANDBOX}
-services:
-  api:
-    channel: "#api-releases"
-    provider: sandbox
-    repo: acme/api
-    workflow: deploy.yml
-    environments:
-      staging:
-        gates: [ci_green]
-      production:
-        strategy: canary
-        stages: [10, 100]
-        bake: 5m
-        gates: [ci_green, not_locked, {{approval: {{count: 1, group: "@sre"}}}}]
-        verify:
-          - {{http: {{url: "{health_url}", status: 200}}}}
-        auto_rollback: true
-        deployers: ["@api-devs"]
-rotations:
-  api-oncall:
-    channel: "#api-oncall"
-    timezone: Europe/Berlin
-    handoff: {{every: week, day: monday, at: "10:00"}}
-    primaries: [U01OPS1]
-    services: [api]
-"""
 
 
 class Health:
@@ -79,7 +47,7 @@ async def s(tmp_path: Path, slack_contract: SlackContract, database_url: str) ->
     app = web.Application()
     app.router.add_get("/healthz", answer)
     runner, address = await serve(app)
-    async with scenario(tmp_path, slack_contract, config=config(f"http://{address}/healthz"),
+    async with scenario(tmp_path, slack_contract, config=verified_canary_config(f"http://{address}/healthz"),
                         start=WEDNESDAY, database_url=database_url) as running:
         running.health = health  # type: ignore[attr-defined]
         yield running

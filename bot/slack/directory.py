@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,6 +18,9 @@ from bot.clock import Clock
 
 log = logging.getLogger(__name__)
 CACHE_FOR = timedelta(seconds=60)
+
+
+UNKNOWN_PERSON = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
 
 
 @dataclass
@@ -68,8 +72,16 @@ class Directory:
         cached = self._zones.get(user)
         if cached and self._fresh(cached[0]):
             return cached[1]
-        response = await self.client.users_info(user=user)
-        zone = (response.get("user") or {}).get("tz") or "UTC"
+        profile: dict[str, Any] = {}
+        try:
+            profile = (await self.client.users_info(user=user)).get("user") or {}
+        except SlackApiError as exc:
+            if exc.response.get("error") not in UNKNOWN_PERSON:
+                raise
+            # Slack does not know the person (or will not say): times are shown to them in UTC.
+            log.warning("slack does not know a person; their times are shown in UTC",
+                        extra={"user": user, "error": exc.response.get("error")})
+        zone = profile.get("tz") or "UTC"
         self._zones[user] = (self.clock.now(), zone)
         return zone
 

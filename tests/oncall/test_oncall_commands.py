@@ -207,3 +207,12 @@ async def test_a_swap_is_refused_when_the_schedule_moved_since_it_was_asked(s: S
     await press(s, DEV3, channel_messages(s, "#api-oncall")[-1], ActionId.SWAP_TAKE)
     assert any("the schedule changed since the request" in t for t in s.ephemerals(DEV3))
     assert await _overrides(s) == []
+
+
+async def test_a_person_slack_does_not_know_gets_an_answer_in_utc_not_an_apology(s: Scenario) -> None:
+    stranger = "U0STRANGER"  # not in the workspace: users.info answers user_not_found
+
+    answer = await oncall(s, stranger, "")
+
+    assert "Something went wrong" not in answer
+    assert f"*api-oncall*: primary <@{OPS1}>, shadow <@{DEV1}> — until Mon 23 Nov 09:00 UTC" in answer

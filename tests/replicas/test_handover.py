@@ -19,6 +19,7 @@ from sqlalchemy import create_engine
 
 from bot.slack_sim.interactions import Delivery
 from bot.slack_sim.web_api import SlackWebApi
+from bot.storage.leadership import LOCK_KEY
 from tests.contracts.slack_contract import SlackContract
 from tests.fakes.github_server import FakeGitHub
 from tests.replicas.cluster import Cluster, duplicate_dispatches, fake_github, fresh_database
@@ -110,8 +111,12 @@ async def test_a_leader_whose_lock_connection_is_cut_stops_leading(tmp_path: Pat
         leader, _ = await cluster.one_leader(within=10)
         await deploy_everything(cluster, api)
 
-        cut = cluster.scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
-                             "WHERE locktype = 'advisory' AND granted")
+        # The leadership lock of this cluster's database only: a ledger append holds an advisory lock too, and
+        # tests in other workers may hold theirs on the same server. A bigint key is split into classid/objid.
+        cut = cluster.scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            f"AND classid = {LOCK_KEY >> 32} AND objid = {LOCK_KEY & 0xFFFF_FFFF} AND objsubid = 1 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
         await cluster.until("the leader notices", lambda: logged(leader.log, "leadership lost"), within=10)
         _, takeover = await cluster.one_leader(within=10)
         await cluster.until("every release is finished", lambda: cluster.unfinished() == 0, within=90)

@@ -17,11 +17,10 @@ from aiohttp import web
 
 from bot.ledger.models import DecisionKind
 from bot.release.models import ReleaseKind, ReleaseState
-from bot.slack.ids import ActionId
 from bot.slack.metrics_blocks import span
 from bot.slack_sim.workspace import SimEvent
 from tests.contracts.slack_contract import SlackContract
-from tests.release.scenario import Scenario, scenario, verified_canary_config
+from tests.release.scenario import Scenario, scenario, ship, verified_canary_config
 from tests.support.local_http import serve
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
@@ -54,17 +53,6 @@ async def s(tmp_path: Path, slack_contract: SlackContract, health: Health) -> As
     async with scenario(tmp_path, slack_contract, config=verified_canary_config(health.url),
                         start=WEDNESDAY) as running:
         yield running
-
-
-async def ship(s: Scenario, ref: str, *, stages: int = 2) -> int:
-    """ALICE deploys `ref` to production, CAROL approves; each stage bakes 5 minutes."""
-    await s.command(ALICE, f"api {ref} to production")
-    release = (await s.releases())[-1]
-    await s.press(CAROL, release, ActionId.APPROVE)
-    for _ in range(stages):
-        await s.time.advance(timedelta(minutes=5))
-        await s.stack.settle()
-    return release.id or 0
 
 
 def answers(s: Scenario, user: str) -> list[SimEvent]:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.release.models import Release, ReleaseKind, ReleaseReport, ReleaseState
 from bot.release.report_post import digest
 from bot.settings import Settings
 from bot.simulated_time import SimulatedTime
+from bot.slack.ids import ActionId
 from bot.slack_sim.interactions import Delivery
 from bot.slack_sim.stack import Stack, simulated_stack
 from bot.slack_sim.workspace import SimMessage
@@ -232,3 +233,16 @@ rotations:
     primaries: [U01OPS1]
     services: [api]
 """
+
+
+async def ship(s: Scenario, ref: str, *, stages: int = 2, requester: str = "U0ALICE",
+               approver: str = "U0CAROL") -> int:
+    """`requester` deploys `ref` to production of `verified_canary_config`, `approver` approves; each
+    stage bakes 5 minutes. The release's id."""
+    await s.command(requester, f"api {ref} to production")
+    release = (await s.releases())[-1]
+    await s.press(approver, release, ActionId.APPROVE)
+    for _ in range(stages):
+        await s.time.advance(timedelta(minutes=5))
+        await s.stack.settle()
+    return release.id or 0

@@ -22,7 +22,6 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,8 @@ from bot.slack_sim.failures import DEFAULT_RATE_LIMIT, InjectedFailure
 from bot.slack_sim.interactions import SlackSide
 from bot.slack_sim.web_api import SlackWebApi
 from bot.slack_sim.workspace import BOT_USER_ID, Workspace
-from tests.contracts.github_contract import GitHubContract
 from tests.contracts.slack_contract import SlackContract
-from tests.fakes.github_server import FakeGitHub
+from tests.fakes.busy_github import duplicate_dispatches, fake_github
 from tests.support.serve_process import SWITCHMAN, serve_env, start_serve
 
 BOT_TOKEN = "xoxb-4242-4242-chaostestsecret"
@@ -74,27 +72,6 @@ def config_text(github_url: str) -> str:
 providers:
   gh: {{kind: github_actions, api_url: "{github_url}", token_env: GITHUB_TOKEN, timeout: 5s}}
 services:{services}"""
-
-
-async def fake_github() -> FakeGitHub:
-    """GitHub, with CI green on every version, whose runs finish after one or two polls."""
-    github = await FakeGitHub(GitHubContract.load(), clock=lambda: datetime.now(UTC), token=GITHUB_TOKEN).start()
-    for version in VERSIONS:
-        sha = github.add_ref(version)
-        github.add_check_run(sha, "build")
-    answer_run = github._get_workflow_run
-
-    def run_moves_on_when_polled(values: dict[str, str], query: dict[str, str], body: Any) -> Any:
-        run_id = int(values["run_id"])
-        status = github.runs[run_id]["status"] if run_id in github.runs else None
-        if status == "queued" and run_id % 2 == 0:
-            github.advance_run(run_id, "in_progress")
-        elif status in ("queued", "in_progress"):
-            github.advance_run(run_id, "completed", "success")
-        return answer_run(values, query, body)
-
-    github._get_workflow_run = run_moves_on_when_polled  # type: ignore[method-assign]
-    return github
 
 
 class Watch:
@@ -213,11 +190,6 @@ def unreported(workspace: Workspace, db: Engine) -> list[str]:
     return found
 
 
-def duplicate_dispatches(github: FakeGitHub) -> list[str]:
-    counts = Counter((d["inputs"]["release_id"], d["inputs"]["stage"]) for d in github.dispatches)
-    return [f"release {r} stage {s} dispatched {n} times" for (r, s), n in counts.items() if n > 1]
-
-
 async def keep_reading(process: asyncio.subprocess.Process, lines: list[str]) -> None:
     """Read serve's log as it goes: a full stderr pipe would stall the process."""
     assert process.stderr is not None
@@ -243,7 +215,7 @@ async def test_fifty_releases_through_slack_chaos_and_a_sigkill(tmp_path: Path,
     channels = {s: workspace.add_channel(f"#{s}-releases").id for s in SERVICES}
     api = SlackWebApi(workspace, token=BOT_TOKEN, checker=slack_contract, rate_limit=DEFAULT_RATE_LIMIT)
     base_url = await api.start()
-    github = await fake_github()
+    github = await fake_github(GITHUB_TOKEN, VERSIONS)
     config = tmp_path / "switchman.yml"
     config.write_text(config_text(github.url))
     env = serve_env(tmp_path, base_url, bot_token=BOT_TOKEN, config=config, SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -23,9 +23,8 @@ from sqlalchemy import update
 from bot.evidence.metrics import for_service
 from bot.ledger import service as ledger
 from bot.release.models import ReleaseKind, ReleaseReport, ReleaseState
-from bot.slack.ids import ActionId
 from tests.contracts.slack_contract import SlackContract
-from tests.release.scenario import Scenario, scenario, verified_canary_config
+from tests.release.scenario import Scenario, scenario, ship, verified_canary_config
 from tests.support.local_http import serve
 
 ALICE, CAROL = "U0ALICE", "U0CAROL"
@@ -52,16 +51,6 @@ async def s(tmp_path: Path, slack_contract: SlackContract, database_url: str) ->
         running.health = health  # type: ignore[attr-defined]
         yield running
     await runner.cleanup()
-
-
-async def ship(s: Scenario, ref: str, *, stages: int = 2) -> int:
-    await s.command(ALICE, f"api {ref} to production")
-    release = (await s.releases())[-1]
-    await s.press(CAROL, release, ActionId.APPROVE)
-    for _ in range(stages):
-        await s.time.advance(timedelta(minutes=5))
-        await s.stack.settle()
-    return release.id or 0
 
 
 async def test_each_thread_ends_with_its_report_and_a_rolled_back_release_waits_for_its_rollback(

@@ -15,15 +15,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from sqlalchemy import Engine, create_engine, text
 
-from tests.contracts.github_contract import GitHubContract
-from tests.fakes.github_server import FakeGitHub
+from tests.fakes.busy_github import duplicate_dispatches, fake_github
 from tests.support.postgres_server import PostgresServer
 from tests.support.serve_process import SWITCHMAN, start_serve
 
@@ -39,31 +37,6 @@ def fresh_database(server: PostgresServer, prefix: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}" OWNER "{server.user}"'))
     admin.dispose()
     return server.url().rsplit("/", 1)[0] + f"/{name}"
-
-
-async def fake_github(token: str, versions: list[str]) -> FakeGitHub:
-    """GitHub with CI green on every version, whose runs finish after one or two polls."""
-    github = await FakeGitHub(GitHubContract.load(), clock=lambda: datetime.now(UTC), token=token).start()
-    for version in versions:
-        github.add_check_run(github.add_ref(version), "build")
-    answer_run = github._get_workflow_run
-
-    def run_moves_on_when_polled(values: dict[str, str], query: dict[str, str], body: Any) -> Any:
-        run_id = int(values["run_id"])
-        status = github.runs[run_id]["status"] if run_id in github.runs else None
-        if status == "queued" and run_id % 2 == 0:
-            github.advance_run(run_id, "in_progress")
-        elif status in ("queued", "in_progress"):
-            github.advance_run(run_id, "completed", "success")
-        return answer_run(values, query, body)
-
-    github._get_workflow_run = run_moves_on_when_polled  # type: ignore[method-assign]
-    return github
-
-
-def duplicate_dispatches(github: FakeGitHub) -> list[str]:
-    counts = Counter((d["inputs"]["release_id"], d["inputs"]["stage"]) for d in github.dispatches)
-    return [f"release {r} stage {s} dispatched {n} times" for (r, s), n in counts.items() if n > 1]
 
 
 @dataclass

@@ -180,6 +180,7 @@ async def revoke(ctx: AppContext, *, service: str, environment: str, target: str
     if user not in await ctx.directory.members(trust.with_):
         raise NotAllowed(f"only members of {trust.with_} can revoke deploy rights in {service} {environment}")
     env = ctx.config.services[service].environments[environment]
+    listed = await ctx.directory.is_in_any(target, env.deployers)  # for the refusal; asked before the transaction
     async with ctx.db.session() as session:
         now = ctx.clock.now()
         claim = await handled.claim(session, key=request_key, kind="trust-revoke", now=now)
@@ -190,7 +191,6 @@ async def revoke(ctx: AppContext, *, service: str, environment: str, target: str
             col(DeployRight.user) == target, col(DeployRight.granted).is_(True))
             .values(granted=False, revoked_by=user, revoked_at=now))
         if moved.rowcount != 1:
-            listed = await ctx.directory.is_in_any(target, env.deployers)
             raise Blocked(f"<@{target}> has no earned deploy right in {service} {environment} to revoke"
                           + ("; they are among its configured deployers: remove them from `deployers` in the "
                              "config instead" if listed else ""))

@@ -224,3 +224,18 @@ async def test_a_failing_gate_mentions_its_owner(s: Scenario) -> None:
         "text"]
     [verdict] = [d for d in await s.ledger(release.id) if d.evidence.get("gate") == "ci_green"]
     assert verdict.evidence["owner"] == "@sre"
+
+
+async def test_bad_trust_commands_get_the_usage_and_change_nothing(s: Scenario) -> None:
+    await s.command(CAROL, "trust dave")
+    await s.command(CAROL, "trust revoke <@U0DAVE> api")
+    await s.command(CAROL, "trust revoke <@U0DAVE> api qa")
+    await s.command(CAROL, "trust revoke <@U0DAVE> api production")  # he has no right to lose
+    said = s.ephemerals(CAROL)
+    assert any("'dave' is not a Slack user; mention them" in t for t in said)
+    assert any("expected `/deploy trust revoke @user SERVICE ENV`" in t for t in said)
+    assert any("`api` has no environment `qa`" in t for t in said)
+    assert any("<@U0DAVE> has no earned deploy right in api production to revoke" in t for t in said)
+    assert await trust_rows(s) == []
+    await s.command(CAROL, "trust")
+    assert any("Nobody has paired on a release yet in api production (with @sre)" in t for t in s.ephemerals(CAROL))

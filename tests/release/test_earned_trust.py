@@ -20,7 +20,7 @@ from bot.slack.ids import ActionId
 from bot.slack_sim.interactions import Delivery
 from bot.slack_sim.workspace import SimMessage
 from tests.contracts.slack_contract import SlackContract
-from tests.release.scenario import Scenario, scenario
+from tests.release.scenario import Scenario, delivered_three_times, scenario
 
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 ALICE, BOB, CAROL, DAVE = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"
@@ -53,6 +53,15 @@ rotations:
 @pytest.fixture
 async def s(tmp_path: Path, slack_contract: SlackContract):  # type: ignore[no-untyped-def]
     async with scenario(tmp_path, slack_contract, config=CONFIG, start=WEDNESDAY) as running:
+        yield running
+
+
+@pytest.fixture
+async def on_either_database(tmp_path: Path, slack_contract: SlackContract,  # type: ignore[no-untyped-def]
+                             database_url: str):
+    """The same bed on SQLite and on a real PostgreSQL server (the `postgres` mark)."""
+    async with scenario(tmp_path, slack_contract, config=CONFIG, start=WEDNESDAY,
+                        database_url=database_url) as running:
         yield running
 
 
@@ -104,7 +113,8 @@ async def trust_rows(s: Scenario) -> list[tuple[str, str, str]]:
     return [(d.kind, d.outcome, d.actor) for d in await s.ledger() if d.kind in ("pair", "trust")]
 
 
-async def test_paired_releases_earn_the_right_which_is_granted_used_and_revoked(s: Scenario) -> None:
+async def test_paired_releases_earn_the_right_which_is_granted_used_and_revoked(on_either_database: Scenario) -> None:
+    s = on_either_database
     # 1. Dave is no deployer: his release waits, visibly, for a pair from @sre.
     await s.command(DAVE, "api v1.0.0 to production")
     first = (await s.releases())[-1]
@@ -239,3 +249,28 @@ async def test_bad_trust_commands_get_the_usage_and_change_nothing(s: Scenario) 
     assert await trust_rows(s) == []
     await s.command(CAROL, "trust")
     assert any("Nobody has paired on a release yet in api production (with @sre)" in t for t in s.ephemerals(CAROL))
+
+
+@pytest.mark.parametrize("at_once", [False, True], ids=["after", "while-running"])
+async def test_slack_retries_of_join_approve_and_revoke_act_once(s: Scenario, at_once: bool) -> None:
+    await s.command(DAVE, "api v1.0.0 to production")
+    first = (await s.releases())[-1]
+    block_id, value = button(next(m for m in reversed(s.thread(first)) if any(
+        e.get("action_id") == ActionId.JOIN_PAIR for b in m.blocks for e in b.get("elements", []))),
+        ActionId.JOIN_PAIR)
+    message = s.thread(first)[-1]
+    await delivered_three_times(s, lambda: s.stack.slack.block_action(
+        CAROL, message, action_id=ActionId.JOIN_PAIR, block_id=block_id, value=value), at_once=at_once)
+    assert (await s.release(first.id or 0)).state == ReleaseState.SUCCEEDED
+    await paired_release(s, "v1.0.1")
+    post = proposal_post(s)
+    block_id, value = button(post, ActionId.TRUST_APPROVE)
+    await delivered_three_times(s, lambda: s.stack.slack.block_action(
+        CAROL, post, action_id=ActionId.TRUST_APPROVE, block_id=block_id, value=value), at_once=at_once)
+    await delivered_three_times(s, lambda: s.stack.slack.slash_command(
+        BOB, "/deploy", "trust revoke <@U0DAVE> api production", channel="#api-releases"), at_once=at_once)
+    assert await trust_rows(s) == [("pair", "joined", CAROL), ("pair", "joined", CAROL),
+                                   ("trust", "proposed", "switchman"), ("trust", "granted", CAROL),
+                                   ("trust", "revoked", BOB)]
+    assert len([t for t in dms(s, DAVE) if "granted you the right" in t]) == 1
+    assert len([m for m in channel_messages(s) if "revoked <@U0DAVE>'s right" in m.text]) == 1

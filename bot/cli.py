@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config.loader import load_config
-from bot.config.models import summarise
+from bot.config.models import summarise, trust_summary
 from bot.errors import ConfigError, SwitchmanError
 from bot.settings import Settings
 from bot.structured_log import configure_logging
@@ -101,6 +101,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         s = summarise(config)
         print(f"{path}: OK — {len(s['providers'])} provider(s), {len(s['services'])} service(s), "
               f"{len(s['rotations'])} rotation(s)")
+        for line in trust_summary(config):
+            print(f"{path}: {line}")
         if config.fallback_rotation is None and config.unrouted_channel is None:
             print(f"{path}: warning: neither fallback_rotation nor unrouted_channel is set: an alert no rotation "
                   "claims is only stored and logged; set fallback_rotation (a rotation to page) or "

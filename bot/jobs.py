@@ -12,10 +12,10 @@ from types import ModuleType
 
 from bot.context import AppContext
 from bot.oncall import escalation, handoffs, heartbeats
-from bot.release import engine
+from bot.release import approval_timeout, engine
 from bot.slack import review_post
 
-JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, review_post]
+JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, review_post, approval_timeout]
 
 
 async def start_jobs(ctx: AppContext) -> None:

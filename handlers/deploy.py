@@ -11,7 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.commands import deploy as grammar
 from bot.context import AppContext
 from bot.evidence import metrics
-from bot.release import actions, reports
+from bot.release import actions, reports, trust, trust_progress
 from bot.release.requests import check_target
 from bot.slack import replies
 from bot.slack.chart_upload import ChartUnavailable, ChartUploads
@@ -81,6 +81,14 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             case grammar.DeployCancel():
                 await ack()
                 once(lambda: actions.cancel(ctx, parsed.release_id, user=user, request_key=key), "deploy-cancel")
+            case grammar.DeployTrust():
+                await ack()
+                later(_say(responder, trust_progress.progress(ctx, user=parsed.user)), "deploy-trust")
+            case grammar.DeployTrustRevoke():
+                check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
+                await ack()
+                once(lambda: trust.revoke(ctx, service=parsed.service, environment=parsed.environment,
+                                          target=parsed.user, user=user, request_key=key), "deploy-trust-revoke")
             case grammar.DeployMetrics():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

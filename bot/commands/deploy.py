@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.commands import limits
-from bot.commands.tokens import split_words
+from bot.commands.tokens import split_words, user_id
 from bot.errors import BadInput
 
 USAGE = """*`/deploy`* — release a service through its gates
@@ -19,11 +19,13 @@ USAGE = """*`/deploy`* — release a service through its gates
 • `/deploy history SERVICE [ENV]` — recent releases with outcome and thread links
 • `/deploy metrics [SERVICE] [--days 90]` — delivery metrics
 • `/deploy cancel ID` — cancel a queued or running release
+• `/deploy trust [@user]` — progress towards deploy rights earned by pairing, per environment
+• `/deploy trust revoke @user SERVICE ENV` — take an earned deploy right away again
 • `/deploy help` — this text
 Limits: a ref is at most 255 bytes, a reason at most 500 characters, `--for` from 1s to 365d."""
 
 STRATEGIES = ("rolling", "canary", "blue-green")
-SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel")
+SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel", "trust")
 DEFAULT_LOCK = timedelta(hours=2)
 MAX_METRICS_DAYS = 3650
 
@@ -89,8 +91,20 @@ class DeployCancel:
     release_id: int
 
 
+@dataclass(frozen=True)
+class DeployTrust:
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class DeployTrustRevoke:
+    user: str
+    service: str
+    environment: str
+
+
 DeployCommand = (DeployHelp | DeployModal | DeployRequest | DeployStatus | DeployWhy | DeployLock | DeployUnlock
-                 | DeployHistory | DeployMetrics | DeployCancel)
+                 | DeployHistory | DeployMetrics | DeployCancel | DeployTrust | DeployTrustRevoke)
 
 
 def parse(text: str) -> DeployCommand:
@@ -141,7 +155,26 @@ def parse(text: str) -> DeployCommand:
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 1, 1, "/deploy cancel ID")
         return DeployCancel(limits.parse_id(w.positional[0], what="release", usage=USAGE))
+    if head == "trust":
+        return _parse_trust(rest)
     return _parse_request(text)
+
+
+def _parse_trust(rest: str) -> DeployTrust | DeployTrustRevoke:
+    w = split_words(rest, usage=USAGE, value_flags=set())
+    if w.positional and w.positional[0].lower() == "revoke":
+        _count(w.positional, 4, 4, "/deploy trust revoke @user SERVICE ENV")
+        service, environment = _target(w.positional[2:])
+        return DeployTrustRevoke(_user(w.positional[1]), service, environment)
+    _count(w.positional, 0, 1, "/deploy trust [@user]")
+    return DeployTrust(_user(w.positional[0]) if w.positional else None)
+
+
+def _user(word: str) -> str:
+    found = user_id(word)
+    if found is None:
+        raise BadInput(f"{limits.shown(word)} is not a Slack user; mention them, e.g. @alex", usage=USAGE)
+    return found
 
 
 def _parse_request(text: str) -> DeployRequest:

@@ -25,6 +25,9 @@ class Strict(BaseModel):
 class GateOptions(Strict):
     timeout: Duration = DEFAULT_GATE_TIMEOUT
     overridable: bool = False
+    # The user group answerable for the gate: mentioned in the release thread when it fails.
+    owner: str | None = Field(default=None, pattern=r"^@[\w.-]+$|^S[A-Z0-9]{6,}$",
+                              description="a Slack user group: @handle or S… id")
 
 
 class CiGreen(GateOptions):
@@ -98,6 +101,13 @@ class NotQuarantined(GateOptions):
     kind: Literal["not_quarantined"] = "not_quarantined"
 
 
+class PairJoined(GateOptions):
+    """Added (never configured) to a release by a developer not yet trusted there: waits for a pair (`trust:`)."""
+
+    kind: Literal["pair"] = "pair"
+    group: str
+
+
 Gate = Annotated[
     CiGreen | NotLocked | NoConcurrentDeploy | PromotedFrom | Approval | FreezeWindowGate | OncallPresent
     | PrometheusCheck | HttpCheck,
@@ -111,7 +121,7 @@ GATE_KINDS = {
 }
 CHECK_KINDS = {"prometheus", "http"}
 # The parameter a gate's short form fills: `{promoted_from: staging}`, `{freeze_window: [...]}`.
-_COMMON_OPTIONS = {"timeout", "overridable"}
+_COMMON_OPTIONS = {"timeout", "overridable", "owner"}
 _SHORT_FORM = {"promoted_from": "environment", "freeze_window": "windows", "oncall_present": "rotation"}
 
 

@@ -96,6 +96,14 @@ class Provider(Strict):
         return self
 
 
+class Trust(Strict):
+    """Deploy rights earned by pairing (§4): how many successful paired releases, paired with whom."""
+
+    paired_releases: int = Field(default=3, ge=1, le=100)
+    with_: str = Field(alias="with", pattern=r"^@[\w.-]+$|^S[A-Z0-9]{6,}$",
+                       description="the user group whose members pair with, and grant rights to, developers")
+
+
 class Environment(Strict):
     branch: str = "main"
     strategy: Literal["rolling", "canary", "blue-green"] = "rolling"
@@ -109,6 +117,10 @@ class Environment(Strict):
     # Argo CD: the application that is this environment.
     application: str | None = Field(default=None, pattern=NAME)
     overriders: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+    # A developer not in `deployers` may release here paired with a member of `trust.with` (§4).
+    trust: Trust | None = None
+    # A release waiting for people longer than this is escalated to the on-call primary (§4).
+    approval_timeout: Duration | None = None
 
     @model_validator(mode="after")
     def _stages(self) -> Environment:
@@ -293,6 +305,7 @@ class SwitchmanConfig(Strict):
                 if key in keys:
                     problems.append(f"rotations.{name}.routing_keys: {key[:4]}… is also used by {keys[key]}")
                 keys[key] = name
+        problems += trust_problems(self)
         problems += contact_problems(self.people, twilio=self.twilio is not None, smtp=self.smtp is not None)
         if problems:
             raise ValueError("; ".join(problems))
@@ -306,6 +319,49 @@ class SwitchmanConfig(Strict):
         named = self.services[service].rotation if service in self.services else None
         found = [name for name, r in self.rotations.items() if service in r.services]
         return [named] + [n for n in found if n != named] if named else found
+
+
+def trust_problems(config: SwitchmanConfig) -> list[str]:
+    """`trust:` needs deployers to earn a place among; `approval_timeout:` needs someone to wait for and
+    an on-call primary to escalate to."""
+    problems: list[str] = []
+    for name, service in config.services.items():
+        for env_name, env in service.environments.items():
+            where = f"services.{name}.environments.{env_name}"
+            if env.trust is not None and not env.deployers:
+                problems.append(f"{where}.trust: without deployers everyone may deploy to {env_name}, so there "
+                                "are no rights to earn: list the deployers (e.g. deployers: [\"@api-devs\"])")
+            if env.approval_timeout is None:
+                continue
+            if env.approval_timeout < timedelta(minutes=1):
+                problems.append(f"{where}.approval_timeout: must be at least 1m (got {env.approval_timeout})")
+            if env.trust is None and not any(g.kind == "approval" for g in env.gates):
+                problems.append(f"{where}.approval_timeout: {env_name} waits for nobody (no approval gate, no "
+                                "trust:): add an approval gate or remove approval_timeout")
+            if not config.rotations_for_service(name):
+                problems.append(f"{where}.approval_timeout: escalates to the on-call primary of {name}'s "
+                                f"rotation, but no rotation covers {name}: set services.{name}.rotation")
+    return problems
+
+
+def trust_summary(config: SwitchmanConfig) -> list[str]:
+    """What `check-config` says about earned trust and time-boxed reviews, one line per environment."""
+    lines = []
+    for name, service in config.services.items():
+        for env_name, env in service.environments.items():
+            parts = []
+            if env.trust is not None:
+                parts.append(f"non-deployers release paired with {env.trust.with_}; the right is proposed after "
+                             f"{env.trust.paired_releases} successful paired release(s)")
+            if env.approval_timeout is not None:
+                parts.append(f"a release waiting longer than {env.approval_timeout} is escalated to the on-call "
+                             "primary")
+            owned = [f"{g.kind} → {g.owner}" for g in env.gates if g.owner]
+            if owned:
+                parts.append("gate owners: " + ", ".join(owned))
+            if parts:
+                lines.append(f"{name} {env_name}: " + "; ".join(parts))
+    return lines
 
 
 def review_of(config: SwitchmanConfig, service: str) -> WeeklyReview | None:

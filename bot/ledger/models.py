@@ -28,6 +28,9 @@ class DecisionKind(StrEnum):
     SWAP = "swap"
     COVER = "cover"
     REPORT = "report"  # a post-release report: its SHA-256, so the stored report cannot change unseen
+    PAIR = "pair"  # a member of `trust.with` joined a developer's release as their pair
+    TRUST = "trust"  # earned deploy rights: proposed, granted, not yet, revoked
+    ESCALATION = "escalation"  # a release waited past `approval_timeout`: the on-call primary is asked
 
 
 class Decision(SQLModel, table=True):

@@ -1,7 +1,9 @@
 """Who may release what (§2, §4): the configured target, and the environment's deployers.
 
 Checks that need only the configuration run inline, before the ack (unknown service or
-environment); the deployer check needs Slack's user groups and runs after it.
+environment); the deployer check needs Slack's user groups and runs after it. A developer who is
+not a deployer may still deploy where the environment declares `trust:` — paired — and on their
+own once a member of the pairing group granted them the right (`authorize_deploy`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from bot.config.models import Environment, Service, SwitchmanConfig
 from bot.context import AppContext
 from bot.errors import BadInput, NotAllowed
+from bot.release.trust_models import DeployRight
 
 
 def check_target(config: SwitchmanConfig, service: str, environment: str, usage: str) -> tuple[Service, Environment]:
@@ -28,3 +31,31 @@ async def check_deployer(ctx: AppContext, env: Environment, environment: str, us
         who = ", ".join(d if d.startswith("@") else f"<@{d}>" for d in env.deployers)
         raise NotAllowed(f"you are not allowed to deploy to {environment}; its deployers are {who}. "
                          "Ask one of them, or an admin to add you.")
+
+
+async def has_earned_right(ctx: AppContext, service: str, environment: str, user: str) -> bool:
+    """A deploy right earned by pairing and granted (and not revoked since) in the ledger (§4)."""
+    async with ctx.db.session() as session:
+        right = await session.get(DeployRight, (service, environment, user))
+    return right is not None and right.granted
+
+
+async def authorize_deploy(ctx: AppContext, service: str, env: Environment, environment: str,
+                           user: str) -> str | None:
+    """May `user` deploy here: None when on their own (a deployer, or a right earned by pairing), the group to
+    pair with when only paired (`trust:`); NotAllowed otherwise."""
+    if not env.deployers or await ctx.directory.is_in_any(user, env.deployers):
+        return None
+    if await has_earned_right(ctx, service, environment, user):
+        return None
+    if env.trust is not None:
+        return env.trust.with_
+    await check_deployer(ctx, env, environment, user)  # refuses, saying who may
+    return None
+
+
+async def check_rollback_right(ctx: AppContext, service: str, env: Environment, environment: str, user: str) -> None:
+    """A rollback never skips authorization: deployers, and those who earned the right by pairing."""
+    if (env.deployers and not await ctx.directory.is_in_any(user, env.deployers)
+            and not await has_earned_right(ctx, service, environment, user)):
+        await check_deployer(ctx, env, environment, user)

@@ -33,6 +33,7 @@ class Decision:
     overridable: list[str] = field(default_factory=list)  # of those, the ones an override can let through
     waiting_for: list[str] = field(default_factory=list)  # evidence of gates still waiting (approvals)
     overridden: list[str] = field(default_factory=list)
+    waiting_gates: list[str] = field(default_factory=list)  # names of the gates still waiting (approval, pair)
 
     @property
     def special_handling(self) -> bool:
@@ -40,7 +41,7 @@ class Decision:
 
 
 def decide(standings: Iterable[GateStanding]) -> Decision:
-    blocking, overridable, waiting, overridden = [], [], [], []
+    blocking, overridable, waiting, overridden, waiting_gates = [], [], [], [], []
     for s in standings:
         if s.verdict.blocks and s.overridden:
             overridden.append(s.gate)
@@ -50,8 +51,9 @@ def decide(standings: Iterable[GateStanding]) -> Decision:
                 overridable.append(s.gate)
         elif s.verdict == Verdict.WAITING:
             waiting.append(s.evidence)
+            waiting_gates.append(s.gate)
     if blocking:
-        return Decision(DecisionKind.NO_GO, blocking, overridable, waiting, overridden)
+        return Decision(DecisionKind.NO_GO, blocking, overridable, waiting, overridden, waiting_gates)
     if waiting:
-        return Decision(DecisionKind.WAITING, [], [], waiting, overridden)
+        return Decision(DecisionKind.WAITING, [], [], waiting, overridden, waiting_gates)
     return Decision(DecisionKind.GO, [], [], [], overridden)

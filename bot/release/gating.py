@@ -12,11 +12,11 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config.gates import GateOptions, NotQuarantined
+from bot.config.gates import GateOptions, NotQuarantined, PairJoined
 from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.ledger.models import DecisionKind as LedgerKind
-from bot.release import outcomes, store
+from bot.release import approval_timeout, gate_owner, outcomes, store
 from bot.release.decision import Decision, DecisionKind, GateStanding, decide
 from bot.release.gates.runner import run_gates
 from bot.release.gates.types import GateDeps, GateInput
@@ -57,7 +57,9 @@ def gates_for(ctx: AppContext, release: Release) -> list[GateOptions]:
     env = ctx.config.services[release.service].environments[release.environment]
     if release.kind == ReleaseKind.ROLLBACK:
         return [g for g in env.gates if g.kind not in ROLLBACK_SKIPS]
-    return [NotQuarantined(), *env.gates]
+    pairing = (release.detail or {}).get("pairing")
+    paired = [PairJoined(group=str(pairing["with"]))] if isinstance(pairing, dict) and pairing.get("with") else []
+    return [NotQuarantined(), *env.gates, *paired]
 
 
 async def standings(session: AsyncSession, release_id: int) -> list[GateStanding]:
@@ -91,8 +93,10 @@ async def step(ctx: AppContext, release: Release) -> Step:
     todo = [g for g in gates_for(ctx, release) if getattr(g, "kind", None) not in answered]
     inp = GateInput(release.id, release.service, release.environment, release.ref, release.sha or "",
                     release.requested_by)
+    owners = {getattr(g, "kind", ""): g.owner for g in todo if g.owner}
     async for result in run_gates(todo, inp, gate_deps(ctx, release.service)):
         outcome, now = result.outcome, ctx.clock.now()
+        owned = await gate_owner.mention(ctx, owners.get(result.gate), outcome.verdict)
         async with ctx.db.session() as session:
             row = await store.hold(session, release.id, fence=ctx.leader.fence())
             if row.state not in GATHERING:
@@ -106,8 +110,10 @@ async def step(ctx: AppContext, release: Release) -> Step:
             await thread.record(session, row, kind=LedgerKind.GATE_VERDICT, actor=f"gate:{result.gate}",
                                 outcome=outcome.verdict.value, now=now,
                                 evidence={"gate": result.gate, "evidence": outcome.evidence, "link": outcome.link,
-                                          "seconds": round(result.seconds, 3)},
-                                message=ctx.release_view.gate(result.gate, outcome.verdict, outcome.evidence,
+                                          "seconds": round(result.seconds, 3),
+                                          **({"owner": owners[result.gate]} if owned else {})},
+                                message=ctx.release_view.gate(result.gate, outcome.verdict,
+                                                              outcome.evidence + owned,
                                                               outcome.link, result.seconds))
         await store.renew_lease(ctx.db, release.id, now=ctx.clock.now(), fence=ctx.leader.fence())
     return await decide_now(ctx, release.id)
@@ -151,7 +157,7 @@ async def decide_now(ctx: AppContext, release_id: int, *, actor: str = SYSTEM) -
     async with ctx.db.session() as session:
         release = await store.get(session, release_id)
         decision = decide(await standings(session, release_id))
-        event, now = _event_for(decision), ctx.clock.now()
+        event, now, due = _event_for(decision), ctx.clock.now(), None
         if not allows(release.state, event) or not await store.apply(session, release, event, now=now):
             return Step.WAIT  # moved on meanwhile (cancelled, or decided by a concurrent click)
         await thread.record(session, release, kind=LedgerKind.DECISION, actor=actor, outcome=decision.kind.value,
@@ -163,4 +169,8 @@ async def decide_now(ctx: AppContext, release_id: int, *, actor: str = SYSTEM) -
                                         now=now)
         else:
             thread.refresh(session, release, now=now)
+        if event == Event.WAIT:
+            due = await approval_timeout.start_waiting(session, ctx, release, now=now)
+    if event == Event.WAIT and due is not None:
+        approval_timeout.schedule(ctx, release_id, due)
     return Step.CONTINUE if event == Event.GO else Step.WAIT

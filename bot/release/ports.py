@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.release.decision import Decision
     from bot.release.models import Release, Verdict
     from bot.release.report_data import Report
+    from bot.release.trust_models import TrustProposal
 
 Message = tuple[str, list[dict[str, Any]]]  # fallback text and blocks
 
@@ -32,6 +33,9 @@ class ReleaseView(Protocol):
         """The post-release report; its text is the whole report (it is stored as the report's text)."""
         ...
     def state_text(self, state: str) -> str: ...
+    def trust_proposal(self, proposal: TrustProposal, group: str, *, decided: str | None = None) -> Message:
+        """The proposal to grant earned deploy rights: Approve / Not yet buttons, or how it was decided."""
+        ...
     def date(self, instant: datetime | None) -> str: ...
 
 

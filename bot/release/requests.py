@@ -14,7 +14,7 @@ from bot.context import AppContext
 from bot.errors import BadInput, Blocked, ProviderError, RefNotFound
 from bot.release import engine, rollback
 from bot.release import service as releases
-from bot.release.access import check_deployer, check_target
+from bot.release.access import authorize_deploy, check_deployer, check_target
 from bot.release.gating import thread_of
 from bot.release.models import ReleaseKind
 
@@ -32,7 +32,7 @@ class Accepted:
 async def request_release(ctx: AppContext, request: DeployRequest, *, user: str, request_key: str | None,
                           usage: str) -> Accepted:
     service, env = check_target(ctx.config, request.service, request.environment, usage)
-    await check_deployer(ctx, env, request.environment, user)
+    pair_with = await authorize_deploy(ctx, request.service, env, request.environment, user)
     ref = request.ref or env.branch
     provider = ctx.providers[service.code_host]
     try:
@@ -49,6 +49,9 @@ async def request_release(ctx: AppContext, request: DeployRequest, *, user: str,
             strategy=request.strategy or env.strategy, requested_by=user, reason=request.reason,
             request_key=request_key, now=now, kind=ReleaseKind.DEPLOY)
         release = created.release
+        if not created.duplicate and pair_with is not None:  # waits for a pair from the group (gating)
+            release.detail = {**(release.detail or {}), "pairing": {"with": pair_with}}
+            session.add(release)
         if not created.duplicate:
             position = len(created.ahead) + 1 if created.queued else None
             thread.open(session, release, now=now, position=position)

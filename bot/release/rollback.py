@@ -31,9 +31,9 @@ from bot.ledger import service as ledger
 from bot.ledger.models import DecisionKind as LedgerKind
 from bot.oncall.roster import current_shift
 from bot.providers.base import PipelineRun, RunState
-from bot.release import outcomes, store
+from bot.release import outcomes, store, trust
 from bot.release import service as releases
-from bot.release.access import check_deployer, check_target
+from bot.release.access import check_rollback_right, check_target
 from bot.release.gating import thread_of
 from bot.release.machine import Event, allows
 from bot.release.models import IN_FLIGHT, EnvironmentState, Release, ReleaseKind, ReleaseState
@@ -56,7 +56,7 @@ async def request_rollback(ctx: AppContext, request: RollbackRequest, *, user: s
                            usage: str) -> int:
     """A person's `/rollback`: authorise, choose the target, take the environment; returns the rollback's id."""
     _, env = check_target(ctx.config, request.service, request.environment, usage)
-    await check_deployer(ctx, env, request.environment, user)
+    await check_rollback_right(ctx, request.service, env, request.environment, user)
     async with ctx.db.session() as session:
         if request_key is not None:
             again = await releases.release_by_request_key(session, request_key)
@@ -141,8 +141,9 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
                                   evidence={"reason": reason, "rollback_release": rollback.id, "to_ref": target.ref,
                                             "to_sha": target.sha, "automatic": automatic})
         thread.say(session, rollback, ctx.release_view.note(trigger), now=now, decision_seq=row.seq)
+        paged = trust.page_pair_on_rollback(session, ctx, bad, rollback_id=rollback.id, reason=reason, now=now)
         thread.note(session, bad, f":rotating_light: Rolling back: release #{rollback.id} — {reason}"
-                                  + (f"\n{pair}" if pair else ""), now=now)
+                                  + (f"\n{pair}" if pair else "") + (f"\n{paged}" if paged else ""), now=now)
     if stopped is not None and stopped.provider_run_id:
         await cancel_run(ctx, stopped)
     return rollback.id or 0

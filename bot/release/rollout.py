@@ -18,7 +18,7 @@ from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.ledger.models import DecisionKind as LedgerKind
 from bot.providers.base import DeployTarget, PipelineRun, RunState
-from bot.release import outcomes, store
+from bot.release import outcomes, store, trust
 from bot.release.gating import thread_of
 from bot.release.machine import Event
 from bot.release.models import EnvironmentState, Release, ReleaseKind, ReleaseState, Verdict
@@ -135,7 +135,7 @@ async def _dispatch(ctx: AppContext, release: Release) -> PipelineRun | None:
         thread = thread_of(ctx)
         thread.refresh(session, row, now=now)
         thread.note(session, row, f":truck: {name}: {verb} {goal.strategy} rollout of `{goal.ref}` to "
-                                  f"{goal.environment} —{link}", now=now)
+                                  f"{goal.environment} —{link}{trust.stage_mention(row)}", now=now)
     await mirror(ctx, goal, started, "in_progress", f"{name} running")
     return started
 
@@ -185,7 +185,7 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
                             evidence={"stage": row.stage_index, "run": run.id, "detail": run.detail},
                             message=ctx.release_view.note(
                                 f"{':white_check_mark:' if ok else ':x:'} {name}: pipeline run {run.state.value}"
-                                + (f" — {run.detail}" if run.detail else "")))
+                                + (f" — {run.detail}" if run.detail else "") + trust.stage_mention(row)))
         if not ok:
             await outcomes.end(session, thread, row, Event.FAIL,
                                f"{name}: the pipeline run {run.state.value}. {run.detail or ''}".strip(), now=now)
@@ -199,7 +199,7 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
                                   "bake_stage": row.stage_index})
         thread.refresh(session, row, now=now)
         thread.note(session, row, f":hourglass_flowing_sand: {name}: baking for {_duration(env.bake)}; "
-                                  f"verification at {ctx.release_view.date(until)}", now=now)
+                                  f"verification at {ctx.release_view.date(until)}{trust.stage_mention(row)}", now=now)
     schedule(ctx, release_id, until)
     return Step.WAIT
 
@@ -305,6 +305,7 @@ async def succeed(ctx: AppContext, release: Release) -> None:
         session.add(state)
         if row.kind == ReleaseKind.ROLLBACK and row.rollback_of:
             await undone(session, thread, row, now=now)
+        await trust.after_success(session, ctx, row, now=now)
         await outcomes.recorded_end(session, thread, row, "rolled back and running"
                                     if row.kind == ReleaseKind.ROLLBACK else "released and verified", now=now)
     await mirror(ctx, target(ctx, row), None, "success", "released by Switchman")

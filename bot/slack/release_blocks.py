@@ -124,8 +124,11 @@ def decision_reply(release: Release, decision: Decision) -> Reply:
         text = ":large_green_circle: *GO* — every gate passed" + _special(decision) + "; rolling out."
     elif decision.kind == DecisionKind.WAITING:
         text = ":large_yellow_circle: *WAITING* — " + "; ".join(decision.waiting_for) + _special(decision)
-        buttons = [_button("Approve", ActionId.APPROVE, value, "primary"),
-                   _button("Reject", ActionId.REJECT, value, "danger")]
+        if "pair" in decision.waiting_gates:
+            buttons.append(_button("Join as pair", ActionId.JOIN_PAIR, value, "primary"))
+        if "approval" in decision.waiting_gates or not decision.waiting_gates:
+            buttons += [_button("Approve", ActionId.APPROVE, value, None if buttons else "primary"),
+                        _button("Reject", ActionId.REJECT, value, "danger")]
     else:
         text = ":red_circle: *NO-GO* — blocked by " + ", ".join(f"`{g}`" for g in decision.blocking)
         if decision.overridable:

@@ -11,9 +11,11 @@ from bot.release.decision import Decision
 from bot.release.models import Release, Verdict
 from bot.release.ports import Message
 from bot.release.report_data import Report
+from bot.release.trust_models import TrustProposal
 from bot.slack import release_blocks as blocks
 from bot.slack.dates import slack_date
 from bot.slack.report_blocks import report_message
+from bot.slack.trust_blocks import proposal_message
 
 
 class BlockKitReleaseView:
@@ -43,6 +45,9 @@ class BlockKitReleaseView:
 
     def state_text(self, state: str) -> str:
         return blocks.state_text(state)
+
+    def trust_proposal(self, proposal: TrustProposal, group: str, *, decided: str | None = None) -> Message:
+        return proposal_message(proposal, group, decided=decided)
 
     def date(self, instant: datetime | None) -> str:
         return slack_date(instant)

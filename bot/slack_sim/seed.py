@@ -52,6 +52,8 @@ def _group_handles(config: SwitchmanConfig) -> set[str]:
         for env in service.environments.values():
             handles |= {h for h in env.deployers + env.overriders if h.startswith("@")}
             handles |= {g.group for g in env.gates if g.kind == "approval" and g.group.startswith("@")}
+            handles |= {g.owner for g in env.gates if g.owner and g.owner.startswith("@")}
+            handles |= {env.trust.with_} if env.trust is not None and env.trust.with_.startswith("@") else set()
     return handles
 
 
@@ -61,4 +63,5 @@ def _approver_groups(config: SwitchmanConfig) -> set[str]:
         for env in service.environments.values():
             groups |= {g.group for g in env.gates if g.kind == "approval"}
             groups |= {h for h in env.overriders if h.startswith("@")}
+            groups |= {env.trust.with_} if env.trust is not None and env.trust.with_.startswith("@") else set()
     return groups

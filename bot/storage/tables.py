@@ -9,8 +9,9 @@ from bot.oncall import models as oncall_models
 from bot.oncall import schedule_models as oncall_schedule_models
 from bot.outbox import models as outbox_models
 from bot.release import models as release_models
+from bot.release import trust_models
 from bot.storage import handled_requests
 
 metadata = SQLModel.metadata
 __all__ = ["alert_models", "handled_requests", "heartbeat_models", "ledger_models", "metadata", "oncall_models",
-           "oncall_schedule_models", "outbox_models", "release_models", "review_models"]
+           "oncall_schedule_models", "outbox_models", "release_models", "review_models", "trust_models"]

@@ -16,6 +16,7 @@ from bot.providers.base import CiVerdict
 from bot.release import locks, verify
 from bot.release import service as releases
 from bot.release.freeze_window import parse_freeze_window
+from bot.release.gates.pair import pair_joined
 from bot.release.gates.types import GateDeps, GateFunction, GateInput, GateOutcome
 from bot.release.models import Approval, Release, Verdict
 
@@ -143,4 +144,5 @@ GATES: dict[str, GateFunction] = {
     "oncall_present": oncall_present,
     "prometheus": verify.prometheus_gate,
     "http": verify.http_gate,
+    "pair": pair_joined,
 }

@@ -8,7 +8,7 @@ to try, taken from the configuration so they work as typed.
 from __future__ import annotations
 
 from bot.config.models import SwitchmanConfig
-from bot.slack_sim.workspace import SimUser, Workspace
+from bot.slack_sim.workspace import SimUser, SimUsergroup, Workspace
 
 
 def first_screen(config: SwitchmanConfig, workspace: Workspace, *, user: str, channel: str) -> list[str]:
@@ -27,8 +27,8 @@ def first_screen(config: SwitchmanConfig, workspace: Workspace, *, user: str, ch
         lines.append(f"  {name} ({rotation.channel}, {rotation.timezone}): primaries {primaries}; "
                      f"shadows {shadows}{pages_for}")
     lines.append("People: " + " ".join("@" + u.name for u in _people(workspace)))
-    lines.append("Groups: " + ("; ".join(f"@{g.handle} {_members(workspace, g.users)}"
-                                         for g in workspace.usergroups.values()) or "none"))
+    lines.append("Groups:" + ("" if workspace.usergroups else " none"))
+    lines.extend(f"  @{g.handle}: {_members(workspace, g.users)}" for g in _groups(workspace))
     lines.append("Try:")
     lines.extend("  " + example for example in _examples(config))
     lines.append("/who lists people and their groups; /help the console's own commands; /quit leaves.")
@@ -39,9 +39,9 @@ def who(workspace: Workspace) -> list[str]:
     """One line per person: name, id, time zone, and the user groups they are in."""
     lines = []
     for user in _people(workspace):
-        groups = [f"@{g.handle}" for g in workspace.usergroups.values() if user.id in g.users]
+        groups = [f"@{g.handle}" for g in _groups(workspace) if user.id in g.users]
         lines.append(f"  @{user.name:<10} {user.id:<12} {user.tz:<16} {', '.join(groups) or '(no groups)'}")
-    for group in workspace.usergroups.values():
+    for group in _groups(workspace):
         lines.append(f"  @{group.handle}: {_members(workspace, group.users)}")
     return lines
 
@@ -61,10 +61,14 @@ def _people(workspace: Workspace) -> list[SimUser]:
     return [u for u in workspace.users.values() if not u.is_bot]
 
 
+def _groups(workspace: Workspace) -> list[SimUsergroup]:
+    return sorted(workspace.usergroups.values(), key=lambda g: g.handle)  # created from a set: sort for a stable order
+
+
 def _mention(workspace: Workspace, user_id: str) -> str:
     user = workspace.users.get(user_id)
     return "@" + user.name if user else user_id
 
 
 def _members(workspace: Workspace, users: list[str]) -> str:
-    return "(" + (", ".join(_mention(workspace, u) for u in users) or "empty until the next handoff sync") + ")"
+    return ", ".join(_mention(workspace, u) for u in users) or "(empty until the rotation's next sync)"

@@ -52,20 +52,23 @@ class ConsoleAlert:
         return f'{{}}:{{alertname="{self.alertname}", service="{self.service}"}}'
 
 
+class NotDelivered(RuntimeError):
+    """The webhook did not take the notification (refused, or unreachable): nothing changed in the app."""
+
+
 @dataclass
 class AlertDesk:
-    """The alerts the console has fired and not yet resolved, by service."""
+    """The alerts the console has fired (and the app has taken) and not yet resolved, by service."""
 
     firing: dict[str, list[ConsoleAlert]] = field(default_factory=dict)
 
-    def fire(self, service: str, summary: str, *, now: datetime) -> ConsoleAlert:
-        alert = ConsoleAlert(service, alertname_for(summary), summary, now)
-        alerts = self.firing.setdefault(service, [])
-        alerts[:] = [a for a in alerts if a.alertname != alert.alertname] + [alert]
-        return alert
+    def firing_for(self, service: str) -> list[ConsoleAlert]:
+        return list(self.firing.get(service, []))
 
-    def resolve(self, service: str) -> list[ConsoleAlert]:
-        return self.firing.pop(service, [])
+    def delivered(self, alert: ConsoleAlert, status: str) -> None:
+        """Record what the app took: a firing alert replaces one of the same name, a resolved one leaves."""
+        alerts = [a for a in self.firing.get(alert.service, []) if a.alertname != alert.alertname]
+        self.firing[alert.service] = alerts + ([alert] if status == "firing" else [])
 
 
 def parse(rest: str, services: list[str]) -> tuple[str, str, str]:
@@ -117,11 +120,20 @@ def payload(alerts: list[ConsoleAlert], *, status: str, now: datetime) -> dict[s
     }
 
 
-async def send(app_base_url: str, secret: str, body: dict[str, Any]) -> httpx.Response:
-    """POST the notification to the app's Alertmanager webhook, as Alertmanager's http_config.authorization does."""
-    async with httpx.AsyncClient(base_url=app_base_url, timeout=30) as client:
-        return await client.post(ALERTMANAGER_PATH, json=body, headers={
-            "Authorization": f"Bearer {secret}", "User-Agent": "Alertmanager/0.28.0 (switchman console)"})
+async def deliver(url: str, secret: str, alert: ConsoleAlert, *, status: str, now: datetime) -> str:
+    """POST one notification to the app's Alertmanager webhook (the bearer token as Alertmanager's
+    http_config.authorization sends it); what the app did with it, or NotDelivered."""
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(url, json=payload([alert], status=status, now=now), headers={
+                "Authorization": f"Bearer {secret}", "User-Agent": "Alertmanager/0.28.0 (switchman console)"})
+    except httpx.HTTPError as exc:
+        raise NotDelivered(f"POST {ALERTMANAGER_PATH} failed: {type(exc).__name__}; {alert.alertname} was not "
+                           f"{status}") from None
+    if response.status_code != 200:
+        raise NotDelivered(f"POST {ALERTMANAGER_PATH} answered HTTP {response.status_code}: {response.text[:200]}; "
+                           f"{alert.alertname} was not {status}")
+    return receipt_line(response.json(), [alert], status)
 
 
 def receipt_line(receipt: dict[str, Any], group: list[ConsoleAlert], status: str) -> str:

@@ -49,6 +49,7 @@ class ConsoleSession:
     problems: int = 0
     time: SettlingTime | None = None  # simulated time (`--at`): moved by the session, once the work has settled
     alert_desk: alerts.AlertDesk = field(default_factory=alerts.AlertDesk)
+    webhook_url: str = ""  # where `/alert` posts: the app's own Alertmanager webhook unless given
     _edits: dict[tuple[str, str], SimEvent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -58,6 +59,8 @@ class ConsoleSession:
             self.channel = (self.stack.workspace.resolve_channel(first.channel).id  # type: ignore[union-attr]
                             if first else self.stack.workspace.add_channel("#general").id)
         self.stack.workspace.subscribers.append(self._show)
+        if not self.webhook_url:
+            self.webhook_url = self.stack.app_url.rsplit("/slack/", 1)[0] + alerts.ALERTMANAGER_PATH
 
     def _show(self, event: SimEvent) -> None:
         if event.kind == "update" and event.channel is not None and event.ts is not None:
@@ -218,29 +221,26 @@ class ConsoleSession:
         except alerts.AlertUsage as exc:
             self.out(str(exc))
             return
-        now = self.stack.ctx.clock.now()
-        if action == "fire":
-            groups = [[self.alert_desk.fire(service, summary, now=now)]]
-        else:
-            groups = [[alert] for alert in self.alert_desk.resolve(service)]
-            if not groups:
-                self.out(f"?? no alert fired from the console is firing for {service}; "
-                         f'/alert fire {service} "summary" fires one')
-                return
         secret = self.stack.ctx.settings.webhook_secret
         if not secret:
             self.out("?? the Alertmanager webhook is disabled: SWITCHMAN_WEBHOOK_SECRET is not set")
             return
+        now = self.stack.ctx.clock.now()
+        sending = ([alerts.ConsoleAlert(service, alerts.alertname_for(summary), summary, now)] if action == "fire"
+                   else self.alert_desk.firing_for(service))
+        if not sending:
+            self.out(f"?? no alert fired from the console is firing for {service}; "
+                     f'/alert fire {service} "summary" fires one')
+            return
         status = "firing" if action == "fire" else "resolved"
-        base_url = self.stack.app_url.rsplit("/slack/", 1)[0]
-        for group in groups:
-            response = await alerts.send(base_url, secret, alerts.payload(group, status=status, now=now))
-            if response.status_code != 200:
+        for alert in sending:  # one notification per alert group, as Alertmanager sends them
+            try:
+                self.out(await alerts.deliver(self.webhook_url, secret, alert, status=status, now=now))
+            except alerts.NotDelivered as exc:
                 self.problems += 1
-                self.out(f"!! POST {alerts.ALERTMANAGER_PATH} answered HTTP {response.status_code}: "
-                         f"{response.text[:200]}")
-            else:
-                self.out(alerts.receipt_line(response.json(), group, status))
+                self.out(f"!! {exc}")
+                continue
+            self.alert_desk.delivered(alert, status)
         await self.settle()
 
     async def _wait(self, rest: str) -> None:

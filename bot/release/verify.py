@@ -1,5 +1,7 @@
 """Verification checks (§5) — HTTP health, PromQL bounds, no firing Alertmanager alert — run
 concurrently after each rollout stage; `http` and `prometheus` also serve as pre-deploy gates (§4).
+A provider that knows how the deployed stage is doing (`ReportsHealth`: the sandbox, whose `breach`
+refs breach verification) adds its own failing check when it reports a breach.
 
 A check says pass, fail, inconclusive (no data: nothing to judge by) or error (it could not ask).
 """

@@ -53,7 +53,9 @@ def test_the_rollback_demo_fires_an_alert_pages_the_pair_and_rolls_back(tmp_path
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     assert "Switchman console — you are @alice" in out.splitlines()[0]  # the first screen comes first
-    assert "`api` has no environment `prod`" in out
+    typo = out[out.index("> /deploy api to prod\n"):out.index("> /deploy api v1.4.2 to staging")]
+    assert "── #api-releases · only visible to @alice:" in typo and "production" in typo  # answered, nothing started
+    assert "Release #" not in typo
     fired = out[out.index('> /alert fire api "error ratio high"'):]
     assert fired.startswith('> /alert fire api "error ratio high"\n(Alertmanager → POST /webhooks/alertmanager: '
                             "ErrorRatioHigh firing for api; routed to rotation:api-oncall; page #1 opened)")

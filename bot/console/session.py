@@ -6,8 +6,11 @@ directives steer who you are and where you type:
     /as @bob           be somebody else        /in #api-oncall    type in another channel
     press 3            press button 3           press Approve     the latest button labelled so
     fill 5 some text   fill input 5 of a modal  submit            submit the open modal
-    /who               list people              /wait [10m]       let work finish (and time pass)
+    /who               people and their groups  /wait [10m]       let work finish (and time pass)
+    /alert fire api "error ratio high"          /alert resolve api  play Alertmanager for a service
     /help              this text                /quit             leave
+
+Ctrl-C during a /wait ends the wait; at the prompt it leaves the console.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.config.durations import DurationError, format_duration, parse_duration
+from bot.console import alerts
+from bot.console.first_screen import first_screen, who
+from bot.console.interrupt import interruptibly
 from bot.console.transcript import PressTarget, Transcript
 from bot.simulated_time import SettlingTime
 from bot.slack.ids import Command
@@ -42,6 +48,8 @@ class ConsoleSession:
     filled: dict[int, str] = field(default_factory=dict)
     problems: int = 0
     time: SettlingTime | None = None  # simulated time (`--at`): moved by the session, once the work has settled
+    alert_desk: alerts.AlertDesk = field(default_factory=alerts.AlertDesk)
+    webhook_url: str = ""  # where `/alert` posts: the app's own Alertmanager webhook unless given
     _edits: dict[tuple[str, str], SimEvent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +59,8 @@ class ConsoleSession:
             self.channel = (self.stack.workspace.resolve_channel(first.channel).id  # type: ignore[union-attr]
                             if first else self.stack.workspace.add_channel("#general").id)
         self.stack.workspace.subscribers.append(self._show)
+        if not self.webhook_url:
+            self.webhook_url = self.stack.app_url.rsplit("/slack/", 1)[0] + alerts.ALERTMANAGER_PATH
 
     def _show(self, event: SimEvent) -> None:
         if event.kind == "update" and event.channel is not None and event.ts is not None:
@@ -77,9 +87,7 @@ class ConsoleSession:
         return f"{self.transcript.user_name(self.user)} in #{channel}> "
 
     def banner(self) -> list[str]:
-        people = ", ".join("@" + u.name for u in self.stack.workspace.users.values() if not u.is_bot)
-        return [f"Switchman console — you are @{self.transcript.user_name(self.user)}; people: {people}.",
-                "Type /deploy help, /oncall help or /rollback help; /help for console commands; /quit to leave."]
+        return first_screen(self.stack.ctx.config, self.stack.workspace, user=self.user, channel=self.channel)
 
     async def handle(self, line: str) -> bool:
         """Run one input line; False when the session should end."""
@@ -99,7 +107,7 @@ class ConsoleSession:
             await self._press(rest if word == "press" else word)
             return True
         handlers = {"/as": self._as, "/in": self._in, "fill": self._fill, "submit": self._submit,
-                    "/who": self._who, "/wait": self._wait, "/help": self._help}
+                    "/who": self._who, "/wait": self._wait, "/help": self._help, "/alert": self._alert}
         if word in ("/quit", "/exit"):
             return False
         if word in handlers:
@@ -203,9 +211,37 @@ class ConsoleSession:
         await self.settle()
 
     async def _who(self, _: str) -> None:
-        for user in self.stack.workspace.users.values():
-            if not user.is_bot:
-                self.out(f"  @{user.name:<10} {user.id:<12} {user.tz}")
+        for line in who(self.stack.workspace):
+            self.out(line)
+
+    async def _alert(self, rest: str) -> None:
+        """Fire or resolve an alert through the app's Alertmanager webhook, as Alertmanager would."""
+        try:
+            action, service, summary = alerts.parse(rest, list(self.stack.ctx.config.services))
+        except alerts.AlertUsage as exc:
+            self.out(str(exc))
+            return
+        secret = self.stack.ctx.settings.webhook_secret
+        if not secret:
+            self.out("?? the Alertmanager webhook is disabled: SWITCHMAN_WEBHOOK_SECRET is not set")
+            return
+        now = self.stack.ctx.clock.now()
+        sending = ([alerts.ConsoleAlert(service, alerts.alertname_for(summary), summary, now)] if action == "fire"
+                   else self.alert_desk.firing_for(service))
+        if not sending:
+            self.out(f"?? no alert fired from the console is firing for {service}; "
+                     f'/alert fire {service} "summary" fires one')
+            return
+        status = "firing" if action == "fire" else "resolved"
+        for alert in sending:  # one notification per alert group, as Alertmanager sends them
+            try:
+                self.out(await alerts.deliver(self.webhook_url, secret, alert, status=status, now=now))
+            except alerts.NotDelivered as exc:
+                self.problems += 1
+                self.out(f"!! {exc}")
+                continue
+            self.alert_desk.delivered(alert, status)
+        await self.settle()
 
     async def _wait(self, rest: str) -> None:
         """`/wait` lets background work finish; `/wait 10m` also lets that much time pass."""
@@ -215,11 +251,19 @@ class ConsoleSession:
             except DurationError as exc:
                 self.out(f"?? /wait {rest.strip()}: {exc}")
                 return
-            self.out(f"(time passes: {format_duration(delta)})")
             if self.time is not None:
+                self.out(f"(time passes: {format_duration(delta)})")
                 await self.settle(until=self.time.now() + delta)
                 return
-            await self.stack.ctx.sleep(delta.total_seconds())
+            started = self.stack.ctx.clock.now()
+
+            async def passing() -> None:  # says so once Ctrl-C is taken over, so a Ctrl-C after it ends the wait
+                self.out(f"(time passes: {format_duration(delta)}; Ctrl-C ends the wait)")
+                await self.stack.ctx.sleep(delta.total_seconds())
+
+            if not await interruptibly(passing()):
+                waited = timedelta(seconds=round((self.stack.ctx.clock.now() - started).total_seconds()))
+                self.out(f"(wait ended by Ctrl-C after {format_duration(waited)} of {format_duration(delta)})")
         await self.settle()
 
     async def _help(self, _: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class RunState(StrEnum):
@@ -137,4 +137,14 @@ class Provider(Protocol):
 
     async def report(self, target: DeployTarget, run: PipelineRun | None, state: str, description: str) -> None:
         """Mirror the release's state into the provider's own deployment history, where it has one."""
+        ...
+
+
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """A provider that knows how a deployed stage is doing (the sandbox simulates it): verification asks it
+    after each bake, besides the configured checks. None means it has nothing to report."""
+
+    async def health(self, target: DeployTarget) -> str | None:
+        """What is wrong with the stage `target` deployed (a breach, for verification to fail on), or None."""
         ...

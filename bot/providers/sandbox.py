@@ -18,6 +18,9 @@ Words in the ref you deploy choose the path, so every one can be shown:
 * ``broken`` — CI passes but the deploy pipeline fails ("job deploy failed").
 * ``slow`` — the pipeline takes ten times `run_duration`.
 * ``migration`` — the change preview lists ``migrations/0042_add_index.sql``.
+* ``breach`` — the pipeline succeeds but the deployed stage breaches verification: after each bake the
+  sandbox reports its error ratio above the limit, so verification fails and, with `auto_rollback`,
+  Switchman rolls back on its own (no Prometheus needed to see it).
 
 Any other ref resolves to a deterministic 40-hex commit (the sha1 of the ref; a 40-hex ref is its
 own commit) and passes CI. The change preview between two commits lists one to five fake commits,
@@ -39,6 +42,7 @@ from bot.providers.base import ChangePreview, CiStatus, CiVerdict, Commit, Deplo
 
 QUEUED_SHARE = 0.1
 SLOW_FACTOR = 10
+BREACH_ERROR_RATIO, BREACH_LIMIT = 0.073, 0.01  # what a breaching stage reports: 7.3% errors, over 1%
 AUTHORS = ("ada", "grace", "linus", "margaret", "ken")
 MIGRATION_FILE = "migrations/0042_add_index.sql"
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
@@ -147,6 +151,12 @@ class SandboxProvider:
             return PipelineRun(run.id, RunState.FAILED, run.url, "job deploy failed (sandbox outcome: failure)")
         return PipelineRun(run.id, RunState.SUCCEEDED, run.url,
                            f"deployed {target.service} to {target.environment} at {target.stage}%")
+
+    async def health(self, target: DeployTarget) -> str | None:
+        if "breach" not in target.ref:
+            return None  # nothing wrong as far as the sandbox knows: the configured checks decide
+        return (f"error ratio {BREACH_ERROR_RATIO:.1%} at {target.stage}% of traffic, over the {BREACH_LIMIT:.0%} "
+                f"limit (sandbox: `{target.ref}` breaches verification)")
 
     async def cancel(self, target: DeployTarget, run: PipelineRun) -> None:
         self._started(run)  # refuses ids the sandbox did not make

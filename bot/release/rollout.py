@@ -220,7 +220,7 @@ async def verify(ctx: AppContext, release: Release) -> Step | RollBack:
         if row.state != ReleaseState.VERIFYING or row.stage_index != release.stage_index:
             return Step.CONTINUE
         await store.save(session, row, now=now, detail={**(row.detail or {}), "verify_claim": claim})
-    results = await run_checks(ctx, release.service, env.verify)
+    results = await run_checks(ctx, release.service, env.verify, goal=target(ctx, release))
     failed = [r for r in results if r.outcome.verdict == Verdict.FAIL]
     unsure = [r for r in results if r.outcome.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)]
     verdict = "failed" if failed else "inconclusive" if unsure else "passed"

@@ -1,5 +1,7 @@
 """Verification checks (§5) — HTTP health, PromQL bounds, no firing Alertmanager alert — run
 concurrently after each rollout stage; `http` and `prometheus` also serve as pre-deploy gates (§4).
+A provider that knows how the deployed stage is doing (`ReportsHealth`: the sandbox, whose `breach`
+refs breach verification) adds its own failing check when it reports a breach.
 
 A check says pass, fail, inconclusive (no data: nothing to judge by) or error (it could not ask).
 """
@@ -16,10 +18,12 @@ import httpx
 
 from bot.config.gates import GateOptions, HttpCheck, PrometheusCheck
 from bot.context import AppContext
+from bot.providers.base import DeployTarget, ReportsHealth
 from bot.release.gates.types import GateDeps, GateInput, GateOutcome
 from bot.release.models import Verdict
 
 ALERTS_CHECK = "alertmanager"
+PROVIDER_HEALTH_CHECK = "{kind} health"  # the provider's own word on the stage, where it has one
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,21 @@ async def alerts_check(ctx: AppContext, service: str) -> GateOutcome:
     return GateOutcome(Verdict.FAIL, f"{len(firing)} alert(s) firing for {service}: {names}")
 
 
-async def run_checks(ctx: AppContext, service: str, checks: Sequence[GateOptions]) -> list[CheckResult]:
-    """Every configured check plus the Alertmanager check, concurrently; the total is the slowest."""
+async def provider_health(ctx: AppContext, goal: DeployTarget) -> CheckResult | None:
+    """What the service's provider says about the deployed stage, when it can tell (the sandbox's `breach`)."""
+    provider = ctx.providers[ctx.config.services[goal.service].provider]
+    if not isinstance(provider, ReportsHealth):
+        return None
+    breach = await provider.health(goal)
+    if breach is None:
+        return None
+    return CheckResult(PROVIDER_HEALTH_CHECK.format(kind=provider.kind), GateOutcome(Verdict.FAIL, breach))
+
+
+async def run_checks(ctx: AppContext, service: str, checks: Sequence[GateOptions], *,
+                     goal: DeployTarget | None = None) -> list[CheckResult]:
+    """Every configured check plus the Alertmanager check (and the provider's word on `goal`, the stage
+    just deployed, where it has one), concurrently; the total is the slowest."""
     assert ctx.http is not None
     client = ctx.http
 
@@ -119,7 +136,9 @@ async def run_checks(ctx: AppContext, service: str, checks: Sequence[GateOptions
     async def alerts() -> CheckResult:
         return CheckResult(ALERTS_CHECK, await alerts_check(ctx, service))
 
-    return list(await asyncio.gather(*(one(c) for c in checks), alerts()))
+    results = list(await asyncio.gather(*(one(c) for c in checks), alerts()))
+    health = await provider_health(ctx, goal) if goal is not None else None
+    return results + ([health] if health is not None else [])
 
 
 async def http_gate(gate: HttpCheck, inp: GateInput, deps: GateDeps) -> GateOutcome:

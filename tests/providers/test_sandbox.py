@@ -10,7 +10,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config.models import Provider as ProviderConfig
 from bot.errors import ProviderError
-from bot.providers.base import CiVerdict, PipelineRun, RunState
+from bot.providers.base import CiVerdict, PipelineRun, ReportsHealth, RunState
 from bot.providers.sandbox import MIGRATION_FILE, SandboxProvider
 from tests.providers.conftest import target
 
@@ -72,6 +72,18 @@ async def test_outcome_failure_and_broken_refs_fail(clock: ManualClock) -> None:
     clock.advance(timedelta(seconds=100))
     polled = await provider.poll(broken, run)
     assert (polled.state, polled.detail) == (RunState.FAILED, "job deploy failed (broken-build is broken)")
+
+
+async def test_breach_refs_deploy_but_breach_verification(clock: ManualClock) -> None:
+    provider = sandbox(clock)
+    assert isinstance(provider, ReportsHealth)
+    breaching = target(ref="v2-breach", stage=10)
+    run = await provider.dispatch(breaching)
+    clock.advance(timedelta(seconds=100))
+    assert (await provider.poll(breaching, run)).state is RunState.SUCCEEDED  # the pipeline itself succeeds
+    assert await provider.health(breaching) == ("error ratio 7.3% at 10% of traffic, over the 1% limit "
+                                                "(sandbox: `v2-breach` breaches verification)")
+    assert await provider.health(target(ref="v2")) is None  # other refs: the configured checks decide
 
 
 async def test_slow_refs_take_ten_times_longer(clock: ManualClock) -> None:

@@ -1,0 +1,172 @@
+"""Done-when 4 of issue 14: every commit author hears where their change runs, or why it was rolled back.
+
+Through the real wire: signed slash commands into the Bolt app, the fake GitHub's compare (with git
+author emails, contract-checked) and the fake Slack (users.lookupByEmail, conversations.open,
+chat.postMessage, checked against the Slack contract), on simulated time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.authors.models import NoticeState
+from bot.outbox.models import OutboxKind, OutboxMessage, OutboxState
+from bot.release.models import ReleaseState
+from bot.simulated_time import SimulatedTime
+from tests.authors.bed import ADA, ALICE, C1, C2, C4, GRACE, SHA1, TOKEN, bed, prepare_github
+from tests.contracts.github_contract import GitHubContract
+from tests.contracts.slack_contract import SlackContract
+from tests.fakes.github_server import FakeGitHub
+from tests.release.scenario import texts
+
+WEDNESDAY = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def time() -> SimulatedTime:
+    return SimulatedTime(WEDNESDAY)
+
+
+@pytest.fixture
+async def github(time: SimulatedTime) -> AsyncIterator[FakeGitHub]:
+    fake = await FakeGitHub(GitHubContract.load(), clock=time.now, token=TOKEN).start()
+    prepare_github(fake)
+    yield fake
+    await fake.stop()
+    assert fake.violations == [], f"calls GitHub would have rejected: {fake.violations}"
+
+
+async def test_each_author_is_told_once_per_release_after_success_and_after_rollback(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, time: SimulatedTime) -> None:
+    async with bed(tmp_path, slack_contract, github, time) as b:
+        s = b.s
+        for env in ("staging", "production"):  # v1.0 first: nothing to compare with, nobody to tell
+            await s.command(ALICE, f"api v1.0 to {env}")
+        await b.deliver()
+        assert [r.state for r in await s.releases()] == [ReleaseState.SUCCEEDED] * 2
+        assert await b.notices() == [] and b.lookups() == []
+
+        # Slack rate-limits the first lookup, and the first DM post, once each.
+        s.stack.api.fail("users.lookupByEmail", status=429, retry_after=3)
+        s.stack.api.fail("chat.postMessage", status=429, retry_after=2,
+                         match=lambda p: str(p.get("channel", "")).startswith("D"))
+        await s.command(ALICE, "api v1.1 to staging")
+        staging = (await s.releases())[-1]
+        assert staging.state == ReleaseState.SUCCEEDED
+        await b.deliver(5)
+        [ada_dm] = b.dms(ADA)  # two commits by Ada: one DM, listing both
+        assert "Your change is live in *api staging* since Wed 18 Nov 10:0" in ada_dm.text
+        assert "EST (America/New_York)" in ada_dm.text
+        assert f"`{C1[:10]}` Cache the session lookup" in ada_dm.text and f"`{C2[:10]}`" in ada_dm.text
+        assert f"release #{staging.id}" in ada_dm.text and "archives/" in ada_dm.text  # the thread's permalink
+        [grace_dm] = b.dms(GRACE)  # found by her address in another case
+        assert "JST (Asia/Tokyo)" in grace_dm.text and f"`{SHA1[:10]}` Handle empty carts" in grace_dm.text
+        assert C1[:10] not in grace_dm.text
+        # One lookup per address a person may have: the bot's address is never looked up.
+        assert sorted(set(b.lookups())) == ["ada@acme.test", "grace@acme.test", "stranger@elsewhere.test"]
+        states = {n.email: n.state for n in await b.notices()}
+        assert states == {"ada@acme.test": NoticeState.QUEUED, "grace@acme.test": NoticeState.QUEUED,
+                          "stranger@elsewhere.test": NoticeState.UNKNOWN,
+                          "49699333+dependabot[bot]@users.noreply.github.com": NoticeState.BOT}
+        # Both 429s were met (and waited out): the lookup's held every lookup, the post's held the DM.
+        assert not s.stack.api.failures.get("users.lookupByEmail") and not s.stack.api.failures.get("chat.postMessage")
+        assert any(n.last_error == "ratelimited" for n in await b.notices())
+        assert not any("stranger" in t or "error" in t.lower() for t in s.ephemerals(ALICE))  # nothing to the requester
+
+        # The same change reaches production: each author hears again (another release), with no new lookup.
+        lookups_before = len(b.lookups())
+        await s.command(ALICE, "api v1.1 to production")
+        production = (await s.releases())[-1]
+        assert production.state == ReleaseState.SUCCEEDED
+        await b.deliver()
+        assert len(b.lookups()) == lookups_before  # answers (and the miss) are cached
+        ada_live = b.dms(ADA)[-1].text
+        assert len(b.dms(ADA)) == 2 and "live in *api production*" in ada_live
+        assert "It also runs in *staging* (since Wed 18 Nov" in ada_live
+
+        # /deploy where: the commit runs in both environments, each since its own release.
+        await s.command(ALICE, f"where {C1[:12]}")
+        answer = s.ephemerals(ALICE)[-1]
+        assert f"*Where `{C1[:10]}` runs:*" in answer
+        assert "• *staging* since <!date^" in answer and f"release #{staging.id}" in answer
+        assert "• *production* since <!date^" in answer and f"release #{production.id}" in answer
+
+        # A rollback of production: the authors hear why; the commit runs in staging only now.
+        await s.command(ALICE, 'api production --reason "checkout errors"', command="/rollback")
+        assert (await s.release(production.id or 0)).state == ReleaseState.ROLLED_BACK
+        await b.deliver()
+        assert len(b.dms(ADA)) == 3 and len(b.dms(GRACE)) == 3
+        rolled = b.dms(ADA)[-1].text
+        assert "Your change was rolled back in *api production*" in rolled and "*Why:* checkout errors" in rolled
+        assert "EST (America/New_York)" in rolled
+        await s.command(ALICE, f"where {C1}")
+        answer = s.ephemerals(ALICE)[-1]
+        assert "*staging*" in answer and "*production*" not in answer
+
+        # A delivery run again (a takeover re-plans, a retried job) sends nothing more.
+        await b.deliver(60)
+        assert [len(b.dms(ADA)), len(b.dms(GRACE))] == [3, 3]
+        assert len(b.lookups()) == lookups_before
+
+
+async def test_a_restart_in_the_middle_neither_loses_nor_repeats_a_dm(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, time: SimulatedTime) -> None:
+    async with bed(tmp_path, slack_contract, github, time) as b:
+        s = b.s
+        await s.command(ALICE, "api v1.0 to staging")
+        await b.deliver()
+        # Slack answers 500 to every lookup; the process dies with the DMs still owed.
+        s.stack.api.fail("users.lookupByEmail", status=500, error="internal_error", times=100)
+        await s.command(ALICE, "api v1.1 to staging")
+        await b.deliver()
+        assert b.dms(ADA) == [] and {n.state for n in await b.notices()} >= {NoticeState.PENDING}
+        workspace = b.workspace
+    async with bed(tmp_path, slack_contract, github, time, workspace=workspace) as b:
+        await b.deliver(120)
+        assert len(b.dms(ADA)) == 1 and len(b.dms(GRACE)) == 1
+        assert "live in *api staging*" in b.dms(ADA)[0].text
+        assert {n.state for n in await b.notices() if n.email.startswith(("ada", "grace"))} == {NoticeState.QUEUED}
+    async with bed(tmp_path, slack_contract, github, time, workspace=workspace) as b:
+        await b.deliver(120)  # a third start finds nothing owed
+        assert len(b.dms(ADA)) == 1 and len(b.dms(GRACE)) == 1
+
+
+async def test_a_dm_queued_before_a_restart_is_sent_once_after_it(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, time: SimulatedTime) -> None:
+    async with bed(tmp_path, slack_contract, github, time) as b:
+        s = b.s
+        await s.command(ALICE, "api v1.0 to staging")
+        await b.deliver()
+        # From here the process sends nothing to Slack (it dies with everything recorded in its outbox).
+        assert s.stack.ctx.outbox is not None
+        s.stack.ctx.outbox.leading = lambda: False
+        await s.command(ALICE, "api v1.1 to staging")
+        await b.deliver()
+        assert b.dms(ADA) == [] and b.dms(GRACE) == []
+        async with s.stack.ctx.db.session() as session:
+            owed = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DM))).all()
+        assert sorted(m.channel for m in owed) == [ADA, GRACE] and {m.state for m in owed} == {OutboxState.PENDING}
+        workspace = b.workspace
+    async with bed(tmp_path, slack_contract, github, time, workspace=workspace) as b:
+        await b.deliver(700)
+        assert len(b.dms(ADA)) == 1 and len(b.dms(GRACE)) == 1
+        assert b.lookups() == []  # the people were found before the restart; the DMs were already queued
+
+
+async def test_deploy_where_bad_input_gets_one_line_and_the_usage(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, time: SimulatedTime) -> None:
+    async with bed(tmp_path, slack_contract, github, time) as b:
+        s = b.s
+        for text in ("where", "where a b", "where ..bad"):
+            await s.command(ALICE, text)
+            event = [e for e in s.stack.workspace.events if e.kind == "ephemeral" and e.user == ALICE][-1]
+            assert event.text.startswith(":warning:") and "\n" not in event.text, event.text  # one line
+            assert "/deploy where SHA|REF|me" in texts(list(event.blocks)), event.blocks
+        await s.command(ALICE, f"where {C4[:9]}")
+        assert "Switchman has recorded no release of or with" in s.ephemerals(ALICE)[-1]
+        assert await s.releases() == []

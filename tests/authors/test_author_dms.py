@@ -108,6 +108,14 @@ async def test_each_author_is_told_once_per_release_after_success_and_after_roll
         answer = s.ephemerals(ALICE)[-1]
         assert "*staging*" in answer and "*production*" not in answer
 
+        # `/deploy where me`: Ada's commits (found by her Slack profile's email), newest first, and where they run.
+        await s.command(ADA, "where me")
+        mine = s.ephemerals(ADA)[-1]
+        assert mine.index(f"`{C2[:10]}` Expire the cache (api) — *staging* since") < mine.index(f"`{C1[:10]}`")
+        assert "*production*" not in mine
+        await s.command(ALICE, "where me")  # Alice's profile shows no email and she authored nothing here
+        assert "I cannot tell which commits are yours" in s.ephemerals(ALICE)[-1]
+
         # A delivery run again (a takeover re-plans, a retried job) sends nothing more.
         await b.deliver(60)
         assert [len(b.dms(ADA)), len(b.dms(GRACE))] == [3, 3]

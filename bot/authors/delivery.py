@@ -56,21 +56,22 @@ async def deliver_due(db: Database, config: SwitchmanConfig, lookup: PeopleLooku
             col(AuthorNotice.next_attempt_at).is_(None) | (col(AuthorNotice.next_attempt_at) <= now))
             .order_by(col(AuthorNotice.id)).limit(BATCH))).all())
     settled = 0
+    # Everyone first, then the DMs: a person with two addresses gets one DM listing the commits of both.
+    found: list[tuple[AuthorNotice, Person | None]] = []
     for notice in due:
         try:
-            person = await _person(db, lookup, notice.email, now=clock.now())
+            found.append((notice, await _person(db, lookup, notice.email, now=clock.now())))
         except RateLimited as exc:
             await _hold_all(db, clock.now() + timedelta(seconds=exc.retry_after), "ratelimited")
             break
         except Unavailable as exc:
             await _retry(db, notice, clock.now(), exc.code)
-            continue
         except Refused as exc:
             log.warning("slack refused an author lookup; the author is not told",
                         extra={"notice": notice.id, "release_id": notice.release_id, "error": exc.code})
             await _settle(db, notice, NoticeState.REFUSED, clock.now(), error=exc.code)
             settled += 1
-            continue
+    for notice, person in found:
         try:
             settled += await _queue_dm(db, config, notice.id or 0, person, now=clock.now())
         except IntegrityError:  # the same person's DM was queued by a concurrent run: nothing more to do

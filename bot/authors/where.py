@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.authors.models import ReleaseCommit
@@ -40,22 +40,28 @@ class Carrier:
 async def carriers(session: AsyncSession, config: SwitchmanConfig, sha: str) -> list[Carrier]:
     """Every configured environment that runs `sha` now, in config order."""
     found: list[Carrier] = []
+    first = await _first_seen(session, sha)
+    if first is None:
+        return found  # no release was of it or brought it: nothing can carry it
     for service_name, service in config.services.items():
         for env in service.environments:
-            carrier = await carrier_in(session, service_name, env, sha)
+            carrier = await carrier_in(session, service_name, env, sha, first_seen=first)
             if carrier is not None:
                 found.append(carrier)
     return found
 
 
-async def carrier_in(session: AsyncSession, service: str, environment: str, sha: str) -> Carrier | None:
+async def carrier_in(session: AsyncSession, service: str, environment: str, sha: str, *,
+                     first_seen: int = 0) -> Carrier | None:
+    """Whether the environment runs `sha`; releases older than `first_seen` (the first release that was of
+    it or brought it) cannot have, so the walk back stops there."""
     state = await session.get(EnvironmentState, (service, environment))
     if state is None or state.current_release_id is None:
         return None
     running = await session.get(Release, state.current_release_id)
     release = running
     for _ in range(MAX_CHAIN):
-        if release is None:
+        if release is None or (release.id or 0) < first_seen:
             return None
         if release.kind == ReleaseKind.ROLLBACK:
             release = await _verified_before(session, release, release.sha)
@@ -66,6 +72,13 @@ async def carrier_in(session: AsyncSession, service: str, environment: str, sha:
         base = ((release.detail or {}).get("change") or {}).get("base_sha")
         release = await _verified_before(session, release, base if isinstance(base, str) else None)
     return None
+
+
+async def _first_seen(session: AsyncSession, sha: str) -> int | None:
+    brought = (await session.exec(select(func.min(ReleaseCommit.release_id)).where(ReleaseCommit.sha == sha))).one()
+    released = (await session.exec(select(func.min(Release.id)).where(Release.sha == sha))).one()
+    ids = [i for i in (brought, released) if isinstance(i, int)]
+    return min(ids) if ids else None
 
 
 async def _brought(session: AsyncSession, release_id: int, sha: str) -> bool:

@@ -36,7 +36,7 @@ async def commit(ctx: AppContext, asked: str) -> str:
             named = f"`{asked}`" + (f" (`{sha[:10]}`, as of {link(release)})" if release and sha else "")
         if sha is None:
             return (f"Switchman has recorded no release of or with {named}: it knows the commits it released "
-                    "and those their change previews listed. Check the SHA, or give one of a released ref.")
+                    "and those their change previews listed. Check the SHA, or name a ref Switchman released.")
         carriers = await where.carriers(session, ctx.config, sha)
     if not carriers:
         return f"{named} does not run in any environment now (it was recorded, but nothing running carries it)."

@@ -24,7 +24,7 @@ from tests.release.scenario import Scenario
 TOKEN = "ghp_" + "a" * 36
 ALICE = "U0ALICE"  # the requester
 ADA, GRACE = "U0ADA", "U0GRACE"  # commit authors Slack knows
-SHA0, SHA1 = "a0" * 20, "b1" * 20  # what runs first; the change
+SHA0, SHA1, SHA2 = "a0" * 20, "b1" * 20, "d2" * 20  # what runs first; the change; a later one
 C1, C2, C3, C4, C5 = ("c1" * 20, "c2" * 20, "c3" * 20, "c4" * 20, "c5" * 20)
 # SHA0...SHA1 brings five commits: two by Ada, one by Grace (her address capitalised), a bot's, and one by
 # somebody Slack does not know. The head commit is Grace's.
@@ -54,12 +54,18 @@ services:
 
 
 def prepare_github(github: FakeGitHub) -> None:
-    """v1.0 (SHA0) and v1.1 (SHA1) with green CI, their comparison, and runs that finish as they are polled."""
+    """v1.0 (SHA0), v1.1 (SHA1) and v1.2 (SHA2) with green CI, their comparisons, and runs that finish as
+    they are polled."""
     for tag, sha in (("v1.0", SHA0), ("v1.1", SHA1)):
         github.add_ref(tag, sha)
         github.add_check_run(sha, "build")
     github.set_comparison(SHA0, SHA1, COMMITS, ["src/cart.py"], emails=EMAILS)
     github.set_behind(SHA1, SHA0, len(COMMITS))
+    github.add_ref("v1.2", SHA2)
+    github.add_check_run(SHA2, "build")
+    github.set_comparison(SHA1, SHA2, [(SHA2, "Show the cart total", "ada", "Ada L")], ["src/cart.py"],
+                          emails=["ada@acme.test"])
+    github.set_behind(SHA2, SHA1, 1)
     answer_run = github._get_workflow_run
 
     def progresses(values: dict[str, str], query: dict[str, str], body: Any) -> Any:

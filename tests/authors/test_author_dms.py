@@ -18,7 +18,7 @@ from bot.authors.models import NoticeState
 from bot.outbox.models import OutboxKind, OutboxMessage, OutboxState
 from bot.release.models import ReleaseState
 from bot.simulated_time import SimulatedTime
-from tests.authors.bed import ADA, ALICE, C1, C2, C4, GRACE, SHA1, TOKEN, bed, prepare_github
+from tests.authors.bed import ADA, ALICE, C1, C2, C4, GRACE, SHA1, SHA2, TOKEN, bed, prepare_github
 from tests.contracts.github_contract import GitHubContract
 from tests.contracts.slack_contract import SlackContract
 from tests.fakes.github_server import FakeGitHub
@@ -178,3 +178,36 @@ async def test_deploy_where_bad_input_gets_one_line_and_the_usage(
         await s.command(ALICE, f"where {C4[:9]}")
         assert "Switchman has recorded no release of or with" in s.ephemerals(ALICE)[-1]
         assert await s.releases() == []
+
+
+async def test_deploy_where_follows_each_environment_back_through_its_releases(
+        tmp_path: Path, slack_contract: SlackContract, github: FakeGitHub, time: SimulatedTime) -> None:
+    async with bed(tmp_path, slack_contract, github, time) as b:
+        s = b.s
+        for ref, env in (("v1.0", "staging"), ("v1.0", "production"), ("v1.1", "staging"), ("v1.1", "production"),
+                         ("v1.2", "staging")):
+            await s.command(ALICE, f"api {ref} to {env}")
+        await b.deliver()
+        staging_11, production_11, staging_12 = (await s.releases())[2:]
+        assert staging_12.state == ReleaseState.SUCCEEDED
+
+        async def where(asked: str) -> str:
+            await s.command(ALICE, f"where {asked}")
+            return s.ephemerals(ALICE)[-1]
+
+        # C1 came with v1.1; staging has moved on to v1.2, which was deployed over it: it still runs there.
+        answer = await where(C1[:7])
+        assert "• *staging* since <!date^" in answer and f"release #{staging_11.id}>; now running" in answer
+        assert f"release #{staging_12.id}> `v1.2`" in answer
+        assert "• *production* since <!date^" in answer and f"release #{production_11.id}>" in answer
+        assert (await where("v1.1")).startswith(f"*Where `v1.1` (`{SHA1[:10]}`, as of ")  # a released ref
+        only_staging = await where(SHA2)
+        assert "*staging*" in only_staging and "*production*" not in only_staging
+
+        # Staging rolls back to v1.1: v1.2 runs nowhere; C1 still runs there, through the rollback's target.
+        await s.command(ALICE, "api staging", command="/rollback")
+        await b.deliver()
+        assert f"`{SHA2[:10]}` does not run in any environment now" in await where(SHA2[:12])
+        back = await where(C1)
+        assert "*staging*" in back and "*production*" in back
+        assert "Switchman has recorded no release of or with `v1.9`" in await where("v1.9")

@@ -31,7 +31,7 @@ from bot.ledger.models import Decision, DecisionKind
 from bot.outbox import queue as outbox
 from bot.outbox.sender import backoff
 from bot.outbox.wire import RateLimited, Refused, Unavailable
-from bot.release.models import Release, ReleaseKind
+from bot.release.models import Release
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -132,21 +132,22 @@ async def _addresses_of(session: AsyncSession, notice: AuthorNotice, user_id: st
 
 async def _facts(session: AsyncSession, config: SwitchmanConfig, notice: AuthorNotice, release: Release,
                  emails: set[str], zone: str | None) -> dm_text.DmFacts:
-    commits = list((await session.exec(select(ReleaseCommit).where(
-        ReleaseCommit.release_id == release.id, col(ReleaseCommit.author_email).in_(sorted(emails)))
-        .order_by(col(ReleaseCommit.position)))).all())
     outcome = NoticeOutcome(notice.outcome)
     carriers: list[where.Carrier] = []
-    why, undone_by = "", None
+    why, undone_by, releases = "", None, [release]
     if outcome == NoticeOutcome.LIVE and release.sha:
         carriers = await where.carriers(session, config, release.sha)
     elif outcome == NoticeOutcome.ROLLED_BACK:
-        undone_by = (await session.exec(select(Release).where(
-            Release.kind == ReleaseKind.ROLLBACK, Release.rollback_of == release.id,
-            col(Release.verified_at).is_not(None)).order_by(col(Release.id).desc()))).first()
+        undone_by = await where.rollback_of(session, release)
+        releases = await where.undone_by(session, release, undone_by)
         why = (undone_by.reason if undone_by and undone_by.reason else "") or "rolled back"
     else:
         why = await _failure(session, release)
+    order = {r.id: i for i, r in enumerate(reversed(releases))}  # oldest release first, as previews list
+    commits = sorted((await session.exec(select(ReleaseCommit).where(
+        col(ReleaseCommit.release_id).in_([r.id for r in releases]),
+        col(ReleaseCommit.author_email).in_(sorted(emails))))).all(),
+        key=lambda c: (order.get(c.release_id, 0), c.position))
     return dm_text.DmFacts(outcome, release, commits, zone, carriers, why,
                            undone_at=release.rolled_back_at, undone_by=undone_by)
 

@@ -140,3 +140,33 @@ async def recent_commits_by(session: AsyncSession, emails: list[str], limit: int
         if len(mine) == limit:
             break
     return mine
+
+
+MAX_UNDONE = 50  # releases one rollback is taken to have undone, at most
+
+
+async def undone_by(session: AsyncSession, bad: Release, rollback: Release | None) -> list[Release]:
+    """The deploys a rollback of `bad` took out: `bad` (or, when `bad` was itself a rollback, the deploy it
+    had brought back), and every deploy before it down to the commit the rollback went back to."""
+    undone: list[Release] = []
+    release: Release | None = bad
+    for _ in range(MAX_UNDONE):
+        if release is None or (rollback is not None and release.sha == rollback.sha):
+            break
+        if release.kind == ReleaseKind.ROLLBACK:
+            release = await _verified_before(session, release, release.sha)
+            continue
+        undone.append(release)
+        base = ((release.detail or {}).get("change") or {}).get("base_sha")
+        if rollback is None or not isinstance(base, str):
+            break
+        release = await _verified_before(session, release, base)
+    return undone
+
+
+async def rollback_of(session: AsyncSession, bad: Release) -> Release | None:
+    """The rollback of `bad` that succeeded (the latest, should there be several)."""
+    query = (select(Release).where(Release.kind == ReleaseKind.ROLLBACK, Release.rollback_of == bad.id,
+                                   col(Release.verified_at).is_not(None)).order_by(col(Release.id).desc()).limit(1))
+    found: Release | None = (await session.exec(query)).first()
+    return found

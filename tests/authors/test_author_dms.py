@@ -210,4 +210,17 @@ async def test_deploy_where_follows_each_environment_back_through_its_releases(
         assert f"`{SHA2[:10]}` does not run in any environment now" in await where(SHA2[:12])
         back = await where(C1)
         assert "*staging*" in back and "*production*" in back
+        assert "rolled back in *api staging*" in b.dms(ADA)[-1].text and SHA2[:10] in b.dms(ADA)[-1].text
+        assert "rolled back" not in b.dms(GRACE)[-1].text  # v1.2 had no commit of hers
+
+        # Staging rolls back again, to v1.0: that takes out v1.1, which the first rollback had brought back.
+        ada_before, grace_before = len(b.dms(ADA)), len(b.dms(GRACE))
+        await s.command(ALICE, "api staging to v1.0", command="/rollback")
+        await b.deliver()
+        assert [len(b.dms(ADA)), len(b.dms(GRACE))] == [ada_before + 1, grace_before + 1]  # Ada: one DM, both commits
+        again = b.dms(ADA)[-1].text
+        assert "rolled back in *api staging*" in again and C1[:10] in again and C2[:10] in again
+        assert SHA2[:10] not in again  # that one was out already
+        assert f"`{SHA1[:10]}` Handle empty carts" in b.dms(GRACE)[-1].text
+        assert "*staging*" not in await where(C1)
         assert "Switchman has recorded no release of or with `v1.9`" in await where("v1.9")

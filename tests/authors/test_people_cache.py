@@ -74,6 +74,8 @@ def test_which_outcomes_tell_the_authors() -> None:
     assert outcome_of(release(state=ReleaseState.FAILED)) is None  # a pipeline failure: nothing ran
     assert outcome_of(release(state=ReleaseState.BLOCKED)) is None
     assert outcome_of(release(state=ReleaseState.SUCCEEDED, kind=ReleaseKind.ROLLBACK)) is None
+    # A rollback that is itself rolled back took out the deploy it had brought back: its authors hear of it.
+    assert outcome_of(release(state=ReleaseState.ROLLED_BACK, kind=ReleaseKind.ROLLBACK)) == NoticeOutcome.ROLLED_BACK
 
 
 def test_a_failed_verification_dm_says_what_failed_in_the_authors_zone() -> None:

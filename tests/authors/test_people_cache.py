@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,20 +14,12 @@ from bot.authors.notices import outcome_of
 from bot.authors.people import Person
 from bot.release.models import Release, ReleaseKind, ReleaseState
 from bot.storage.database import Database
-from bot.storage.migrate import upgrade
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    upgrade(sqlite_url)
-    database = Database(sqlite_url)
-    yield database
-    await database.dispose()
-
-
 async def test_a_found_person_is_kept_a_day_and_a_miss_an_hour(db: Database) -> None:
+    """On SQLite and on PostgreSQL (the `db` fixture), through migration 0020."""
     async with db.session() as session:
         await people.remember(session, "ada@acme.test", Person("U0ADA", "America/New_York"), now=NOW)
         await people.remember(session, "who@acme.test", None, now=NOW)

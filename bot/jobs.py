@@ -13,9 +13,9 @@ from types import ModuleType
 from bot.context import AppContext
 from bot.oncall import escalation, handoffs, heartbeats
 from bot.release import approval_timeout, engine
-from bot.slack import review_post
+from bot.slack import author_dms, review_post
 
-JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, review_post, approval_timeout]
+JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, review_post, approval_timeout, author_dms]
 
 
 async def start_jobs(ctx: AppContext) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.authors import where_answers
 from bot.commands import deploy as grammar
 from bot.context import AppContext
 from bot.evidence import metrics
@@ -18,6 +19,7 @@ from bot.slack.chart_upload import ChartUnavailable, ChartUploads
 from bot.slack.deploy_requests import submit_request
 from bot.slack.ids import Command
 from bot.slack.metrics_blocks import metrics_message, with_chart
+from bot.slack.people_lookup import SlackPeopleLookup
 from bot.slack.release_modals import deploy_modal
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
@@ -89,6 +91,12 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 await ack()
                 once(lambda: trust.revoke(ctx, service=parsed.service, environment=parsed.environment,
                                           target=parsed.user, user=user, request_key=key), "deploy-trust-revoke")
+            case grammar.DeployWhere():
+                await ack()
+                asked = parsed.commit
+                work = (where_answers.mine(ctx, user, SlackPeopleLookup(ctx.slack)) if asked is None
+                        else where_answers.commit(ctx, asked))
+                later(_say(responder, work), "deploy-where")
             case grammar.DeployMetrics():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

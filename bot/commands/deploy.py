@@ -21,11 +21,12 @@ USAGE = """*`/deploy`* — release a service through its gates
 • `/deploy cancel ID` — cancel a queued or running release
 • `/deploy trust [@user]` — progress towards deploy rights earned by pairing, per environment
 • `/deploy trust revoke @user SERVICE ENV` — take an earned deploy right away again
+• `/deploy where SHA|REF|me` — which environments carry a commit, or where my recent changes run
 • `/deploy help` — this text
 Limits: a ref is at most 255 bytes, a reason at most 500 characters, `--for` from 1s to 365d."""
 
 STRATEGIES = ("rolling", "canary", "blue-green")
-SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel", "trust")
+SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel", "trust", "where")
 DEFAULT_LOCK = timedelta(hours=2)
 MAX_METRICS_DAYS = 3650
 
@@ -103,8 +104,22 @@ class DeployTrustRevoke:
     environment: str
 
 
+@dataclass(frozen=True)
+class DeployWhere:
+    commit: str | None  # a SHA (7+ hex digits) or a ref; None for `me`
+
+    @property
+    def me(self) -> bool:
+        return self.commit is None
+
+
+WHERE_USAGE = ("`/deploy where SHA|REF|me` — which environments carry a commit (7 to 40 hex digits, or a released "
+               "ref such as `v1.4.2`), or `me`: where my recent changes run")
+
+
 DeployCommand = (DeployHelp | DeployModal | DeployRequest | DeployStatus | DeployWhy | DeployLock | DeployUnlock
-                 | DeployHistory | DeployMetrics | DeployCancel | DeployTrust | DeployTrustRevoke)
+                 | DeployHistory | DeployMetrics | DeployCancel | DeployTrust | DeployTrustRevoke
+                 | DeployWhere)
 
 
 def parse(text: str) -> DeployCommand:
@@ -157,6 +172,8 @@ def parse(text: str) -> DeployCommand:
         return DeployCancel(limits.parse_id(w.positional[0], what="release", usage=USAGE))
     if head == "trust":
         return _parse_trust(rest)
+    if head == "where":
+        return _parse_where(rest)
     return _parse_request(text)
 
 
@@ -175,6 +192,16 @@ def _user(word: str) -> str:
     if found is None:
         raise BadInput(f"{limits.shown(word)} is not a Slack user; mention them, e.g. @alex", usage=USAGE)
     return found
+
+
+def _parse_where(rest: str) -> DeployWhere:
+    w = split_words(rest, usage=WHERE_USAGE, value_flags=set())
+    if len(w.positional) != 1 or w.flags:
+        raise BadInput("`/deploy where` takes one commit SHA, ref, or `me`", usage=WHERE_USAGE)
+    word = w.positional[0]
+    if word.lower() == "me":
+        return DeployWhere(None)
+    return DeployWhere(limits.check_ref(word, usage=WHERE_USAGE))
 
 
 def _parse_request(text: str) -> DeployRequest:

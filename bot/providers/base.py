@@ -54,6 +54,9 @@ class Commit:
     # When the commit was made (the committer's date, else the author's), when the provider says;
     # the earliest of a change's commits starts its lead time (docs/metrics.md).
     committed_at: datetime | None = None
+    # The git author's email, where the provider's compare gives it (GitHub `commit.author.email`,
+    # GitLab `author_email`): how the author is found in Slack to be told where the change runs.
+    author_email: str | None = None
 
 
 @dataclass(frozen=True)

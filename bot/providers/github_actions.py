@@ -126,4 +126,9 @@ def _commit(data: Mapping[str, Any]) -> Commit:
     return Commit(sha=str(data.get("sha")), title=message.splitlines()[0] if message else "",
                   author=str(author), url=data.get("html_url"),
                   committed_at=instant(as_dict(inner.get("committer")).get("date"))
-                  or instant(as_dict(inner.get("author")).get("date")))
+                  or instant(as_dict(inner.get("author")).get("date")),
+                  author_email=_email(as_dict(inner.get("author")).get("email")))
+
+
+def _email(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and "@" in value else None

@@ -144,4 +144,9 @@ def _commit(data: Mapping[str, Any]) -> Commit:
     title = str(data.get("title") or str(data.get("message") or "").split("\n", 1)[0])
     return Commit(sha=str(data.get("id")), title=title, author=str(data.get("author_name") or "unknown"),
                   url=data.get("web_url"),
-                  committed_at=instant(data.get("committed_date")) or instant(data.get("created_at")))
+                  committed_at=instant(data.get("committed_date")) or instant(data.get("created_at")),
+                  author_email=_email(data.get("author_email")))
+
+
+def _email(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and "@" in value else None

@@ -44,6 +44,7 @@ QUEUED_SHARE = 0.1
 SLOW_FACTOR = 10
 BREACH_ERROR_RATIO, BREACH_LIMIT = 0.073, 0.01  # what a breaching stage reports: 7.3% errors, over 1%
 AUTHORS = ("ada", "grace", "linus", "margaret", "ken")
+AUTHOR_DOMAIN = "example.com"  # the sandbox's commit authors are ada@example.com, ...
 MIGRATION_FILE = "migrations/0042_add_index.sql"
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 
@@ -104,7 +105,8 @@ class SandboxProvider:
         # Commit i of n was made n - i + 1 hours before the compare: the oldest first, the newest an hour ago.
         commits = [
             Commit(sha=head if i == count else _sha1(f"{head}:{i}"), title=f"Change {i} of {count} for {ref}",
-                   author=AUTHORS[(i + count) % len(AUTHORS)], committed_at=now - timedelta(hours=count - i + 1))
+                   author=AUTHORS[(i + count) % len(AUTHORS)], committed_at=now - timedelta(hours=count - i + 1),
+                   author_email=f"{AUTHORS[(i + count) % len(AUTHORS)]}@{AUTHOR_DOMAIN}")
             for i in range(1, count + 1)
         ]
         files = ["src/app/handlers.py", "tests/test_handlers.py"]

@@ -12,10 +12,12 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.authors import commits as release_commits
 from bot.config.gates import GateOptions, NotQuarantined, PairJoined
 from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.ledger.models import DecisionKind as LedgerKind
+from bot.providers.base import ChangePreview
 from bot.release import approval_timeout, gate_owner, outcomes, store
 from bot.release.decision import Decision, DecisionKind, GateStanding, decide
 from bot.release.gates.runner import run_gates
@@ -126,6 +128,7 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
         state = await session.get(EnvironmentState, (release.service, release.environment))
     base = state.current_sha if state else None
     change: dict[str, object] | None = None
+    preview: ChangePreview | None = None
     try:
         preview = await ctx.providers[service.code_host].compare(service.repo, base, release.sha or release.ref)
         message = ctx.release_view.preview(preview, service)
@@ -139,6 +142,8 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
         now = ctx.clock.now()
         kept = {"change": change} if change is not None else {}
         await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True, **kept})
+        if preview is not None:
+            await release_commits.keep(session, row.id or 0, preview)
         thread.refresh(session, row, now=now)
         thread.say(session, row, message, now=now)
 

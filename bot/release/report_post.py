@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.authors import notices as author_notices
 from bot.ledger import service as ledger
 from bot.ledger.models import Decision, DecisionKind
 from bot.release.models import IN_FLIGHT, Release, ReleaseReport, ReleaseState
@@ -64,6 +65,7 @@ async def post_if_due(session: AsyncSession, thread: ReleaseThread, release: Rel
     """Compose, store, chain and queue the release's report when one is due; None when none is."""
     if not await due(session, release):
         return None
+    await author_notices.record(session, release, now=now)  # the authors hear of the outcome the report tells
     try:
         async with session.begin_nested():  # a failed query must not spoil the outcome's transaction
             report = await build(session, thread.config, release, now=now)

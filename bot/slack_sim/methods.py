@@ -1,5 +1,6 @@
-"""What the simulated Web API's methods do: chat.*, conversations.*, views.*, users.*, usergroups.*, reactions.add,
-and the files v2 upload (files.getUploadURLExternal, files.completeUploadExternal; see `files`).
+"""What the simulated Web API's methods do: chat.*, conversations.*, views.*, users.* (info, lookupByEmail),
+usergroups.*, reactions.add, and the files v2 upload (files.getUploadURLExternal, files.completeUploadExternal;
+see `files`).
 
 Each takes a call's decoded arguments, changes the workspace as Slack would, and returns the JSON
 body Slack would answer with, refusals included (channel_not_found, not_in_channel, is_archived,
@@ -46,6 +47,7 @@ class WebApiMethods:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroup_users,
             "usergroups.users.update": self._usergroup_update,
@@ -171,6 +173,10 @@ class WebApiMethods:
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self.workspace.users.get(str(p.get("user", "")))
         return {"ok": True, "user": user_json(user, self._now())} if user else _error("user_not_found")
+
+    def _users_lookup_by_email(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.workspace.user_by_email(str(p.get("email", "")))
+        return {"ok": True, "user": user_json(user, self._now())} if user else _error("users_not_found")
 
     def _usergroups_list(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "usergroups": [usergroup_json(g) for g in self.workspace.usergroups.values()]}

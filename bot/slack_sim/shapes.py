@@ -76,5 +76,6 @@ def user_json(user: SimUser, now: datetime) -> dict[str, Any]:
                     "team": TEAM_ID, "title": "", "phone": "", "skype": "", "status_text": "", "status_emoji": "",
                     "image_24": "https://example.invalid/24.png", "image_32": "https://example.invalid/32.png",
                     "image_48": "https://example.invalid/48.png", "image_72": "https://example.invalid/72.png",
-                    "image_192": "https://example.invalid/192.png", "image_512": "https://example.invalid/512.png"},
+                    "image_192": "https://example.invalid/192.png", "image_512": "https://example.invalid/512.png",
+                    **({"email": user.email} if user.email else {})},
     }

@@ -23,6 +23,7 @@ class SimUser:
     real_name: str
     tz: str = "UTC"
     is_bot: bool = False
+    email: str | None = None  # what users.lookupByEmail finds them by (and users.info shows)
 
 
 @dataclass
@@ -79,8 +80,8 @@ class SimEvent:
 
 
 # The bot token's scopes as a missing_scope answer lists them (`provided`): manifest.yml's bot scopes.
-BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "usergroups:read", "usergroups:write",
-              "reactions:write", "files:write")
+BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read",
+              "usergroups:write", "reactions:write", "files:write")
 
 
 class Workspace:
@@ -105,10 +106,16 @@ class Workspace:
         self._ts_counts: dict[str, int] = {}
 
     # --- directory -----------------------------------------------------------------------------
-    def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "UTC") -> SimUser:
-        user = SimUser(user_id, name, real_name or name.title(), tz)
+    def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "UTC",
+                 email: str | None = None, is_bot: bool = False) -> SimUser:
+        user = SimUser(user_id, name, real_name or name.title(), tz, is_bot=is_bot, email=email)
         self.users[user_id] = user
         return user
+
+    def user_by_email(self, email: str) -> SimUser | None:
+        """As users.lookupByEmail finds people: by address, case-insensitively."""
+        wanted = email.strip().lower()
+        return next((u for u in self.users.values() if u.email and u.email.lower() == wanted), None)
 
     def user_by_name(self, name: str) -> SimUser | None:
         name = name.lstrip("@").lower()

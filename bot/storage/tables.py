@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.authors import models as author_models
 from bot.evidence import review_models
 from bot.ledger import models as ledger_models
 from bot.oncall import alert_models, heartbeat_models
@@ -13,5 +14,6 @@ from bot.release import trust_models
 from bot.storage import handled_requests
 
 metadata = SQLModel.metadata
-__all__ = ["alert_models", "handled_requests", "heartbeat_models", "ledger_models", "metadata", "oncall_models",
-           "oncall_schedule_models", "outbox_models", "release_models", "review_models", "trust_models"]
+__all__ = ["alert_models", "author_models", "handled_requests", "heartbeat_models", "ledger_models", "metadata",
+           "oncall_models", "oncall_schedule_models", "outbox_models", "release_models", "review_models",
+           "trust_models"]

@@ -48,9 +48,11 @@ class Bodies:
         return body
 
     def comparison(self, *, base: str, head: str, commits: list[tuple[str, str, str | None, str]],
-                   files: list[str], committed: list[str] | None = None) -> dict[str, Any]:
+                   files: list[str], committed: list[str] | None = None,
+                   emails: list[str] | None = None) -> dict[str, Any]:
         """`commits` are (sha, message, author login or None, git author name), oldest first;
-        `committed`, when given, their committer dates (ISO 8601), the author dates staying the example's."""
+        `committed`, when given, their committer dates (ISO 8601), the author dates staying the example's;
+        `emails`, when given, their git author emails (`commit.author.email`)."""
         body: dict[str, Any] = self.contract.example("commit-comparison")
         template = body["commits"][0]
         listed = []
@@ -59,6 +61,8 @@ class Bodies:
             commit.update(sha=sha, html_url=f"{self.base_url}/{self.repo}/commit/{sha}")
             commit["commit"]["message"] = message
             commit["commit"]["author"]["name"] = name
+            if emails is not None:
+                commit["commit"]["author"]["email"] = emails[i]
             if committed is not None:
                 commit["commit"]["committer"]["date"] = committed[i]
             commit["author"] = None if login is None else {**template["author"], "login": login}

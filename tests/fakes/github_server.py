@@ -108,9 +108,9 @@ class FakeGitHub:
         self.statuses.setdefault(sha, []).append(status)
 
     def set_comparison(self, base: str, head: str, commits: list[tuple[str, str, str | None, str]],
-                       files: list[str], committed: list[str] | None = None) -> None:
+                       files: list[str], committed: list[str] | None = None, emails: list[str] | None = None) -> None:
         self.comparisons[(base, head)] = self.bodies.comparison(base=base, head=head, commits=commits, files=files,
-                                                                committed=committed)
+                                                                committed=committed, emails=emails)
 
     def set_behind(self, base: str, head: str, behind_by: int) -> None:
         """`head` is an ancestor of `base` (`behind_by` commits older)."""

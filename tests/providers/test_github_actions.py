@@ -97,11 +97,11 @@ async def test_compare_lists_commits_files_and_link(github: FakeGitHub, provider
         ("1" * 40, "Add index\n\nLong body", "ada", "Ada Lovelace"),
         ("2" * 40, "Fix typo", None, "Grace Hopper"),  # no GitHub account: fall back to the git author
     ], files=["migrations/0042_add_index.sql", "app.py"],
-        committed=["2026-03-02T09:30:00Z", "2026-03-03T10:00:00+02:00"])
+        committed=["2026-03-02T09:30:00Z", "2026-03-03T10:00:00+02:00"], emails=["ada@acme.test", "not an address"])
     preview = await provider.compare("acme/api", base, head)
     assert preview.commits == [  # the committer's date (a rebase keeps the author's, which is older)
         Commit("1" * 40, "Add index", "ada", f"{github.bodies.base_url}/acme/api/commit/{'1' * 40}",
-               datetime(2026, 3, 2, 9, 30, tzinfo=UTC)),
+               datetime(2026, 3, 2, 9, 30, tzinfo=UTC), author_email="ada@acme.test"),  # the git author's email
         Commit("2" * 40, "Fix typo", "Grace Hopper", f"{github.bodies.base_url}/acme/api/commit/{'2' * 40}",
                datetime(2026, 3, 3, 8, 0, tzinfo=UTC)),
     ]

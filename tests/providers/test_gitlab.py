@@ -158,12 +158,14 @@ async def test_ci_status_falls_back_to_api_pipelines_when_there_is_no_other(prov
 async def test_compare_lists_commits_files_and_ahead_by(provider: GitLab, gitlab: FakeGitLab) -> None:
     gitlab.add_commit("c1" * 20, "Add login", "Grace Hopper")
     gitlab.commits["c1" * 20].update(committed_date="2026-03-02T09:30:00.000+01:00",
-                                     authored_date="2026-02-27T09:30:00.000+01:00")  # rebased: the committer counts
+                                     authored_date="2026-02-27T09:30:00.000+01:00",  # rebased: the committer counts
+                                     author_email="grace@acme.test", committer_email="ci@acme.test")
     gitlab.set_comparison(OLD, SHA, ["c1" * 20, SHA], ["app/login.py", "README.md"])
     preview = await provider.compare("acme/api", OLD, SHA)
     assert preview.commits[0].committed_at == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
     assert [(c.sha, c.title, c.author) for c in preview.commits] == [("c1" * 20, "Add login", "Grace Hopper"),
                                                                     (SHA, "a change", "Ada Lovelace")]
+    assert [c.author_email for c in preview.commits] == ["grace@acme.test", "ada@example.com"]  # the author's
     assert all(c.committed_at is not None and c.committed_at.tzinfo is not None for c in preview.commits)
     assert (preview.total_commits, preview.ahead_by, preview.files) == (2, 2, ["app/login.py", "README.md"])
     assert preview.url == f"{gitlab.url}/acme/api/-/compare/{OLD}...{SHA}"

@@ -57,6 +57,7 @@ async def _matches(listener: object, bolt: AsyncApp, body: dict) -> bool:  # typ
 
 def test_scopes_are_the_least_needed() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "im:write", "users:read", "usergroups:read", "usergroups:write",
+    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read",
+                      "usergroups:write",
                       "reactions:write", "channels:history", "groups:history", "im:history", "channels:join",
                       "channels:read", "groups:read", "files:write"}

@@ -19,11 +19,12 @@ USAGE = """*`/deploy`* — release a service through its gates
 • `/deploy history SERVICE [ENV]` — recent releases with outcome and thread links
 • `/deploy metrics [SERVICE] [--days 90]` — delivery metrics
 • `/deploy cancel ID` — cancel a queued or running release
+• `/deploy log` — your personal, expiring link to the read-only web release log
 • `/deploy help` — this text
 Limits: a ref is at most 255 bytes, a reason at most 500 characters, `--for` from 1s to 365d."""
 
 STRATEGIES = ("rolling", "canary", "blue-green")
-SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel")
+SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel", "log")
 DEFAULT_LOCK = timedelta(hours=2)
 MAX_METRICS_DAYS = 3650
 
@@ -89,8 +90,13 @@ class DeployCancel:
     release_id: int
 
 
+@dataclass(frozen=True)
+class DeployLog:
+    """`/deploy log`: a personal link to the web release log (§10)."""
+
+
 DeployCommand = (DeployHelp | DeployModal | DeployRequest | DeployStatus | DeployWhy | DeployLock | DeployUnlock
-                 | DeployHistory | DeployMetrics | DeployCancel)
+                 | DeployHistory | DeployMetrics | DeployCancel | DeployLog)
 
 
 def parse(text: str) -> DeployCommand:
@@ -141,6 +147,10 @@ def parse(text: str) -> DeployCommand:
         w = split_words(rest, usage=USAGE, value_flags=set())
         _count(w.positional, 1, 1, "/deploy cancel ID")
         return DeployCancel(limits.parse_id(w.positional[0], what="release", usage=USAGE))
+    if head == "log":
+        w = split_words(rest, usage=USAGE, value_flags=set())
+        _count(w.positional, 0, 0, "/deploy log")
+        return DeployLog()
     return _parse_request(text)
 
 

@@ -10,7 +10,9 @@ from bot.oncall import schedule_models as oncall_schedule_models
 from bot.outbox import models as outbox_models
 from bot.release import models as release_models
 from bot.storage import handled_requests
+from bot.web import log_models as web_log_models
 
 metadata = SQLModel.metadata
 __all__ = ["alert_models", "handled_requests", "heartbeat_models", "ledger_models", "metadata", "oncall_models",
-           "oncall_schedule_models", "outbox_models", "release_models", "review_models"]
+           "oncall_schedule_models", "outbox_models", "release_models", "review_models",
+           "web_log_models"]

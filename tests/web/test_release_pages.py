@@ -19,7 +19,7 @@ from bot.ledger.export import ExportFormat, export
 from bot.ledger.models import Decision
 from tests.contracts.slack_contract import SlackContract
 from tests.web.test_log_access import enter
-from tests.web.weblog_site import ALICE, OVERRIDE_REASON, OVERRIDER, RELEASE, Site, get, weblog_site
+from tests.web.weblog_site import ALICE, OVERRIDE_REASON, OVERRIDER, RELEASE, THREAD, Site, get, weblog_site
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def test_the_release_page_lists_exactly_the_ledgers_decisions_in_order(sit
     assert "Approval</strong>: approved" in body
     assert "Override (special handling)</strong>: overridden" in body and OVERRIDE_REASON in body
     assert f"<code>ci_green</code> by {OVERRIDER}" in body
-    assert "open the release thread in Slack" not in body and "no thread link recorded" in body
+    assert f'<a href="{THREAD}">open the release thread in Slack</a>' in body
 
 
 async def test_an_edited_row_makes_the_page_say_the_chain_does_not_verify(site: Site) -> None:

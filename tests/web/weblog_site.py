@@ -35,6 +35,7 @@ TRUSTED = "10.9.0.0/16"
 ALICE, BOB = "U0WEBALICE", "U0WEBBOB00"
 RELEASE = 7
 OVERRIDER = APPROVERS[3]
+THREAD = "https://switchman-sim.slack.com/archives/C0BENCH/p1700000007000100"
 OVERRIDE_REASON = "CI provider outage; the same commit passed on staging an hour ago"
 
 
@@ -71,17 +72,22 @@ async def _evidence_server() -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-def _history(database_url: str, releases: int) -> None:
+def _history(database_url: str, releases: int) -> str:
+    """Writes the history; returns release #RELEASE's ledger subject (`service/environment@ref`)."""
     upgrade(database_url)
     with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
         for batch in batches(releases, size=1000):
             write_sqlite(conn, batch)
+        conn.execute("UPDATE releases SET detail = ? WHERE id = ?", (f'{{"permalink": "{THREAD}"}}', RELEASE))
+        service, environment, ref = conn.execute("SELECT service, environment, ref FROM releases WHERE id = ?",
+                                                 (RELEASE,)).fetchone()
+    return f"{service}/{environment}@{ref}"
 
 
 @asynccontextmanager
 async def weblog_site(tmp_path: Path, contract: SlackContract, *, releases: int = 120) -> AsyncIterator[Site]:
     database_url = f"sqlite:///{tmp_path / 'switchman.db'}"
-    _history(database_url, releases)
+    subject = _history(database_url, releases)
     config = tmp_path / "switchman.yml"
     config.write_text(EXAMPLE_CONFIG.read_text() + f"\nweb_log:\n  trusted_proxies: ['{TRUSTED}']\n  page_size: 20\n")
     settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": database_url, "SWITCHMAN_CONFIG": str(config),
@@ -94,13 +100,13 @@ async def weblog_site(tmp_path: Path, contract: SlackContract, *, releases: int 
             at = NOW - timedelta(hours=1)
             async with stack.ctx.db.session() as session:
                 await record(session, kind="gate_verdict", actor="gate:ci_green", release_id=RELEASE, outcome="fail",
-                             subject=f"api/production@v{RELEASE}", decided_at=at,
+                             subject=subject, decided_at=at,
                              evidence={"gate": "ci_green", "evidence": "2 of 14 checks failed", "link": evidence_url,
                                        "seconds": 1.2})
                 await record(session, kind="approval", actor=APPROVERS[1], release_id=RELEASE, outcome="approved",
-                             subject=f"api/production@v{RELEASE}", decided_at=at + timedelta(minutes=5))
+                             subject=subject, decided_at=at + timedelta(minutes=5))
                 await record(session, kind="override", actor=OVERRIDER, release_id=RELEASE, outcome="overridden",
-                             subject=f"api/production@v{RELEASE}", decided_at=at + timedelta(minutes=6),
+                             subject=subject, decided_at=at + timedelta(minutes=6),
                              evidence={"gates": ["ci_green"], "reason": OVERRIDE_REASON, "special_handling": True})
                 session.add(GateOverride(release_id=RELEASE, gate="ci_green", actor=OVERRIDER, reason=OVERRIDE_REASON,
                                          decided_at=at + timedelta(minutes=6)))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.config.loader import load_config
 from bot.config.models import summarise
+from bot.config.web_log import describe as web_log_line
 from bot.errors import ConfigError, SwitchmanError
 from bot.settings import Settings
 from bot.structured_log import configure_logging
@@ -105,6 +106,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         s = summarise(config)
         print(f"{path}: OK — {len(s['providers'])} provider(s), {len(s['services'])} service(s), "
               f"{len(s['rotations'])} rotation(s)")
+        print(f"{path}: {web_log_line(config.web_log)}")
         if config.fallback_rotation is None and config.unrouted_channel is None:
             print(f"{path}: warning: neither fallback_rotation nor unrouted_channel is set: an alert no rotation "
                   "claims is only stored and logged; set fallback_rotation (a rotation to page) or "

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from bot.config.durations import Duration
+from bot.config.durations import Duration, format_duration
 from bot.config.gates import Strict
 
 ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
@@ -39,3 +39,12 @@ class WebLog(Strict):
         if not timedelta(minutes=1) <= value <= timedelta(days=30):
             raise ValueError("must be between 1m and 30d")
         return value
+
+
+def describe(config: WebLog) -> str:
+    """One line for `switchman check-config`: how the web log is reached (the secret's source, never its value)."""
+    secret = f"the file {config.secret_file}" if config.secret_file else f"${config.secret_env}"
+    proxies = (f"trusts {', '.join(str(n) for n in config.trusted_proxies)} as SSO proxies "
+               f"({', '.join(config.proxy_headers)})" if config.trusted_proxies else "no trusted SSO proxy")
+    return (f"web log /log/: /deploy log links signed with {secret}, valid {format_duration(config.link_expires)}, sessions "
+            f"{format_duration(config.session_expires)}; {proxies}")

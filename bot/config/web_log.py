@@ -46,5 +46,5 @@ def describe(config: WebLog) -> str:
     secret = f"the file {config.secret_file}" if config.secret_file else f"${config.secret_env}"
     proxies = (f"trusts {', '.join(str(n) for n in config.trusted_proxies)} as SSO proxies "
                f"({', '.join(config.proxy_headers)})" if config.trusted_proxies else "no trusted SSO proxy")
-    return (f"web log /log/: /deploy log links signed with {secret}, valid {format_duration(config.link_expires)}, sessions "
-            f"{format_duration(config.session_expires)}; {proxies}")
+    link, session = format_duration(config.link_expires), format_duration(config.session_expires)
+    return f"web log /log/: /deploy log links signed with {secret}, valid {link}, sessions {session}; {proxies}"

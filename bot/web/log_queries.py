@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ledger.chain import GENESIS, VerifyReport, row_hash
@@ -82,11 +82,28 @@ class ReleaseFilter:
             decided = select(DECISIONS.c.release_id).where(DECISIONS.c.actor == self.person,
                                                            DECISIONS.c.release_id.is_not(None))
             clauses.append(or_(c.requested_by == self.person, c.id.in_(decided)))
-        if self.since:
-            clauses.append(c.created_at >= datetime.combine(self.since, time(), UTC))
-        if self.until:
-            clauses.append(c.created_at < datetime.combine(self.until + timedelta(days=1), time(), UTC))
+        if self.since or self.until:
+            clauses += self._created_between()
         return clauses
+
+    def _created_between(self) -> list[ColumnElement[bool]]:
+        """The date range as an id range plus the exact test. The first and last id created in the range
+        (read from the created_at index) bound the rows, so the newest-first page is read in id order and
+        stops after one page, instead of sorting every release of a year-long range. The exact test is
+        wrapped (`coalesce`) so the planner does not pick the created_at index for it and sort anyway."""
+        c = RELEASES.c
+        created = func.coalesce(c.created_at, c.created_at)
+        inside: list[ColumnElement[bool]] = []
+        if self.since:
+            inside.append(c.created_at >= datetime.combine(self.since, time(), UTC))
+        if self.until:
+            inside.append(c.created_at < datetime.combine(self.until + timedelta(days=1), time(), UTC))
+        first = select(func.min(c.id)).where(*inside).scalar_subquery()
+        last = select(func.max(c.id)).where(*inside).scalar_subquery()
+        exact = [created >= datetime.combine(self.since, time(), UTC)] if self.since else []
+        if self.until:
+            exact.append(created < datetime.combine(self.until + timedelta(days=1), time(), UTC))
+        return [c.id >= first, c.id <= last, *exact]
 
 
 def releases_query(found: ReleaseFilter) -> Select[Any]:

@@ -92,6 +92,12 @@ async def test_filters_and_keyset_pages_show_every_matching_release_once(site: S
         expected = [r[0] for r in conn.execute("SELECT id FROM releases WHERE service = 'api' AND "
                                                "environment = 'production' ORDER BY id DESC")]
     assert seen == expected and len(expected) > 20  # more than one page of 20
+    with sqlite3.connect(site.database_url.removeprefix("sqlite:///")) as conn:
+        in_range = [r[0] for r in conn.execute("SELECT id FROM releases WHERE created_at >= '2026-03-01' AND "
+                                               "created_at < '2026-03-16' AND state = 'succeeded' ORDER BY id DESC")]
+    _, body, _ = await get(f"{site.base}/log/releases?since=2026-03-01&until=2026-03-15&outcome=succeeded",
+                           cookies=cookies)
+    assert [int(n) for n in re.findall(r'<a href="/log/releases/(\d+)">', body)] == in_range and in_range
     _, body, _ = await get(f"{site.base}/log/releases?person={OVERRIDER}", cookies=cookies)
     assert f'<a href="/log/releases/{RELEASE}">' in body  # found through the override they decided
 

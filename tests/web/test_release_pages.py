@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from bot.ledger.export import ExportFormat, export
 from bot.ledger.models import Decision
+from bot.ledger.service import record
 from tests.contracts.slack_contract import SlackContract
 from tests.web.test_log_access import enter
 from tests.web.weblog_site import ALICE, OVERRIDE_REASON, OVERRIDER, RELEASE, THREAD, Site, get, weblog_site
@@ -146,3 +147,31 @@ async def test_metrics_and_oncall_pages_render(site: Site) -> None:
     assert re.search(r'<img class="chart" [^>]*alt="Four charts of', body)
     status, body, _ = await get(f"{site.base}/log/oncall", cookies=cookies)
     assert status == 200 and "api-oncall" in body and "On call now" in body
+
+
+async def test_a_page_shows_its_timeline_in_order(site: Site) -> None:
+    cookies = await enter(site, await site.link(ALICE))
+    delivery = await site.stack.slack.slash_command(ALICE, "/oncall", 'page api-oncall "checkout is down"',
+                                                    channel="#api-oncall")
+    assert delivery.status == 200
+    await site.stack.settle()
+    _, body, _ = await get(f"{site.base}/log/oncall", cookies=cookies)
+    found = re.search(r'<a href="/log/oncall/pages/(\d+)">', body)
+    assert found and "checkout is down" in body
+    status, body, _ = await get(f"{site.base}/log/oncall/pages/{found.group(1)}", cookies=cookies)
+    assert status == 200 and "checkout is down" in body
+    times = re.findall(r'<time datetime="([^"]+)">', body)
+    assert times == sorted(times) and len(times) >= 2
+    assert f"opened by {ALICE}" in body and "Slack message to" in body
+
+
+async def test_a_token_that_slipped_into_evidence_is_not_shown(site: Site) -> None:
+    cookies = await enter(site, await site.link(ALICE))
+    leaked = "xoxb-123456789012-abcdefABCDEF"
+    async with site.stack.ctx.db.session() as session:
+        await record(session, kind="gate_verdict", actor="gate:http", release_id=8, outcome="error",
+                     decided_at=site.time.clock.now(), evidence={"evidence": f"401 with Authorization {leaked}"})
+        await session.commit()
+    _, body, _ = await get(f"{site.base}/log/releases/8", cookies=cookies)
+    assert "Gate verdict</strong>: error" in body and leaked not in body and "[redacted]" in body
+    assert site.stack.ctx.settings.bot_token not in body and "weblog-test-secret" not in body

@@ -33,6 +33,7 @@ from bot.web import log_oncall
 from bot.web.log_access import COOKIE, LogSecretMissing, Refusal, Via, Viewer, from_proxy, load_secret, read
 from bot.web.log_access import session_token as new_session
 from bot.web.log_queries import (
+    AUDIT_RUNS,
     DECISION_LABELS,
     DECISIONS,
     OUTCOMES,
@@ -196,6 +197,16 @@ def add_routes(app: web.Application, ctx: AppContext) -> None:
         return page(env, "oncall.html", title="On-call", viewer=viewer, rotations=rotations, pages=rows,
                     next_before=next_before, now=now)
 
+    async def pages_file(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        table = log_oncall.PAGES
+        return await _stream(request, select(table).order_by(table.c.id), tuple(table.c.keys()), "pages",
+                             request.match_info["fmt"])
+
+    async def runs_file(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        table = AUDIT_RUNS
+        return await _stream(request, select(table).order_by(table.c.id), tuple(table.c.keys()), "audit-runs",
+                             request.match_info["fmt"])
+
     async def one_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         page_id = _number(request.match_info["id"], "page id")
         async with ctx.db.session() as session:
@@ -240,8 +251,10 @@ def add_routes(app: web.Application, ctx: AppContext) -> None:
     app.router.add_get("/log/releases/{id}", guarded(one_release))
     app.router.add_get("/log/releases/{id}/decisions.{fmt:csv|jsonl}", guarded(decisions_file))
     app.router.add_get("/log/chain", guarded(chain))
+    app.router.add_get("/log/chain/runs.{fmt:csv|jsonl}", guarded(runs_file))
     app.router.add_get("/log/metrics", guarded(metrics))
     app.router.add_get("/log/oncall", guarded(oncall))
+    app.router.add_get("/log/oncall/pages.{fmt:csv|jsonl}", guarded(pages_file))
     app.router.add_get("/log/oncall/pages/{id}", guarded(one_page))
 
 

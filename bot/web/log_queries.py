@@ -23,6 +23,7 @@ from bot.web.log_models import AuditRun, WebLogView
 
 RELEASES: Table = Release.__table__  # type: ignore[attr-defined]
 DECISIONS: Table = Decision.__table__  # type: ignore[attr-defined]
+AUDIT_RUNS: Table = AuditRun.__table__  # type: ignore[attr-defined]
 OUTCOMES = tuple(state.value for state in ReleaseState)
 MAX_TEXT = 128
 

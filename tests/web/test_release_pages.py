@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 import sqlite3
 import subprocess
@@ -136,6 +137,8 @@ async def test_the_chain_page_shows_each_audit_verify_run(site: Site) -> None:
     assert (await asyncio.to_thread(audit)).returncode == 1
     _, body, _ = await get(f"{site.base}/log/chain", cookies=cookies)
     assert "The ledger chain was BROKEN" in body and "seq 5" in body
+    _, body, _ = await get(f"{site.base}/log/chain/runs.jsonl", cookies=cookies)
+    assert [json.loads(line)["ok"] for line in body.splitlines()] == [True, False]
     _, body, _ = await get(f"{site.base}/log/releases/{RELEASE}", cookies=cookies)
     assert "BROKEN" in body  # the release page shows the last whole-ledger run too
 
@@ -163,6 +166,9 @@ async def test_a_page_shows_its_timeline_in_order(site: Site) -> None:
     times = re.findall(r'<time datetime="([^"]+)">', body)
     assert times == sorted(times) and len(times) >= 2
     assert f"opened by {ALICE}" in body and "Slack message to" in body
+    status, body, _ = await get(f"{site.base}/log/oncall/pages.csv", cookies=cookies)
+    header, row = body.strip().splitlines()
+    assert status == 200 and header.startswith("id,rotation,source") and "checkout is down" in row
 
 
 async def test_a_token_that_slipped_into_evidence_is_not_shown(site: Site) -> None:

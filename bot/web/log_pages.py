@@ -245,6 +245,7 @@ def add_routes(app: web.Application, ctx: AppContext) -> None:
         return response
 
     app.router.add_get("/log/enter", enter)
+    app.router.add_get("/log", _inside)  # the cookie's path is /log/: go inside first
     app.router.add_get("/log/", guarded(home))
     app.router.add_get("/log/releases", guarded(releases))
     app.router.add_get("/log/releases.{fmt:csv|jsonl}", guarded(releases_file))
@@ -256,6 +257,10 @@ def add_routes(app: web.Application, ctx: AppContext) -> None:
     app.router.add_get("/log/oncall", guarded(oncall))
     app.router.add_get("/log/oncall/pages.{fmt:csv|jsonl}", guarded(pages_file))
     app.router.add_get("/log/oncall/pages/{id}", guarded(one_page))
+
+
+async def _inside(_: web.Request) -> web.StreamResponse:
+    return web.Response(status=303, headers={"Location": "/log/releases"})
 
 
 def _number(text: str | None, name: str) -> int | None:

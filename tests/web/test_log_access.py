@@ -64,6 +64,8 @@ async def test_a_plain_request_is_refused_with_401(site: Site) -> None:
         assert status == 401, path
         assert_nothing_leaked(body)
     assert {(v.viewer, v.via, v.status) for v in await views(site)} == {("", "none", 401)}
+    status, _, response = await get(f"{site.base}/log")
+    assert status == 303 and response.headers["Location"] == "/log/releases"  # and there: 401
 
 
 async def test_an_expired_link_is_refused_with_403(site: Site) -> None:

@@ -25,6 +25,17 @@ from tests.web.weblog_site import ALICE, OVERRIDE_REASON, OVERRIDER, RELEASE, we
 
 ARTIFACTS = Path(os.environ.get("SWITCHMAN_TEST_ARTIFACTS") or Path(__file__).parents[2] / "tmp" / "artifacts")
 WAIT = 20.0  # seconds a page or a download may take before the test fails
+# What every page must have for screen readers and keyboards: one h1, a main landmark and a nav, a label for
+# every form field, alt text on every image, and the language and viewport declared.
+ACCESSIBILITY = """
+const unlabelled = [...document.querySelectorAll('input, select, textarea')]
+  .filter(f => !(f.id && document.querySelector(`label[for="${f.id}"]`)) && !f.getAttribute('aria-label'));
+return {h1: document.querySelectorAll('h1').length, main: document.querySelectorAll('main').length,
+        nav: document.querySelectorAll('nav[aria-label]').length, unlabelled: unlabelled.length,
+        noAlt: [...document.images].filter(i => !i.getAttribute('alt')).length,
+        lang: document.documentElement.lang,
+        viewport: !!document.querySelector('meta[name=viewport]')};
+"""
 
 
 def _drive(link: str, base: str, evidence_url: str, downloads: Path, profile: Path, expected_csv: str,
@@ -75,10 +86,12 @@ def _drive(link: str, base: str, evidence_url: str, downloads: Path, profile: Pa
             time.sleep(0.05)  # polling for the browser's download, bounded by the deadline
         seen["csv"] = target.read_bytes().decode("utf-8") if target.exists() else None
 
-        for name in ("metrics", "oncall", "chain"):
+        seen["accessibility"] = {}
+        for name in ("metrics", "oncall", "chain", "releases", f"releases/{RELEASE}"):
             driver.get(f"{base}/log/{name}")
             seen[f"{name}_heading"] = driver.find_element(By.TAG_NAME, "h1").text
-            driver.save_screenshot(str(shots / f"weblog-{name}.png"))
+            seen["accessibility"][name] = driver.execute_script(ACCESSIBILITY)
+            driver.save_screenshot(str(shots / f"weblog-{name.replace('/', '-')}.png"))
     seen["expected_csv"] = expected_csv
     return seen
 
@@ -110,5 +123,9 @@ async def test_an_auditor_filters_opens_a_release_follows_its_evidence_and_downl
     assert seen["csv"] == seen["expected_csv"]
     headings = (seen["metrics_heading"], seen["oncall_heading"], seen["chain_heading"])
     assert headings == ("Delivery metrics", "On-call", "Ledger chain")
+    for name, found in seen["accessibility"].items():
+        assert found == {"h1": 1, "main": 1, "nav": found["nav"], "unlabelled": 0, "noAlt": 0, "lang": "en",
+                         "viewport": True}, name
+        assert found["nav"] >= 1, name
     for shot in ("weblog-releases-filtered", "weblog-release", "weblog-release-phone", "weblog-metrics"):
         assert (await asyncio.to_thread((ARTIFACTS / f"{shot}.png").stat)).st_size > 1000

@@ -9,13 +9,18 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config.loader import load_config
 from bot.config.models import summarise, trust_summary
+from bot.config.web_log import describe as web_log_line
 from bot.errors import ConfigError, SwitchmanError
 from bot.settings import Settings
 from bot.structured_log import configure_logging
+
+if TYPE_CHECKING:
+    from bot.ledger.chain import VerifyReport
+    from bot.storage.database import Database
 
 log = logging.getLogger("switchman")
 
@@ -103,6 +108,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
               f"{len(s['rotations'])} rotation(s)")
         for line in trust_summary(config):
             print(f"{path}: {line}")
+        print(f"{path}: {web_log_line(config.web_log)}")
         if config.fallback_rotation is None and config.unrouted_channel is None:
             print(f"{path}: warning: neither fallback_rotation nor unrouted_channel is set: an alert no rotation "
                   "claims is only stored and logged; set fallback_rotation (a rotation to page) or "
@@ -149,6 +155,7 @@ async def _audit_verify(settings: Settings) -> int:
     try:
         async with db.session() as session:
             report = await verify(session)
+        await _record_audit_run(db, report)
     finally:
         await db.dispose()
     if report.ok:
@@ -162,6 +169,15 @@ async def _audit_verify(settings: Settings) -> int:
     print(f"ledger BROKEN: {len(report.problems)} problem(s) in {report.checked} decisions checked; "
           f"the first broken row is seq {first.seq} ({first.kind})")
     return 1
+
+
+async def _record_audit_run(db: Database, report: VerifyReport) -> None:
+    """Stores the run's result for the web log's chain page (`/log/chain`): when it last ran, and what it found."""
+    from bot.web.log_queries import audit_run
+
+    async with db.session() as session:
+        session.add(audit_run(report, at=datetime.now(UTC)))
+        await session.commit()
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:

@@ -34,6 +34,9 @@ _TOKEN_PATTERNS = [
     *_PREFIXED_TOKENS,
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token)\s+)[^\s\"',}]+"),
     re.compile(r"(?i)((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    # The web release log's personal links and session cookie (Bolt logs an ack's body at DEBUG).
+    re.compile(r"(/log/enter\?t=)[A-Za-z0-9._-]+"),
+    re.compile(r"(switchman_log=)[A-Za-z0-9._-]+"),
 ]
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

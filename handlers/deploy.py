@@ -24,6 +24,7 @@ from bot.slack.release_modals import deploy_modal
 from bot.slack.request_keys import answer_once, request_key
 from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 from bot.slack.trend_chart import trend_chart
+from bot.web.log_access import link_message
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -97,6 +98,10 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 work = (where_answers.mine(ctx, user, SlackPeopleLookup(ctx.slack)) if asked is None
                         else where_answers.commit(ctx, asked))
                 later(_say(responder, work), "deploy-where")
+            case grammar.DeployLog():
+                await ack(**replies.ephemeral(link_message(ctx.config.web_log, ctx.settings.environ,
+                                                           public_url=ctx.settings.public_url, user=user,
+                                                           now=ctx.clock.now())))
             case grammar.DeployMetrics():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

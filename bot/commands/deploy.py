@@ -22,11 +22,12 @@ USAGE = """*`/deploy`* — release a service through its gates
 • `/deploy trust [@user]` — progress towards deploy rights earned by pairing, per environment
 • `/deploy trust revoke @user SERVICE ENV` — take an earned deploy right away again
 • `/deploy where SHA|REF|me` — which environments carry a commit, or where my recent changes run
+• `/deploy log` — your personal, expiring link to the read-only web release log
 • `/deploy help` — this text
 Limits: a ref is at most 255 bytes, a reason at most 500 characters, `--for` from 1s to 365d."""
 
 STRATEGIES = ("rolling", "canary", "blue-green")
-SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel", "trust", "where")
+SUBCOMMANDS = ("help", "status", "why", "lock", "unlock", "history", "metrics", "cancel", "trust", "where", "log")
 DEFAULT_LOCK = timedelta(hours=2)
 MAX_METRICS_DAYS = 3650
 
@@ -117,9 +118,14 @@ WHERE_USAGE = ("`/deploy where SHA|REF|me` — which environments carry a commit
                "ref such as `v1.4.2`), or `me`: where my recent changes run")
 
 
+@dataclass(frozen=True)
+class DeployLog:
+    """`/deploy log`: a personal link to the web release log (§10)."""
+
+
 DeployCommand = (DeployHelp | DeployModal | DeployRequest | DeployStatus | DeployWhy | DeployLock | DeployUnlock
                  | DeployHistory | DeployMetrics | DeployCancel | DeployTrust | DeployTrustRevoke
-                 | DeployWhere)
+                 | DeployWhere | DeployLog)
 
 
 def parse(text: str) -> DeployCommand:
@@ -174,6 +180,10 @@ def parse(text: str) -> DeployCommand:
         return _parse_trust(rest)
     if head == "where":
         return _parse_where(rest)
+    if head == "log":
+        w = split_words(rest, usage=USAGE, value_flags=set())
+        _count(w.positional, 0, 0, "/deploy log")
+        return DeployLog()
     return _parse_request(text)
 
 

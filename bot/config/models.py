@@ -16,6 +16,7 @@ from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, model
 from bot.config.contacts import Person, Smtp, Twilio, contact_problems
 from bot.config.durations import Duration
 from bot.config.gates import CHECK_KINDS, GATE_KINDS, Check, Gate, Strict, normalise_entry
+from bot.config.web_log import WebLog
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
 SLACK_USER_OR_GROUP = r"^([UW][A-Z0-9]{2,}|@[\w.-]+|S[A-Z0-9]{6,})$"
@@ -264,6 +265,8 @@ class SwitchmanConfig(Strict):
     smtp: Smtp | None = None
     # The weekly release confidence review of every service that does not name its own.
     weekly_review: WeeklyReview | None = None
+    # The read-only web release log under /log/ (§10): its signing secret, link lifetimes, trusted proxies.
+    web_log: WebLog = Field(default_factory=WebLog)
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:

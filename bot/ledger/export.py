@@ -104,7 +104,7 @@ def plain(value: Any) -> Any:
     return format_instant(value) if isinstance(value, datetime) else value
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
@@ -164,7 +164,7 @@ async def export(session: AsyncSession, out: TextIO, *, fmt: ExportFormat, what:
         count = 0
         async for row in _rows(connection, source, table, since=since, until=until, service=service):
             if writer is not None:
-                writer.writerow([_cell(row[name]) for name in names])
+                writer.writerow([cell(row[name]) for name in names])
             else:
                 values = {name: plain(row[name]) for name in names}
                 if tag:

@@ -7,7 +7,8 @@ and `/webhooks/events/v2/enqueue`, and
 `/webhooks/heartbeat/NAME/SECRET` (inbound pages, `webhooks.py`), `/calendar/ROTATION/SECRET.ics`
 (`calendar_feed.py`). Requests to `/slack/events` are checked strictly first
 (`slack_request_check.py`: 401 for a missing, malformed, stale or wrong signature, 400 for a signed
-body Slack would not send), then Bolt verifies again and dispatches.
+body Slack would not send), then Bolt verifies again and dispatches. The read-only web release log
+is under `/log/` (`log_pages.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext
 from bot.slack.token_check import SlackProbe, SlackState
-from bot.web import calendar_feed, webhooks
+from bot.web import calendar_feed, log_pages, webhooks
 from bot.web.metrics import CONTENT_TYPE, Metrics
 from bot.web.slack_request_check import refuse_slack_request
 
@@ -100,6 +101,7 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics, *,
     app.router.add_get("/metrics", metrics_endpoint)
     calendar_feed.add_routes(app, ctx)
     webhooks.add_routes(app, ctx, metrics)
+    log_pages.add_routes(app, ctx)  # the read-only web release log under /log/
     return app
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.commands import limits
+from bot.commands.suggest import closest
 from bot.commands.tokens import split_words
 from bot.errors import BadInput
 
@@ -171,6 +172,9 @@ def _parse_request(text: str) -> DeployRequest:
 
 def _request_problem(words: list[str]) -> str:
     if len(words) == 1:
+        subcommand = closest(words[0], SUBCOMMANDS)
+        if subcommand is not None:
+            return f"{limits.shown(words[0])} is not a sub-command — did you mean `/deploy {subcommand}`?"
         service = words[0] if len(words[0]) <= limits.MAX_NAME_CHARS else "SERVICE"
         return (f"{limits.shown(words[0])} is not a sub-command, and a deploy needs an environment: "
                 f"`/deploy {service} [REF] to ENV`")

@@ -50,7 +50,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             case grammar.DeployRequest():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
                 await ack()  # "Requesting…" follows once the requester is known to be allowed
-                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder), "deploy-request")
+                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder, announce=True),
+                      "deploy-request")
             case grammar.DeployStatus():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

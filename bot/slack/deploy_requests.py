@@ -10,10 +10,12 @@ from bot.slack.responder import Responder, tell
 
 
 async def submit_request(ctx: AppContext, request: grammar.DeployRequest, *, user: str, request_key: str,
-                         responder: Responder) -> None:
-    _, env = check_target(ctx.config, request.service, request.environment, grammar.USAGE)
-    await check_deployer(ctx, env, request.environment, user)
-    await tell(responder, requesting(request))
+                         responder: Responder, announce: bool = False) -> None:
+    """With `announce` (a slash command, whose ack said nothing), "Requesting…" first, once allowed."""
+    if announce:
+        _, env = check_target(ctx.config, request.service, request.environment, grammar.USAGE)
+        await check_deployer(ctx, env, request.environment, user)
+        await tell(responder, requesting(request))
     accepted = await request_release(ctx, request, user=user, request_key=request_key, usage=grammar.USAGE)
     if accepted.duplicate:
         return  # a retried delivery of a request we already acted on

@@ -80,7 +80,7 @@ class SimEvent:
 
 # The bot token's scopes as a missing_scope answer lists them (`provided`): manifest.yml's bot scopes.
 BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "usergroups:read", "usergroups:write",
-              "reactions:write", "files:write")
+              "files:write")
 
 
 class Workspace:

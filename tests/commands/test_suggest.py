@@ -5,8 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.commands import deploy
 from bot.commands.help_hint import help_hint
 from bot.commands.suggest import closest, did_you_mean, edit_distance
+from bot.config.loader import load_config
+from bot.errors import BadInput
+from bot.release.access import check_target
+from bot.settings import EXAMPLE_CONFIG
+from bot.slack import replies
 
 ENVIRONMENTS = ["staging", "production"]
 
@@ -45,3 +51,21 @@ def test_edit_distance_counts_slips_and_swaps() -> None:
     assert edit_distance("", "abc") == 3
     assert closest("apj", ["api", "web"]) == "api"
     assert closest("ab", ["api", "web"]) is None  # two letters, one of them wrong: too little to go on
+
+
+EXAMPLE = load_config(EXAMPLE_CONFIG)
+NAMES = st.text(alphabet=st.characters(codec="ascii", categories=["L", "N", "Pd"]), min_size=1, max_size=64)
+
+
+@given(NAMES, NAMES)
+def test_a_wrong_target_is_refused_in_two_lines_naming_the_usage(service: str, environment: str) -> None:
+    try:
+        check_target(EXAMPLE, service, environment, deploy.USAGE)
+    except BadInput as exc:
+        lines = replies.bad_input(exc.message, exc.usage)["text"].splitlines()
+        assert len(lines) == 2 and lines[1] == "`/deploy help` for the full usage."
+        suggested = [name for name in [*EXAMPLE.services, *EXAMPLE.services["api"].environments]
+                     if f"did you mean `{name}`?" in lines[0]]
+        assert len(suggested) <= 1
+        return
+    assert service in EXAMPLE.services and environment in EXAMPLE.services[service].environments

@@ -16,8 +16,9 @@ from bot.wall_clock import resolve_wall_clock
 def rotation_named(config: SwitchmanConfig, name: str) -> Rotation:
     if name not in config.rotations:
         known = ", ".join(f"`{n}`" for n in config.rotations) or "none are configured"
-        raise BadInput(f"there is no rotation called `{name}`{did_you_mean(name, config.rotations)} "
-                       f"(rotations: {known})", usage=grammar.USAGE)
+        # `/oncall schedul` reads as a rotation name: a mistyped sub-command is the likelier meaning then.
+        hint = did_you_mean(name, config.rotations) or did_you_mean(name, grammar.SUBCOMMANDS, prefix="/oncall ")
+        raise BadInput(f"there is no rotation called `{name}`{hint} (rotations: {known})", usage=grammar.USAGE)
     return config.rotations[name]
 
 

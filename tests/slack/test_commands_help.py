@@ -55,6 +55,7 @@ async def test_bad_input_says_what_was_wrong_and_where_the_usage_is(stack: Stack
     ("/rollback", "api prod", "did you mean `production`?"),
     ("/oncall", "schedule api-oncal", "did you mean `api-oncall`?"),
     ("/oncall", "shedule api-oncall", "did you mean `/oncall schedule`?"),
+    ("/oncall", "schedul", "did you mean `/oncall schedule`?"),
 ])
 async def test_a_near_miss_gets_the_closest_valid_choice(stack: Stack, command: str, text: str,
                                                          suggestion: str) -> None:

@@ -25,6 +25,22 @@ from bot.web.server import Readiness, build_web_app, start_site
 log = logging.getLogger(__name__)
 
 
+def slack_mode(settings: Settings) -> str:
+    """"socket" when an app-level token is set (Switchman dials Slack), else "http" (Slack calls /slack/events)."""
+    return "socket" if settings.app_token is not None else "http"
+
+
+def malformed_tokens(settings: Settings) -> list[str]:
+    """What is wrong with the shape of the tokens, before Slack is asked (never quoting a token)."""
+    problems = []
+    if settings.app_token is not None and not settings.app_token.startswith("xapp-"):
+        looks_like = " (it looks like a bot token)" if settings.app_token.startswith("xoxb-") else ""
+        problems.append(f"SLACK_APP_TOKEN must be an app-level token starting xapp-{looks_like}: make one under "
+                        "Basic Information → App-Level Tokens with the connections:write scope, or unset "
+                        "SLACK_APP_TOKEN to serve over HTTP")
+    return problems
+
+
 def missing_secrets(settings: Settings) -> list[str]:
     missing = []
     if not settings.bot_token:
@@ -60,12 +76,15 @@ async def serve(settings: Settings, *, host: str, port: int, ready: asyncio.Even
     missing = missing_secrets(settings)
     if missing:
         raise SwitchmanError(f"switchman serve needs {', '.join(missing)} in the environment")
+    malformed = malformed_tokens(settings)
+    if malformed:
+        raise SwitchmanError("; ".join(malformed))
     refuse_fallback_example(settings, example=example)
     await check_slack_token(settings)
     ctx = await build_context(settings)
     await start_leadership(ctx)
     bolt = create_app(ctx)
-    socket_mode = settings.app_token is not None
+    socket_mode = slack_mode(settings) == "socket"
     readiness = Readiness(slack=SlackProbe(ctx.slack))
     web_app = build_web_app(ctx, None if socket_mode else bolt, ctx.metrics, readiness=readiness)
     runner, bound = await start_site(web_app, host, port)

@@ -52,9 +52,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                                                           view=deploy_modal(ctx.config)), name="deploy-modal")
             case grammar.DeployRequest():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
-                await ack(**replies.ephemeral(f":hourglass_flowing_sand: Requesting {parsed.service} "
-                                              f"`{parsed.ref or 'the branch head'}` → {parsed.environment}…"))
-                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder), "deploy-request")
+                await ack()  # "Requesting…" follows once the requester is known to be allowed
+                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder, announce=True),
+                      "deploy-request")
             case grammar.DeployStatus():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

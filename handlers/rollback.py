@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import rollback as grammar
 from bot.context import AppContext
-from bot.release.requests import check_target, request_rollback
+from bot.release.requests import check_deployer, check_target, request_rollback
 from bot.release.rollback import rollback_choices
 from bot.slack import replies
 from bot.slack.form_state import refused_form, submitter
@@ -22,7 +22,12 @@ from bot.slack.responder import ResponseUrlResponder, answer_later, tell
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
-    async def roll_back(request: grammar.RollbackRequest, user: str, key: str, responder: Any) -> None:
+    async def roll_back(request: grammar.RollbackRequest, user: str, key: str, responder: Any, *,
+                        announce: bool = False) -> None:
+        if announce:  # "Rolling back…" only once the requester is known to be allowed, so never before a refusal
+            _, env = check_target(ctx.config, request.service, request.environment, grammar.USAGE)
+            await check_deployer(ctx, env, request.environment, user)
+            await tell(responder, f":hourglass_flowing_sand: Rolling back {request.service} {request.environment}…")
         rollback_id = await request_rollback(ctx, request, user=user, request_key=key, usage=grammar.USAGE)
         await tell(responder, f":leftwards_arrow_with_hook: Rollback #{rollback_id} of {request.service} "
                               f"{request.environment} started; follow it in its thread.")
@@ -38,11 +43,10 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             ctx.background.spawn(_open_form(command["trigger_id"]), name="rollback-modal")
             return
         check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
-        await ack(**replies.ephemeral(f":hourglass_flowing_sand: Rolling back {parsed.service} "
-                                      f"{parsed.environment}…"))
+        await ack()
         responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
-        answer_later(ctx.background, roll_back(parsed, command["user_id"], request_key(command), responder), responder,
-                     name="rollback-request")
+        answer_later(ctx.background, roll_back(parsed, command["user_id"], request_key(command), responder,
+                                               announce=True), responder, name="rollback-request")
 
     async def _open_form(trigger_id: str) -> None:
         choices = [(f"{r.service} {r.environment}: {r.ref} ({short(r.sha)}) #{r.id}",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.commands import limits
+from bot.commands.suggest import closest
 from bot.commands.tokens import split_words, user_id
 from bot.errors import BadInput
 
@@ -114,10 +115,6 @@ class DeployWhere:
         return self.commit is None
 
 
-WHERE_USAGE = ("`/deploy where SHA|REF|me` — which environments carry a commit (7 to 40 hex digits, or a released "
-               "ref such as `v1.4.2`), or `me`: where my recent changes run")
-
-
 @dataclass(frozen=True)
 class DeployLog:
     """`/deploy log`: a personal link to the web release log (§10)."""
@@ -205,13 +202,14 @@ def _user(word: str) -> str:
 
 
 def _parse_where(rest: str) -> DeployWhere:
-    w = split_words(rest, usage=WHERE_USAGE, value_flags=set())
+    w = split_words(rest, usage=USAGE, value_flags=set())
     if len(w.positional) != 1 or w.flags:
-        raise BadInput("`/deploy where` takes one commit SHA, ref, or `me`", usage=WHERE_USAGE)
+        raise BadInput("`/deploy where` takes one commit SHA (7 to 40 hex digits), a released ref such as `v1.4.2`, "
+                       "or `me`: `/deploy where SHA|REF|me`", usage=USAGE)
     word = w.positional[0]
     if word.lower() == "me":
         return DeployWhere(None)
-    return DeployWhere(limits.check_ref(word, usage=WHERE_USAGE))
+    return DeployWhere(limits.check_ref(word, usage=USAGE))
 
 
 def _parse_request(text: str) -> DeployRequest:
@@ -241,6 +239,9 @@ def _parse_request(text: str) -> DeployRequest:
 
 def _request_problem(words: list[str]) -> str:
     if len(words) == 1:
+        subcommand = closest(words[0], SUBCOMMANDS)
+        if subcommand is not None:
+            return f"{limits.shown(words[0])} is not a sub-command — did you mean `/deploy {subcommand}`?"
         service = words[0] if len(words[0]) <= limits.MAX_NAME_CHARS else "SERVICE"
         return (f"{limits.shown(words[0])} is not a sub-command, and a deploy needs an environment: "
                 f"`/deploy {service} [REF] to ENV`")

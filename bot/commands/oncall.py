@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.commands import limits
+from bot.commands.suggest import did_you_mean
 from bot.commands.tokens import split_words, user_id
 from bot.errors import BadInput
 
@@ -120,7 +121,8 @@ def parse(text: str) -> OncallCommand:
     if head not in SUBCOMMANDS:
         w = split_words(text, usage=USAGE, value_flags=set())
         if len(w.positional) != 1:
-            raise BadInput(f"{limits.shown(head)} is not a sub-command or a single rotation name", usage=USAGE)
+            raise BadInput(f"{limits.shown(head)} is not a sub-command or a single rotation name"
+                           f"{did_you_mean(head, SUBCOMMANDS, prefix='/oncall ')}", usage=USAGE)
         return OncallNow(_rotation(w.positional[0]))
     w = split_words(rest, usage=USAGE, value_flags={"weeks"})
     args = w.positional

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.console.date_tokens import render_date
+
 UserName = Callable[[str], str]
 Line = tuple[str, bool]
 
@@ -75,8 +77,8 @@ def _token(inner: str, user_name: UserName) -> str:
             return "@" + command
         if command.startswith("subteam^"):
             return "@" + (label.lstrip("@") or command.removeprefix("subteam^"))
-        if command.startswith("date^"):
-            return label or command.split("^")[1] or inner
+        if command.startswith("date^"):  # in the viewer's zone, as Slack shows it (the fallback names UTC)
+            return render_date(command, label)
         return label or "@" + command
     if not head or head == "mailto:" + label:
         return label
@@ -309,7 +311,8 @@ def _chosen(element: Any, user_name: UserName) -> list[tuple[str, str]]:
 def _button(element: Any, kind: str, action_id: str | None, user_name: UserName) -> ElementInfo:
     label = plain(element.get("text"), user_name) or get_str(element, "icon") or kind
     style, url = get_str(element, "style"), get_str(element, "url")
-    detail = label + (f" ({style})" if style else "") + (f" -> {url}" if url else "")
+    # The style (primary, danger) is colour in Slack; spelt out here it read as "only for the primary".
+    detail = label + (f" -> {url}" if url else "")
     detail += " (asks to confirm)" if isinstance(element.get("confirm"), Mapping) else ""
     value = get_str(element, "value")
     return ElementInfo(kind, action_id, label, detail, True, value=value, url=url, style=style)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config.durations import DurationError, format_duration, parse_duration
-from bot.console import alerts
+from bot.console import alerts, form_choice
 from bot.console.first_screen import first_screen, who
 from bot.console.interrupt import interruptibly
 from bot.console.transcript import PressTarget, Transcript
@@ -53,7 +53,7 @@ class ConsoleSession:
     _edits: dict[tuple[str, str], SimEvent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.transcript = Transcript(self.stack.workspace)
+        self.transcript = Transcript(self.stack.workspace, viewer=lambda: self.user)
         if not self.channel:
             first = next(iter(self.stack.ctx.config.services.values()), None)
             self.channel = (self.stack.workspace.resolve_channel(first.channel).id  # type: ignore[union-attr]
@@ -182,6 +182,15 @@ class ConsoleSession:
         if not number.isdigit() or int(number) not in self.transcript.inputs:
             self.out(f"?? there is no input {number!r} on screen")
             return
+        field_ = self.transcript.numbering.get_input(int(number))
+        if field_ is not None and field_.kind in form_choice.SELECTS and field_.options:
+            chosen = form_choice.choose(field_, value.strip())  # by its label, not the value behind it
+            if isinstance(chosen, str):
+                self.out(f"?? {chosen}")
+                return
+            self.filled[int(number)] = chosen[1]
+            self.out(f"(input {number} = {chosen[0]!r})")
+            return
         self.filled[int(number)] = value.strip()
         self.out(f"(input {number} = {value.strip()!r})")
 
@@ -197,7 +206,8 @@ class ConsoleSession:
                 continue
             state: dict[str, Any] = {"type": field_.kind}
             if field_.kind in ("static_select", "external_select"):
-                state["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
+                state["selected_option"] = {"text": {"type": "plain_text", "text": form_choice.label_of(field_, value)},
+                                            "value": value}
             else:
                 state["value"] = value
             values.setdefault(field_.block_id or "", {})[field_.action_id] = state

@@ -7,9 +7,11 @@ inputs numbered so the person at the console can press or fill them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.console.block_text import Interactive, Numbering, render_blocks, render_mrkdwn, render_view
+from bot.console.date_tokens import viewing_in
 from bot.slack_sim.workspace import SimEvent, SimMessage, Workspace
 
 INDENT = "    "
@@ -31,12 +33,25 @@ class Transcript:
     targets: dict[int, PressTarget] = field(default_factory=dict)
     inputs: dict[int, str] = field(default_factory=dict)  # input number → view id
     thread_labels: dict[tuple[str, str], int] = field(default_factory=dict)
+    viewer: Callable[[], str | None] = lambda: None  # who is at the console: channel posts are read in their zone
 
     def user_name(self, user_id: str) -> str:
         user = self.workspace.users.get(user_id)
         return user.name if user else user_id
 
     def render(self, event: SimEvent) -> list[str]:
+        with viewing_in(self.viewer_zone(event)):
+            return self._render(event)
+
+    def viewer_zone(self, event: SimEvent) -> str:
+        """Whose zone times are shown in: the one person a DM or ephemeral is for, else who is at the console."""
+        channel = self.workspace.channels.get(event.channel) if event.channel else None
+        reader = (event.user if event.kind == "ephemeral" or event.kind in ("view_open", "view_update", "home")
+                  else channel.im_user if channel is not None and channel.is_im else self.viewer())
+        user = self.workspace.users.get(reader) if reader else None
+        return user.tz if user is not None and user.tz else "UTC"
+
+    def _render(self, event: SimEvent) -> list[str]:
         heading = self._heading(event)
         if event.kind == "usergroup":
             names = ", ".join("@" + self.user_name(u) for u in event.detail.get("users", [])) or "nobody"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from bot.commands import oncall as grammar
+from bot.commands.suggest import did_you_mean
 from bot.config.models import Rotation, SwitchmanConfig
 from bot.errors import BadInput
 from bot.oncall.display import zone_or_utc
@@ -15,7 +16,9 @@ from bot.wall_clock import resolve_wall_clock
 def rotation_named(config: SwitchmanConfig, name: str) -> Rotation:
     if name not in config.rotations:
         known = ", ".join(f"`{n}`" for n in config.rotations) or "none are configured"
-        raise BadInput(f"there is no rotation called `{name}` (rotations: {known})", usage=grammar.USAGE)
+        # `/oncall schedul` reads as a rotation name: a mistyped sub-command is the likelier meaning then.
+        hint = did_you_mean(name, config.rotations) or did_you_mean(name, grammar.SUBCOMMANDS, prefix="/oncall ")
+        raise BadInput(f"there is no rotation called `{name}`{hint} (rotations: {known})", usage=grammar.USAGE)
     return config.rotations[name]
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.commands.suggest import did_you_mean
 from bot.context import AppContext
 from bot.errors import BadInput, NotAllowed
 from bot.oncall import escalation, notification_rules, page_notify
@@ -43,7 +44,8 @@ class PageOutcome:
 
 def unknown_rotation(ctx: AppContext, rotation: str, *, usage: str | None = None) -> BadInput:
     names = ", ".join(f"`{n}`" for n in sorted(ctx.config.rotations)) or "none are configured"
-    return BadInput(f"{rotation!r} is not a rotation; rotations: {names}", usage=usage)
+    return BadInput(f"{rotation!r} is not a rotation{did_you_mean(rotation, ctx.config.rotations)} "
+                    f"(rotations: {names})", usage=usage)
 
 
 async def open_page(ctx: AppContext, *, rotation: str, source: str, dedup_key: str, title: str,

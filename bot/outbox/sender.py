@@ -248,6 +248,12 @@ class OutboxSender:
                 found.state, found.sending_since = OutboxState.SUPERSEDED, None
                 session.add(found)
                 return
+            if await _shows_already(session, row):  # each state change once: no edit to what it already says
+                found = await session.get(OutboxMessage, row.id)
+                assert found is not None
+                found.state, found.sending_since = OutboxState.SUPERSEDED, None
+                session.add(found)
+                return
         anchor = await self._anchor(row.target or "")
         if anchor is None:
             await self._orphan_or_wait(row, row.target or "")
@@ -342,3 +348,19 @@ class OutboxSender:
             assert found is not None
             found.state, found.sending_since, found.last_error = OutboxState.FAILED, None, error[:255]
             session.add(found)
+
+
+async def _shows_already(session: AsyncSession, row: OutboxMessage) -> bool:
+    """Whether the message `row` edits already reads exactly so: as last edited, else as posted.
+
+    Two steps of one state (the GO decision, then the dispatch of its first stage) both refresh a
+    release's parent; when nothing it shows changed, a second identical edit is noise in Slack.
+    """
+    last = (await session.exec(select(OutboxMessage).where(
+        OutboxMessage.kind == OutboxKind.UPDATE, OutboxMessage.target == row.target,
+        OutboxMessage.state == OutboxState.SENT, col(OutboxMessage.id) < row.id)
+        .order_by(col(OutboxMessage.id).desc()))).first()
+    if last is None:
+        anchor = await session.get(OutboxAnchor, row.target or "")
+        last = await session.get(OutboxMessage, anchor.message_id) if anchor is not None else None
+    return last is not None and last.text == row.text and last.blocks == row.blocks

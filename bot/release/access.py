@@ -8,6 +8,7 @@ own once a member of the pairing group granted them the right (`authorize_deploy
 
 from __future__ import annotations
 
+from bot.commands.suggest import did_you_mean
 from bot.config.models import Environment, Service, SwitchmanConfig
 from bot.context import AppContext
 from bot.errors import BadInput, NotAllowed
@@ -18,11 +19,13 @@ def check_target(config: SwitchmanConfig, service: str, environment: str, usage:
     """The configured service and environment, or a BadInput listing the valid choices."""
     if service not in config.services:
         choices = ", ".join(f"`{s}`" for s in sorted(config.services)) or "none configured"
-        raise BadInput(f"there is no service `{service}`; services: {choices}", usage=usage)
+        raise BadInput(f"there is no service `{service}`{did_you_mean(service, config.services)} "
+                       f"(services: {choices})", usage=usage)
     svc = config.services[service]
     if environment not in svc.environments:
         choices = ", ".join(f"`{e}`" for e in svc.environments)
-        raise BadInput(f"`{service}` has no environment `{environment}`; its environments: {choices}", usage=usage)
+        raise BadInput(f"`{service}` has no environment `{environment}`{did_you_mean(environment, svc.environments)} "
+                       f"(its environments: {choices})", usage=usage)
     return svc, svc.environments[environment]
 
 

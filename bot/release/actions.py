@@ -26,6 +26,7 @@ from bot.release import service as releases
 from bot.release.gates.builtin import approval_outcome, approvals_of
 from bot.release.machine import Event, allows
 from bot.release.models import Approval, GateOverride, GateResult, Release, ReleaseState
+from bot.release.promoters import check_promoter
 from bot.release.steps import RollBack
 from bot.storage import handled_requests as handled
 
@@ -212,11 +213,10 @@ async def unlock(ctx: AppContext, *, service: str, environment: str, user: str,
 
 
 async def promote(ctx: AppContext, release_id: int, *, user: str) -> str:
-    """Carry on past a paused verification (inconclusive or failed): overriders only, special handling."""
+    """Carry on past a paused verification (inconclusive or failed): overriders (else approvers), special handling."""
     release = await _release(ctx, release_id)
     env = ctx.config.services[release.service].environments[release.environment]
-    if not env.overriders or not await ctx.directory.is_in_any(user, env.overriders):
-        raise NotAllowed(f"only {release.environment}'s overriders can promote past a verification")
+    await check_promoter(ctx, release, env, user=user)
     async with ctx.db.session() as session:
         now = ctx.clock.now()
         row = await store.get(session, release_id)

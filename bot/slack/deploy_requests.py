@@ -1,15 +1,21 @@
-"""Submitting a deploy request from Slack and telling the requester what became of it."""
+"""Submitting a deploy request from Slack and telling the requester what became of it, in the order it happens:
+"Requesting…" only once the requester is known to be allowed (a refusal is the only answer to a refused request)."""
 
 from __future__ import annotations
 
 from bot.commands import deploy as grammar
 from bot.context import AppContext
-from bot.release.requests import request_release
+from bot.release.requests import check_deployer, check_target, request_release
 from bot.slack.responder import Responder, tell
 
 
 async def submit_request(ctx: AppContext, request: grammar.DeployRequest, *, user: str, request_key: str,
-                         responder: Responder) -> None:
+                         responder: Responder, announce: bool = False) -> None:
+    """With `announce` (a slash command, whose ack said nothing), "Requesting…" first, once allowed."""
+    if announce:
+        _, env = check_target(ctx.config, request.service, request.environment, grammar.USAGE)
+        await check_deployer(ctx, env, request.environment, user)
+        await tell(responder, requesting(request))
     accepted = await request_release(ctx, request, user=user, request_key=request_key, usage=grammar.USAGE)
     if accepted.duplicate:
         return  # a retried delivery of a request we already acted on
@@ -20,3 +26,8 @@ async def submit_request(ctx: AppContext, request: grammar.DeployRequest, *, use
                               "comes.")
     else:
         await tell(responder, f":rocket: Release #{accepted.release_id} started; follow it in its thread.")
+
+
+def requesting(request: grammar.DeployRequest) -> str:
+    ref = request.ref or "the branch head"
+    return f":hourglass_flowing_sand: Requesting {request.service} `{ref}` → {request.environment}…"

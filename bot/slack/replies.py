@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.commands.help_hint import help_hint
+
 SECTION_LIMIT = 3000
 
 
@@ -24,7 +26,11 @@ def usage(text: str) -> dict[str, Any]:
 
 
 def bad_input(message: str, usage_text: str | None) -> dict[str, Any]:
-    return ephemeral(f":warning: {message}", usage_text or "")
+    """What was wrong on one line, and where the full usage is on the next (never the whole usage again)."""
+    one_line = " ".join(message.split())
+    if not usage_text:
+        return ephemeral(f":warning: {one_line}")
+    return ephemeral(f":warning: {one_line}\n{help_hint(usage_text)}")
 
 
 def not_allowed(message: str) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class SimEvent:
 
 # The bot token's scopes as a missing_scope answer lists them (`provided`): manifest.yml's bot scopes.
 BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read",
-              "usergroups:write", "reactions:write", "files:write")
+              "usergroups:write", "files:write")
 
 
 class Workspace:

@@ -22,8 +22,8 @@ def test_where_names_a_commit_or_me(text: str, commit: str | None) -> None:
 
 
 @pytest.mark.parametrize(("text", "problem"), [
-    ("where", "takes one commit SHA, ref, or `me`"),
-    ("where a b", "takes one commit SHA, ref, or `me`"),
+    ("where", "takes one commit SHA (7 to 40 hex digits), a released ref"),
+    ("where a b", "takes one commit SHA (7 to 40 hex digits), a released ref"),
     ("where me --all", "unknown option --all"),
     ("where ..", "is not a ref"),
     ("where " + "x" * 300, "at most 255 bytes"),
@@ -32,7 +32,7 @@ def test_bad_where_input_says_what_is_wrong_with_the_usage(text: str, problem: s
     with pytest.raises(BadInput) as caught:
         grammar.parse(text)
     assert problem in str(caught.value) and "\n" not in str(caught.value)
-    assert caught.value.usage == grammar.WHERE_USAGE
+    assert caught.value.usage == grammar.USAGE
 
 
 def test_the_usage_lists_where() -> None:

@@ -89,7 +89,7 @@ api              v1.4.2
 production       @alice
   · Release #42 · gates: CI passed, freeze clear · on-call @bob
 ────────────────────────────────────────────────────────────────────────────────
-[1] Approve (primary)  [2] Reject (danger)  [3] Override"""
+[1] Approve  [2] Reject  [3] Override"""
 
 
 def test_release_parent_message_renders_readably() -> None:
@@ -124,7 +124,7 @@ def test_numbering_continues_across_renders() -> None:
 
     assert [i.number for i in first.interactives] == [1, 2, 3]
     assert [i.number for i in second.interactives] == [4, 5, 6]
-    assert second.lines[-1] == "[4] Approve (primary)  [5] Reject (danger)  [6] Override"
+    assert second.lines[-1] == "[4] Approve  [5] Reject  [6] Override"
     assert numbering.get(1) == first.interactives[0]
     assert numbering.get(6) == second.interactives[2]
     assert numbering.next() == 7
@@ -234,7 +234,9 @@ def test_app_home_title_and_interactive_blocks() -> None:
         ("<mailto:ops@example.com|ops@example.com>", "ops@example.com"),
         ("<!here> <!channel> <!everyone>", "@here @channel @everyone"),
         ("<!subteam^S1|@sre> look", "@sre look"),
-        ("<!date^1392734382^{date}|Feb 18th>", "Feb 18th"),
+        ("<!date^1392734382^{date}|Feb 18th>", "18 February 2014"),  # in the viewer's zone: UTC by default
+        ("<!date^1392734382^{date} at {time}|Feb 18th>", "18 February 2014 at 14:39 UTC"),
+        ("<!date^notanumber^{date}|Feb 18th>", "Feb 18th"),  # unreadable: the fallback
         ("*bold* _it_ ~gone~ `x <y>`", "*bold* _it_ ~gone~ `x <y>`"),
         ("a &lt;b&gt; &amp;amp;", "a <b> &amp;"),
         ("Run:\n```\nmake deploy\n  --env prod\n```\ndone", "Run:\n    make deploy\n      --env prod\ndone"),

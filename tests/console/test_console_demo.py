@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bot.console import readme_transcripts
 from tests.console.test_console_script import ROOT, run_console
 
@@ -71,7 +69,6 @@ def test_the_rollback_demo_fires_an_alert_pages_the_pair_and_rolls_back(tmp_path
         "README's transcript of the rollback demo is out of date: run python -m bot.console.readme_transcripts")
 
 
-@pytest.mark.xfail(strict=False, reason="the suggestion comes from messages16's change to bot/commands (issue 16)")
 def test_a_typo_in_the_environment_gets_a_suggestion(tmp_path: Path) -> None:
     result = run_console(tmp_path, "/deploy api to prod\n")
 

@@ -44,12 +44,28 @@ def test_directives_switch_user_and_channel_and_mistakes_are_explained(tmp_path:
     assert "'frobnicate' is neither a slash command" in out
 
 
-def test_bad_command_input_shows_the_usage(tmp_path: Path) -> None:
-    result = run_console(tmp_path, "/deploy api\n")
+def test_bad_command_input_says_what_was_wrong_and_where_the_usage_is(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/deploy api\n/deploy api to prod\n")
 
     assert result.returncode == 0
     assert "needs an environment" in result.stdout
-    assert deploy.USAGE.splitlines()[1].split("—")[0].strip() in result.stdout
+    assert "`api` has no environment `prod` — did you mean `production`?" in result.stdout
+    assert result.stdout.count("`/deploy help` for the full usage.") == 2
+    assert deploy.USAGE.splitlines()[1] not in result.stdout  # not the whole usage again
+
+
+def test_the_deploy_form_is_filled_by_labels_and_buttons_show_no_style(tmp_path: Path) -> None:
+    script = "/deploy\nfill 1 api/staging\nfill 1 api -> staging\nfill 2 v1.4.2\nsubmit\n"
+
+    result = run_console(tmp_path, script, "--at", "2026-11-18T10:00Z")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Choose where to deploy ▾ (api → staging | api → production)" in out
+    assert "?? input 1 has no choice 'api/staging'; its choices: api → staging | api → production" in out
+    assert "(input 1 = 'api → staging')" in out
+    assert "Release #1: api v1.4.2 → staging" in out
+    assert "(primary)" not in out and "(danger)" not in out
 
 
 def test_a_release_end_to_end_on_simulated_time_with_the_sandbox(tmp_path: Path) -> None:

@@ -141,11 +141,11 @@ async def test_an_empty_history_answers_no_data(s: Scenario) -> None:
     assert f["Deployers"] == "no data"
 
 
-async def test_an_unknown_service_gets_the_usage_and_nothing_changes(s: Scenario) -> None:
+async def test_an_unknown_service_gets_where_the_usage_is_and_nothing_changes(s: Scenario) -> None:
     delivery = await s.command(BOB, "metrics nosuch")
     body = delivery.json()
     assert body["response_type"] == "ephemeral"
-    assert "nosuch" in body["text"] and "/deploy metrics [SERVICE] [--days 90]" in str(body["blocks"])
+    assert "no service `nosuch`" in body["text"] and body["text"].endswith("`/deploy help` for the full usage.")
     assert not any("Delivery metrics" in e.text for e in answers(s, BOB))
     assert await s.releases() == []
     assert s.stack.api.calls_of("chat.postMessage") == []

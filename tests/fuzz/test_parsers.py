@@ -1,4 +1,4 @@
-"""Arbitrary text to every command grammar: a typed command or a BadInput with the usage, nothing else.
+"""Arbitrary text to every command grammar: a typed command or a short BadInput naming the usage, nothing else.
 
 The grammar-level properties on realistic words (every field within §2's limits) are in
 tests/commands; here the text is anything at all — control characters, unclosed quotes, megabyte-ish
@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given
 
 from bot.commands import deploy, oncall, rollback
+from bot.commands.help_hint import help_hint
 from bot.errors import BadInput
+from bot.slack import replies
 from tests.commands.test_grammars import assert_within_limits
 from tests.fuzz.policy import fuzz
 from tests.fuzz.strategies import COMMAND_TEXT
@@ -29,6 +31,10 @@ def parsed_or_refused(grammar: ModuleType, command_type: object, text: str) -> N
     except BadInput as exc:
         assert exc.usage == grammar.USAGE, "a refusal shows the command's usage"
         assert exc.message and len(exc.message) < 1000, "a refusal says briefly what was wrong"
+        shown = replies.bad_input(exc.message, exc.usage)["text"].splitlines()
+        assert len(shown) <= 2, "a refusal is one or two lines, not the whole usage again"
+        command = grammar.__name__.rsplit(".", 1)[1]
+        assert shown[-1] == help_hint(grammar.USAGE) == f"`/{command} help` for the full usage."
         return
     assert isinstance(parsed, typing.get_args(command_type)), parsed
     assert_within_limits(parsed)

@@ -182,8 +182,8 @@ async def test_a_replayed_slash_command_creates_nothing_new(s: Scenario) -> None
 async def test_unknown_service_environment_or_ref_explain_the_choices(s: Scenario) -> None:
     unknown_service = await s.command(ALICE, "apu v1 to production")
     unknown_env = await s.command(ALICE, "api v1 to prod")
-    assert "there is no service `apu`; services: `api`" in unknown_service.json()["text"]
-    assert "its environments: `staging`, `production`" in unknown_env.json()["text"]
+    assert "there is no service `apu` — did you mean `api`? (services: `api`)" in unknown_service.json()["text"]
+    assert "did you mean `production`? (its environments: `staging`, `production`)" in unknown_env.json()["text"]
     await s.command(ALICE, "api missing-tag to staging")
     assert any("I could not find `missing-tag`" in t for t in s.ephemerals(ALICE))
     await s.command("U0CAROL", "api v1 to production")  # carol is not in @api-devs

@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.commands import deploy, oncall, rollback
+from bot.commands.help_hint import help_hint
 from bot.commands.limits import MAX_ID
 from bot.oncall.models import Page
 from bot.oncall.schedule_models import SwapRequest
@@ -41,10 +42,10 @@ async def stored(s: Scenario) -> dict[str, int]:
 
 
 def refused(reply: object, complaint: str, usage: str) -> None:
-    """A slash command's ack: what was wrong, then the usage, and no apology."""
+    """A slash command's ack: what was wrong, then where the usage is, and no apology."""
     assert isinstance(reply, dict), reply
     assert complaint in reply["text"] and APOLOGY not in reply["text"]
-    assert usage in [b["text"]["text"] for b in reply["blocks"]]
+    assert reply["text"].splitlines()[-1] == help_hint(usage)
 
 
 async def test_a_300_character_ref_gets_the_usage_and_leaves_the_environment_free(s: Scenario) -> None:

@@ -186,7 +186,7 @@ async def test_no_data_pauses_with_promote_and_abort(tmp_path: Path, slack_contr
         assert "*Rollout paused.* Verification is inconclusive" in s.thread_text(release)
 
         await s.press(ALICE, release, ActionId.PROMOTE)  # alice is no overrider
-        assert any("only production's overriders can promote" in t for t in s.ephemerals(ALICE))
+        assert any("only production's overriders (@sre) can promote" in t for t in s.ephemerals(ALICE))
         await s.press(CAROL, release, ActionId.PROMOTE)
         release = await s.release(release.id or 0)
         assert (release.state, release.stage_index) == (ReleaseState.VERIFYING, 1)  # baking stage 2

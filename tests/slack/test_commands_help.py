@@ -1,4 +1,4 @@
-"""Every command answers help and bad input with its usage, through signed HTTP to the real app."""
+"""Every command answers help with its usage, and bad input in two lines, through signed HTTP to the real app."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ async def test_help_answers_with_the_usage_in_the_ack(stack: Stack, command: str
     ("/oncall", "swap api-oncall bob tomorrow", "not a Slack user"),
     ("/oncall", "frobnicate the pager", "is not a sub-command"),
 ])
-async def test_bad_input_says_what_was_wrong_and_shows_usage(stack: Stack, command: str, text: str,
+async def test_bad_input_says_what_was_wrong_and_where_the_usage_is(stack: Stack, command: str, text: str,
                                                               complaint: str) -> None:
     delivery = await stack.slack.slash_command("U0BOB", command, text, channel="#api-releases")
 
@@ -43,7 +43,38 @@ async def test_bad_input_says_what_was_wrong_and_shows_usage(stack: Stack, comma
     body = delivery.json()
     assert body["response_type"] == "ephemeral"
     assert complaint in body["text"]
-    assert USAGES[command] in [b["text"]["text"] for b in body["blocks"]]
+    lines = body["text"].splitlines()
+    assert len(lines) == 2 and lines[1] == f"`{command} help` for the full usage."
+
+
+@pytest.mark.parametrize(("command", "text", "suggestion"), [
+    ("/deploy", "api to prod", "did you mean `production`?"),
+    ("/deploy", "api v2 to prodution", "did you mean `production`?"),
+    ("/deploy", "apj v2 to staging", "did you mean `api`?"),
+    ("/deploy", "statsu", "did you mean `/deploy status`?"),
+    ("/rollback", "api prod", "did you mean `production`?"),
+    ("/oncall", "schedule api-oncal", "did you mean `api-oncall`?"),
+    ("/oncall", "shedule api-oncall", "did you mean `/oncall schedule`?"),
+    ("/oncall", "schedul", "did you mean `/oncall schedule`?"),
+])
+async def test_a_near_miss_gets_the_closest_valid_choice(stack: Stack, command: str, text: str,
+                                                         suggestion: str) -> None:
+    delivery = await stack.slack.slash_command("U0ALICE", command, text, channel="#api-releases")
+    await stack.settle()
+
+    # Checks the configuration alone can make answer in the ack; the others on the response_url.
+    answer = delivery.json()["text"] if delivery.body else stack.workspace.events[-1].text
+    lines = answer.splitlines()
+    assert suggestion in lines[0] and lines[1] == f"`{command} help` for the full usage."
+    assert stack.api.calls_of("chat.postMessage") == []  # nothing was started
+
+
+async def test_a_far_miss_gets_no_guess(stack: Stack) -> None:
+    delivery = await stack.slack.slash_command("U0ALICE", "/deploy", "api to qa", channel="#api-releases")
+
+    text = delivery.json()["text"]
+    assert "has no environment `qa`" in text and "did you mean" not in text
+    assert "`staging`, `production`" in text  # the valid choices are still listed
 
 
 async def test_a_wrongly_signed_request_is_refused_and_reaches_no_listener(stack: Stack) -> None:

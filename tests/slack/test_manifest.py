@@ -1,4 +1,5 @@
-"""manifest.yml is a valid Slack app manifest and declares what the code registers."""
+"""manifest.yml (HTTP mode) and manifest.socket-mode.yml are valid Slack app manifests declaring what the code
+registers; their scopes are checked against the code in test_manifest_scopes.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from slack_bolt.async_app import AsyncApp
 
@@ -16,25 +18,46 @@ ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT.parent / "shared" / "contracts" / "slack" / "validate_manifest.py"
 
 
-def manifest() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+MANIFESTS = ("manifest.yml", "manifest.socket-mode.yml")
 
 
-def test_manifest_validates_against_the_shared_schema() -> None:
-    result = subprocess.run([sys.executable, str(VALIDATOR), str(ROOT / "manifest.yml")],
+def manifest(name: str = "manifest.yml") -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_manifest_validates_against_the_shared_schema(name: str) -> None:
+    result = subprocess.run([sys.executable, str(VALIDATOR), str(ROOT / name)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
 
-def test_every_command_in_code_is_declared_and_nothing_else() -> None:
-    declared = {c["command"] for c in manifest()["features"]["slash_commands"]}
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_every_command_in_code_is_declared_and_nothing_else(name: str) -> None:
+    declared = {c["command"] for c in manifest(name)["features"]["slash_commands"]}
     assert declared == {c.value for c in Command}
 
 
-def test_events_in_code_are_subscribed() -> None:
-    subscribed = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_events_in_code_are_subscribed(name: str) -> None:
+    subscribed = set(manifest(name)["settings"]["event_subscriptions"]["bot_events"])
     assert {e.value for e in Event} <= subscribed
+
+
+def test_the_two_manifests_differ_only_in_how_slack_reaches_the_app() -> None:
+    http, socket = manifest("manifest.yml"), manifest("manifest.socket-mode.yml")
+
+    assert http["settings"]["socket_mode_enabled"] is False and socket["settings"]["socket_mode_enabled"] is True
+    assert all(c["url"].endswith("/slack/events") for c in http["features"]["slash_commands"])
+    assert http["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    for command in socket["features"]["slash_commands"]:
+        del http["features"]["slash_commands"][[c["command"] for c in http["features"]["slash_commands"]].index(
+            command["command"])]["url"]
+    for section in ("event_subscriptions", "interactivity"):
+        del http["settings"][section]["request_url"]
+    http["settings"]["socket_mode_enabled"] = True
+    assert http == socket
 
 
 async def test_every_command_and_event_has_exactly_one_listener(stack: Stack) -> None:
@@ -54,10 +77,3 @@ async def _matches(listener: object, bolt: AsyncApp, body: dict) -> bool:  # typ
     request = AsyncBoltRequest(body=body, mode="socket_mode")
     return bool(await listener.async_matches(req=request, resp=BoltResponse(status=200)))  # type: ignore[attr-defined]
 
-
-def test_scopes_are_the_least_needed() -> None:
-    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read",
-                      "usergroups:write",
-                      "reactions:write", "channels:history", "groups:history", "im:history", "channels:join",
-                      "channels:read", "groups:read", "files:write"}

@@ -99,6 +99,8 @@ class SandboxProvider:
     async def compare(self, repo: str | None, base: str | None, head: str) -> ChangePreview:
         if base is None:
             return ChangePreview(base_sha=None, head_sha=head, commits=[], total_commits=0)
+        if base == head:  # as a code host answers for identical commits: nothing between them
+            return ChangePreview(base_sha=base, head_sha=head, commits=[], total_commits=0)
         ref = self._ref_of(head)
         count = 1 + int(_sha1(f"{base}...{head}"), 16) % 5
         now = self._clock.now()

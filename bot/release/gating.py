@@ -124,14 +124,22 @@ async def step(ctx: AppContext, release: Release) -> Step:
 async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> None:
     """Commits between what runs now and the new commit; a failure here never blocks the release."""
     service = ctx.config.services[release.service]
+    undone: Release | None = None
     async with ctx.db.session() as session:
         state = await session.get(EnvironmentState, (release.service, release.environment))
+        if release.kind == ReleaseKind.ROLLBACK and release.rollback_of is not None:
+            undone = await session.get(Release, release.rollback_of)
     base = state.current_sha if state else None
     change: dict[str, object] | None = None
     preview: ChangePreview | None = None
     try:
-        preview = await ctx.providers[service.code_host].compare(service.repo, base, release.sha or release.ref)
-        message = ctx.release_view.preview(preview, service)
+        if undone is not None and undone.sha and release.sha:
+            # A rollback runs what the undone release ran before it: its preview lists the commits it takes out.
+            preview = await ctx.providers[service.code_host].compare(service.repo, release.sha, undone.sha)
+            message = ctx.release_view.preview(preview, service, undoing=True)
+        else:
+            preview = await ctx.providers[service.code_host].compare(service.repo, base, release.sha or release.ref)
+            message = ctx.release_view.preview(preview, service)
         change = change_record(preview)
     except ProviderError as exc:
         message = ctx.release_view.note(f":grey_question: No change preview: {exc}")
@@ -142,7 +150,7 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
         now = ctx.clock.now()
         kept = {"change": change} if change is not None else {}
         await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True, **kept})
-        if preview is not None:
+        if preview is not None and undone is None:  # a rollback brings no commits of its own
             await release_commits.keep(session, row.id or 0, preview)
         thread.refresh(session, row, now=now)
         thread.say(session, row, message, now=now)

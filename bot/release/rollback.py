@@ -133,7 +133,7 @@ async def begin(ctx: AppContext, bad_id: int, target: RollbackTarget, *, actor: 
         if created.duplicate:
             return rollback.id or 0
         thread.open(session, rollback, now=now)
-        trigger = (f":leftwards_arrow_with_hook: {'Automatic rollback' if automatic else f'<@{actor}> rolls back'} "
+        trigger = (f":leftwards_arrow_with_hook: {'Automatic rollback of' if automatic else f'<@{actor}> rolls back'} "
                    f"#{bad_id} to `{target.ref}`" + (f" (release #{target.release_id})" if target.release_id else "")
                    + f".\n*Why:* {reason}" + (f"\n{pair}" if pair else ""))
         row = await ledger.record(session, kind=LedgerKind.ROLLBACK_TRIGGER, actor=actor, decided_at=now,

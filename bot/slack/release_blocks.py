@@ -81,8 +81,16 @@ def queued_reply(release: Release, ahead: list[Release]) -> tuple[str, list[dict
     return text, [section(text)]
 
 
-def preview_reply(preview: ChangePreview, service: Service) -> tuple[str, list[dict[str, Any]]]:
-    if preview.base_sha is None:
+def preview_reply(preview: ChangePreview, service: Service, *,
+                  undoing: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """The commits a release brings; for a rollback (`undoing`, compared from its target to the undone commit),
+    the commits it takes out."""
+    if undoing:
+        head = (f"*Change preview:* takes out {preview.total_commits} commit{'s' if preview.total_commits != 1 else ''}"
+                f" — from `{short(preview.head_sha)}` (running now) back to `{short(preview.base_sha or '')}`")
+        if preview.url:
+            head += f" · <{preview.url}|compare>"
+    elif preview.base_sha is None:
         head = ("*Change preview:* first release of this environment through Switchman; "
                 f"deploying `{short(preview.head_sha)}`.")
     else:

@@ -25,8 +25,8 @@ class BlockKitReleaseView:
     def queued(self, release: Release, ahead: Sequence[Release]) -> Message:
         return blocks.queued_reply(release, list(ahead))
 
-    def preview(self, preview: ChangePreview, service: Service) -> Message:
-        return blocks.preview_reply(preview, service)
+    def preview(self, preview: ChangePreview, service: Service, *, undoing: bool = False) -> Message:
+        return blocks.preview_reply(preview, service, undoing=undoing)
 
     def gate(self, gate: str, verdict: Verdict, evidence: str, link: str | None, seconds: float) -> Message:
         return blocks.gate_reply(gate, verdict, evidence, link, seconds)

@@ -116,8 +116,11 @@ async def test_a_failing_check_stops_the_rollout_and_rolls_back_automatically(
         assert f"*http {health.url}* — fail" in bad_thread and "answered 503, expected 200" in bad_thread
         assert f"Rolling back: release #{rollback.id}" in bad_thread and "quarantined in production" in bad_thread
         rollback_thread = s.thread_text(rollback)
-        assert f"Automatic rollback #{bad.id} to `v1.0.0` (release #{good})" in rollback_thread
+        assert f"Automatic rollback of #{bad.id} to `v1.0.0` (release #{good})" in rollback_thread
         assert "answered 503" in rollback_thread  # the evidence travels with the rollback
+        # Its preview names what it takes out: from the bad commit (running now) back to the good one.
+        assert (f"takes out 1 commit — from `{(bad.sha or '')[:10]}` (running now) back to "
+                f"`{(rollback.sha or '')[:10]}`") in rollback_thread
         assert "*ci_green*" not in rollback_thread and "*approval*" not in rollback_thread  # slow gates skipped
         assert s.stack.ctx.providers["sandbox"].reports  # mirrored
         kinds = [d.kind for d in await s.ledger(bad.id)]

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, model
 from bot.config.contacts import Person, Smtp, Twilio, contact_problems
 from bot.config.durations import Duration
 from bot.config.gates import CHECK_KINDS, GATE_KINDS, Check, Gate, Strict, normalise_entry
+from bot.config.risk import RiskControls, RiskRules
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
 SLACK_USER_OR_GROUP = r"^([UW][A-Z0-9]{2,}|@[\w.-]+|S[A-Z0-9]{6,})$"
@@ -109,6 +110,8 @@ class Environment(Strict):
     # Argo CD: the application that is this environment.
     application: str | None = Field(default=None, pattern=NAME)
     overriders: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+    # What each risk level requires here (approvals, canary, a longer bake): bot/config/risk.py.
+    risk: RiskControls = Field(default_factory=RiskControls)
 
     @model_validator(mode="after")
     def _stages(self) -> Environment:
@@ -160,6 +163,8 @@ class Service(Strict):
     rotation: str | None = None
     environments: dict[Annotated[str, Field(pattern=NAME)], Environment] = Field(min_length=1)
     weekly_review: WeeklyReview | None = None
+    # Replaces the top-level risk_rules for this service.
+    risk_rules: RiskRules | None = None
 
     @property
     def code_host(self) -> str:
@@ -252,6 +257,8 @@ class SwitchmanConfig(Strict):
     smtp: Smtp | None = None
     # The weekly release confidence review of every service that does not name its own.
     weekly_review: WeeklyReview | None = None
+    # How a change's risk level is computed (bot/config/risk.py); a service may give its own.
+    risk_rules: RiskRules = Field(default_factory=RiskRules)
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:
@@ -267,6 +274,7 @@ class SwitchmanConfig(Strict):
             if service.rotation is not None and service.rotation not in self.rotations:
                 problems.append(f"services.{name}.rotation: {service.rotation!r} is not a rotation")
             for env_name, env in service.environments.items():
+                problems += _risk_problems(f"services.{name}.environments.{env_name}", env)
                 for gate in env.gates:
                     where = f"services.{name}.environments.{env_name}.gates"
                     if gate.kind == "promoted_from" and gate.environment not in service.environments:
@@ -274,6 +282,9 @@ class SwitchmanConfig(Strict):
                                         f"not an environment of {name}")
                     if gate.kind == "oncall_present" and gate.rotation and gate.rotation not in self.rotations:
                         problems.append(f"{where}: oncall_present names {gate.rotation!r}, not a rotation")
+                    if gate.kind == "rollback_tested" and gate.environment not in service.environments:
+                        problems.append(f"{where}: rollback_tested names {gate.environment!r} (in:), "
+                                        f"not an environment of {name}")
         keys: dict[str, str] = {}
         beats: dict[str, str] = {}
         for name, rotation in self.rotations.items():
@@ -306,6 +317,28 @@ class SwitchmanConfig(Strict):
         named = self.services[service].rotation if service in self.services else None
         found = [name for name, r in self.rotations.items() if service in r.services]
         return [named] + [n for n in found if n != named] if named else found
+
+
+def risk_rules_of(config: SwitchmanConfig, service: str) -> RiskRules:
+    """The risk rules a service's changes are judged by: its own, else the top-level ones."""
+    return config.services[service].risk_rules or config.risk_rules
+
+
+def _risk_problems(where: str, env: Environment) -> list[str]:
+    """A level's controls must be carried out here: approvals need a group, a canary needs stages."""
+    problems: list[str] = []
+    has_approval = any(g.kind == "approval" for g in env.gates)
+    for level in ("medium", "high"):
+        controls = env.risk.for_level(level)
+        if controls is None:
+            continue
+        if controls.approvals is not None and not has_approval and controls.group is None:
+            problems.append(f"{where}.risk.{level}.approvals: this environment has no approval gate, so name who "
+                            f"approves, e.g. {{approvals: {controls.approvals}, group: '@sre'}}")
+        if controls.strategy == "canary" and controls.stages is None and len(env.stages) < 2:
+            problems.append(f"{where}.risk.{level}.strategy: a canary needs stages; give them with the level, "
+                            "e.g. {strategy: canary, stages: [10, 50, 100]}")
+    return problems
 
 
 def review_of(config: SwitchmanConfig, service: str) -> WeeklyReview | None:

@@ -28,6 +28,8 @@ class DecisionKind(StrEnum):
     SWAP = "swap"
     COVER = "cover"
     REPORT = "report"  # a post-release report: its SHA-256, so the stored report cannot change unseen
+    RISK = "risk"  # a change's risk level, the rules that fired and the controls it brought
+    DRILL = "drill"  # a rollback drill was started (`/rollback drill`), or one of its steps was verified
 
 
 class Decision(SQLModel, table=True):

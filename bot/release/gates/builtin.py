@@ -6,12 +6,10 @@ turns exceptions into `error`, so a gate never passes by failing to answer.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config.durations import format_duration
+from bot.config.durations import format_days
 from bot.config.gates import Approval as ApprovalGate
 from bot.config.gates import FreezeWindowGate, OncallPresent, PromotedFrom, RollbackTested
 from bot.oncall.roster import current_shift
@@ -145,8 +143,7 @@ async def rollback_tested(gate: RollbackTested, inp: GateInput, deps: GateDeps) 
             Release.state == ReleaseState.SUCCEEDED, col(Release.verified_at).is_not(None))
             .order_by(col(Release.verified_at).desc()).limit(1))).first()
     how = f"run `/rollback drill {inp.service} {where}`"
-    days, rest = divmod(gate.within, timedelta(days=1))
-    window = f"{days} day{'s' if days != 1 else ''}" if not rest else format_duration(gate.within)
+    window = format_days(gate.within)
     if last is None or last.verified_at is None:
         return GateOutcome(Verdict.FAIL, f"{inp.service} has never had a successful rollback drill or rollback in "
                                          f"{where}; {how} to prove rollback works (needed within {window})")

@@ -186,9 +186,10 @@ ROLLBACK_PRACTICE = timedelta(days=90)
 
 
 async def _rollback_exercised(session: AsyncSession, release: Release, *, now: datetime) -> bool:
-    """Whether a rollback succeeded in this environment in the last 90 days (this one included)."""
+    """Whether a rollback or a rollback drill succeeded in this environment in the last 90 days (this one included)."""
     found = (await session.exec(select(Release.id).where(
         Release.service == release.service, Release.environment == release.environment,
-        Release.kind == ReleaseKind.ROLLBACK, col(Release.verified_at).is_not(None),
+        col(Release.kind).in_([ReleaseKind.ROLLBACK.value, ReleaseKind.DRILL.value]),
+        col(Release.verified_at).is_not(None),
         col(Release.verified_at) >= now - ROLLBACK_PRACTICE).limit(1))).first()
     return found is not None

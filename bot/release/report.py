@@ -119,7 +119,7 @@ async def _scope(session: AsyncSession, release: Release, *, overridden: bool) -
     risk = "high" if high else "medium" if medium else "low"
     assessed = risk_controls.assessment_of(release)
     if assessed is not None:  # assessed by the configured rules when it was previewed (§4 "Risk")
-        reasons = assessed.reasons + assessed.unknown
+        reasons = assessed.reasons + ([assessed.unknown_text] if assessed.unknown_text else [])
         risk = "high" if overridden else assessed.level
         high, medium = (["a gate was overridden"] if overridden else []), reasons
     return Scope(commits, files, migrations, first_commit_at(release.detail), previous.id if previous else None,

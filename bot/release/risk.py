@@ -32,6 +32,8 @@ class ChangeFacts:
     since_last: timedelta | None  # since the service's last successful release there; None: never
     at: datetime  # when the change was requested
     first_by_person: bool  # the requester has never released this service there before
+    # Why files and commits are None, in words for the thread.
+    unknown_why: str = "the provider did not say which files and commits the change has"
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Fired:
 class Assessment:
     level: str
     fired: list[Fired] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # "rule: why it could not be judged"
+    unknown: list[str] = field(default_factory=list)  # rules that could not be judged
+    unknown_why: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,11 +56,18 @@ class Assessment:
     @staticmethod
     def from_json(data: dict[str, Any]) -> Assessment:
         return Assessment(str(data.get("level", "low")), [Fired(**f) for f in data.get("fired") or []],
-                          list(data.get("unknown") or []))
+                          list(data.get("unknown") or []), str(data.get("unknown_why") or ""))
 
     @property
     def reasons(self) -> list[str]:
         return [f.text for f in self.fired]
+
+    @property
+    def unknown_text(self) -> str | None:
+        """One line for the rules that could not be judged, or None."""
+        if not self.unknown:
+            return None
+        return f"unknown, so not counted: {', '.join(self.unknown)} — {self.unknown_why}"
 
 
 def assess(rules: RiskRules, facts: ChangeFacts) -> Assessment:
@@ -81,12 +91,12 @@ def assess(rules: RiskRules, facts: ChangeFacts) -> Assessment:
         fired.append(Fired("first_release_by_person", rules.first_release_by_person,
                            "the requester's first release of this service here"))
     level = max((f.level for f in fired), key=rank, default="low")
-    return Assessment(level, fired, unknown)
+    return Assessment(level, fired, unknown, facts.unknown_why if unknown else "")
 
 
 def _paths(name: str, rule: PathRule, files: list[str] | None, fired: list[Fired], unknown: list[str]) -> None:
     if files is None:
-        unknown.append(f"{name}: unknown — the provider did not say which files the change touches")
+        unknown.append(name)
         return
     matched = [f for f in files if any(glob_matches(g, f) for g in rule.globs)]
     if matched:
@@ -97,7 +107,7 @@ def _paths(name: str, rule: PathRule, files: list[str] | None, fired: list[Fired
 
 def _count(name: str, rule: CountRule, count: int | None, noun: str, fired: list[Fired], unknown: list[str]) -> None:
     if count is None:
-        unknown.append(f"{name}: unknown — the provider could not count the change's {noun.split()[0]}")
+        unknown.append(name)
         return
     for level, threshold in (("high", rule.high), ("medium", rule.medium)):
         if threshold is not None and count > threshold:

@@ -42,9 +42,11 @@ async def facts_of(session: AsyncSession, release: Release, preview: ChangePrevi
                                  col(Release.verified_at).is_not(None), col(Release.id) != release.id)
         .limit(1))).first()
     since = release.created_at - earlier.verified_at if earlier is not None and earlier.verified_at else None
+    why = ("the code host did not answer for the change preview" if preview is None else
+           f"nothing ran in {release.environment} before, so there is nothing to compare with")
     return ChangeFacts(files=list(preview.files) if known and preview else None,
                        commits=preview.total_commits if known and preview else None,
-                       since_last=since, at=release.created_at, first_by_person=mine is None)
+                       since_last=since, at=release.created_at, first_by_person=mine is None, unknown_why=why)
 
 
 async def assessment_detail(session: AsyncSession, config: SwitchmanConfig, release: Release,
@@ -116,7 +118,8 @@ def summary(assessment: Assessment, controls: dict[str, Any]) -> str:
     """The thread's risk note: level, the rules that fired, those that could not be judged, what it requires."""
     lines = [f"{ICON.get(assessment.level, '')} *Risk: {assessment.level}*"
              + (" — " + "; ".join(assessment.reasons) if assessment.fired else " — no risk rule fired")]
-    lines += [f"• {u}" for u in assessment.unknown]
+    if assessment.unknown_text:
+        lines.append(f"• {assessment.unknown_text}")
     needs = []
     if "approvals" in controls:
         a = controls["approvals"]

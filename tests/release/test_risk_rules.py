@@ -80,7 +80,7 @@ def test_generated_changes_get_the_level_the_rules_state(facts: ChangeFacts) -> 
     assert found.level == expected_level(facts)
     assert found.level == max([f.level for f in found.fired], key=rank, default="low")  # shown with what fired
     if facts.files is None:  # the provider could not say: unknown, not a guess
-        assert {u.split(":")[0] for u in found.unknown} - {"commits"} == {"migrations", "risky_paths", "files"}
+        assert set(found.unknown) - {"commits"} == {"migrations", "risky_paths", "files"}
         assert not {f.rule for f in found.fired} & {"migrations", "risky_paths", "files"}
 
 
@@ -142,14 +142,12 @@ def test_working_hours_are_read_in_the_rules_zone_across_dst() -> None:
 
 
 def test_unknown_files_are_said_so_and_raise_nothing() -> None:
-    found = assess(RULES, quiet(files=None, commits=None))
+    found = assess(RULES, quiet(files=None, commits=None, unknown_why="the code host did not answer"))
     assert found.level == "low" and found.fired == []
-    assert found.unknown == [
-        "migrations: unknown — the provider did not say which files the change touches",
-        "risky_paths: unknown — the provider did not say which files the change touches",
-        "commits: unknown — the provider could not count the change's commits",
-        "files: unknown — the provider could not count the change's files",
-    ]
+    assert found.unknown == ["migrations", "risky_paths", "commits", "files"]
+    assert found.unknown_text == ("unknown, so not counted: migrations, risky_paths, commits, files — the code host "
+                                  "did not answer")
+    assert assess(RULES, quiet()).unknown_text is None
 
 
 def test_globs_keep_single_stars_within_a_directory() -> None:

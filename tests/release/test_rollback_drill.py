@@ -146,6 +146,10 @@ async def test_rollback_tested_fails_without_a_drill_and_passes_after_one(
         drills = [(d.kind, d.outcome) for d in await s.ledger(drill_id) if d.kind == "drill"]
         assert drills == [("drill", "started"), ("drill", "back:passed"), ("drill", "forward:passed")]
         assert (await s.ledger(drill_id))[-2].evidence["drill"] is True  # the outcome is marked as a drill
+        report = await s.assert_ends_with_report(drill_id)
+        assert [st["label"] for st in report.data["stages"]] == [
+            "Drill step 1/2 (roll back to `v1.0.0`)", "Drill step 2/2 (roll forward to `v1.1.0`)"]
+        assert [st["verification"] for st in report.data["stages"]] == ["passed", "passed"]
         state = await runs_now(s, "staging")
         assert (state.current_ref, state.current_release_id) == ("v1.1.0", second)  # forward again
         assert first != second

@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.evidence import metrics
-from bot.release.models import EnvironmentState, GateResult, ReleaseKind, ReleaseState
+from bot.release.models import EnvironmentState, GateResult, Release, ReleaseKind, ReleaseState
+from bot.settings import Settings
+from bot.simulated_time import SimulatedTime
+from bot.slack_sim.stack import Stack, simulated_stack
+from bot.slack_sim.workspace import Workspace
 from tests.contracts.slack_contract import SlackContract
 from tests.release.scenario import SANDBOX, Scenario, scenario, texts
 from tests.support.local_http import serve
@@ -259,3 +263,42 @@ async def test_a_drill_needs_two_verified_releases_and_a_quiet_environment(
         await s.command(ALICE, "drill api staging", command="/rollback")
         assert "a drill needs a quiet environment" in "\n".join(s.ephemerals(ALICE))
         assert [r.kind for r in await s.releases()] == [ReleaseKind.DEPLOY, ReleaseKind.DEPLOY]
+
+
+async def test_a_drill_survives_a_restart_during_its_rollback_bake(
+        tmp_path: Path, slack_contract: SlackContract, health: Health) -> None:
+    path = tmp_path / "switchman.yml"
+    path.write_text(config(health.url))
+    settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
+                                  "SWITCHMAN_CONFIG": str(path)})
+    workspace, time = Workspace(), SimulatedTime(WEDNESDAY)
+
+    async def command(stack: Stack, text: str, name: str = "/deploy") -> None:
+        await stack.slack.slash_command(ALICE, name, text, channel="#api-releases")
+        await stack.settle()
+        await time.advance(timedelta(minutes=5))
+        await stack.settle()
+
+    async with simulated_stack(settings, checker=slack_contract, time=time, workspace=workspace) as first:
+        await command(first, "api v1.0.0 to staging")
+        await command(first, "api v1.1.0 to staging")
+        await first.slack.slash_command(ALICE, "/rollback", "drill api staging", channel="#api-releases")
+        await first.settle()  # the rollback step is out and baking: the process stops here
+        async with first.ctx.db.session() as session:
+            drill_release = (await session.exec(select(Release).order_by(col(Release.id).desc()))).first()
+        assert drill_release is not None and drill_release.kind == ReleaseKind.DRILL
+        assert (drill_release.state, drill_release.stage_index) == (ReleaseState.VERIFYING, 0)
+    async with simulated_stack(settings, checker=slack_contract, time=time, workspace=workspace) as second:
+        await second.settle()
+        for _ in range(2):
+            await time.advance(timedelta(minutes=5))
+            await second.settle()
+        async with second.ctx.db.session() as session:
+            done = await session.get(Release, drill_release.id)
+        assert done is not None and done.state == ReleaseState.SUCCEEDED
+        assert done.channel_id and done.message_ts
+        replies = [m.text for m in workspace.thread(done.channel_id, done.message_ts)]
+        for step in ("Drill step 1/2 (roll back to `v1.0.0`)", "Drill step 2/2 (roll forward to `v1.1.0`)"):
+            assert sum(t.startswith(f":truck: {step}: dispatched") for t in replies) == 1, replies  # not twice
+            assert sum(f"{step}: `" in t and "passed verification" in t for t in replies) == 1, replies
+        assert second.api.violations == []

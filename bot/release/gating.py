@@ -117,8 +117,17 @@ async def step(ctx: AppContext, release: Release) -> Step:
 
 
 async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> None:
-    """Commits between what runs now and the new commit; a failure here never blocks the release."""
+    """Commits between what runs now and the new commit; a failure here never blocks the release.
+
+    A drill brings no new commit (its thread opens with the two releases it moves between): nothing to compare.
+    """
     service = ctx.config.services[release.service]
+    if release.kind == ReleaseKind.DRILL:
+        async with ctx.db.session() as session:
+            row = await store.hold(session, release.id or 0, fence=ctx.leader.fence())
+            if row.state in GATHERING:
+                await store.save(session, row, now=ctx.clock.now(), detail={**(row.detail or {}), "previewed": True})
+        return
     async with ctx.db.session() as session:
         state = await session.get(EnvironmentState, (release.service, release.environment))
     base = state.current_sha if state else None

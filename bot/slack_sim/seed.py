@@ -52,6 +52,8 @@ def _group_handles(config: SwitchmanConfig) -> set[str]:
         for env in service.environments.values():
             handles |= {h for h in env.deployers + env.overriders if h.startswith("@")}
             handles |= {g.group for g in env.gates if g.kind == "approval" and g.group.startswith("@")}
+            handles |= {c.group for c in (env.risk.medium, env.risk.high)
+                        if c is not None and c.group and c.group.startswith("@")}
     return handles
 
 
@@ -60,5 +62,6 @@ def _approver_groups(config: SwitchmanConfig) -> set[str]:
     for service in config.services.values():
         for env in service.environments.values():
             groups |= {g.group for g in env.gates if g.kind == "approval"}
+            groups |= {c.group for c in (env.risk.medium, env.risk.high) if c is not None and c.group}
             groups |= {h for h in env.overriders if h.startswith("@")}
     return groups

@@ -15,8 +15,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.config.gates import Approval, CiGreen
+from bot.config.models import Environment
 from bot.config.risk import CountRule, HoursRule, PathRule, RiskRules, SinceRule
+from bot.release.models import Release
 from bot.release.risk import ChangeFacts, assess, glob_matches, rank, within_hours
+from bot.release.risk_controls import bake, controls_for, gates, stages
 
 RULES = RiskRules(
     migrations=PathRule(globs=["**/migrations/**", "**/*.sql"], level="high"),
@@ -157,3 +161,23 @@ def test_globs_keep_single_stars_within_a_directory() -> None:
     assert glob_matches("deploy/*.yml", "deploy/prod.yml")
     assert not glob_matches("deploy/*.yml", "deploy/eu/prod.yml")
     assert not glob_matches("auth/**", "src/auth/x.py")
+
+
+def test_a_level_adds_an_approval_gate_where_the_environment_has_none() -> None:
+    env = Environment.model_validate({"gates": ["ci_green"], "bake": "5m", "risk": {
+        "high": {"approvals": 2, "group": "@sre", "strategy": "canary", "stages": [25, 100], "bake": "20m"},
+        "medium": {"bake": "1m"}}})
+    high = controls_for(env, "high", "rolling")
+    assert high == {"approvals": {"count": 2, "group": "@sre"}, "strategy": "canary", "stages": [25, 100],
+                    "bake_seconds": 1200.0}
+    assert controls_for(env, "medium", "rolling") == {}  # a shorter bake than the environment's asks nothing
+    assert controls_for(env, "low", "rolling") == {}
+    release = Release(service="api", environment="production", ref="v1", requested_by="U0ALICE",
+                      detail={"controls": high}, created_at=TUESDAY_NOON_BERLIN, updated_at=TUESDAY_NOON_BERLIN)
+    found = gates(list(env.gates), release)
+    assert isinstance(found[0], CiGreen) and isinstance(found[1], Approval)
+    assert (found[1].count, found[1].group) == (2, "@sre")
+    assert stages(env, release) == [25, 100] and bake(env, release) == timedelta(minutes=20)
+    plain = Release(service="api", environment="production", ref="v1", requested_by="U0ALICE", detail={},
+                    created_at=TUESDAY_NOON_BERLIN, updated_at=TUESDAY_NOON_BERLIN)
+    assert gates(list(env.gates), plain) == list(env.gates) and bake(env, plain) == timedelta(minutes=5)

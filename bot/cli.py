@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config.loader import load_config
-from bot.config.models import summarise, trust_summary
+from bot.config.models import SwitchmanConfig, summarise, trust_summary
 from bot.config.web_log import describe as web_log_line
 from bot.errors import ConfigError, SwitchmanError
 from bot.settings import Settings
@@ -99,6 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _check_risk(path: str, config: SwitchmanConfig) -> None:
+    """check-config's lines on risk controls and rollback drills (bot/config/risk_summary.py)."""
+    from bot.config.risk_summary import lines
+
+    said, warnings = lines(config)
+    for line in said:
+        print(f"{path}: {line}")
+    for warning in warnings:
+        print(f"{path}: warning: {warning}", file=sys.stderr)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check-config":
         path = args.path or settings.config_path
@@ -113,6 +124,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{path}: warning: neither fallback_rotation nor unrouted_channel is set: an alert no rotation "
                   "claims is only stored and logged; set fallback_rotation (a rotation to page) or "
                   "unrouted_channel (a channel to post in)", file=sys.stderr)
+        _check_risk(str(path), config)
         return 0
     if args.command == "migrate":
         from bot.storage.migrate import current_revision, upgrade

@@ -9,7 +9,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import rollback as grammar
 from bot.context import AppContext
-from bot.release.requests import check_deployer, check_target, request_rollback
+from bot.release.drill import DrillRequest
+from bot.release.requests import check_deployer, check_target, request_drill, request_rollback
 from bot.release.rollback import rollback_choices
 from bot.slack import replies
 from bot.slack.form_state import refused_form, submitter
@@ -32,6 +33,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await tell(responder, f":leftwards_arrow_with_hook: Rollback #{rollback_id} of {request.service} "
                               f"{request.environment} started; follow it in its thread.")
 
+    async def drill(request: DrillRequest, user: str, key: str, responder: Any) -> None:
+        drill_id = await request_drill(ctx, request, user=user, request_key=key, usage=grammar.USAGE)
+        await tell(responder, f":fire_extinguisher: Rollback drill #{drill_id} of {request.service} "
+                              f"{request.environment} started; follow it in its thread.")
+
     @app.command(Command.ROLLBACK)
     async def on_rollback(ack: AsyncAck, command: dict[str, Any]) -> None:
         parsed = grammar.parse(command.get("text", ""))
@@ -44,6 +50,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             return
         check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
         await ack()
+        if isinstance(parsed, grammar.DrillCommand):  # the reply comes once the drill started, or its refusal
+            responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
+            answer_later(ctx.background, drill(DrillRequest(parsed.service, parsed.environment), command["user_id"],
+                                               request_key(command), responder), responder, name="rollback-drill")
+            return
         responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
         answer_later(ctx.background, roll_back(parsed, command["user_id"], request_key(command), responder,
                                                announce=True), responder, name="rollback-request")

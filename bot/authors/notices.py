@@ -26,6 +26,8 @@ WAKE = "authors.wake"  # session.info flag: notices were recorded; deliver them 
 
 def outcome_of(release: Release) -> NoticeOutcome | None:
     """What the authors of `release` are to be told about its final state, if anything."""
+    if release.kind == ReleaseKind.DRILL:
+        return None  # a rehearsal: it brings and takes out nothing for good
     if release.state == ReleaseState.ROLLED_BACK:
         return NoticeOutcome.ROLLED_BACK  # a rolled-back rollback takes out the deploy it had brought back
     if release.kind != ReleaseKind.DEPLOY:

@@ -14,6 +14,8 @@ USAGE = """*`/rollback`* — undo a bad release in minutes
   Without a target, rolls back to the last release that passed verification in ENV. A target must be a release
   that succeeded in ENV (`#ID`, or its ref or commit) and is not quarantined; a new commit goes through `/deploy`.
   Rollback skips the CI, approval and freeze gates, never authorization, and is recorded like any release.
+• `/rollback drill SERVICE ENV` — e.g. `/rollback drill api staging`: roll back to the previous verified release
+  and forward again, verifying each step; recorded as a drill (evidence for the `rollback_tested` gate).
 • `/rollback help` — this text
 Limits: a ref is at most 255 bytes, a reason at most 500 characters."""
 
@@ -37,7 +39,14 @@ class RollbackRequest:
     reason: str | None = None
 
 
-RollbackCommand = RollbackHelp | RollbackModal | RollbackRequest
+@dataclass(frozen=True)
+class DrillCommand:
+    service: str
+    environment: str
+
+
+RollbackCommand = RollbackHelp | RollbackModal | RollbackRequest | DrillCommand
+DRILL_USAGE = "expected `/rollback drill SERVICE ENV`, e.g. `/rollback drill api staging`"
 
 
 def parse(text: str) -> RollbackCommand:
@@ -46,6 +55,8 @@ def parse(text: str) -> RollbackCommand:
         return RollbackModal()
     if text.split(None, 1)[0].lower() == "help":
         return RollbackHelp()
+    if text.split(None, 1)[0].lower() == "drill":
+        return _drill(text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else "")
     w = split_words(text, usage=USAGE, value_flags={"reason"})
     words = w.positional
     target: str | None = None
@@ -62,3 +73,12 @@ def parse(text: str) -> RollbackCommand:
         release_id = limits.parse_id(target, what="release", usage=USAGE)
         return RollbackRequest(service, environment, to_release=release_id, reason=reason)
     return RollbackRequest(service, environment, to_ref=limits.check_ref(target, usage=USAGE), reason=reason)
+
+
+def _drill(rest: str) -> DrillCommand:
+    w = split_words(rest, usage=USAGE, value_flags=set())
+    if len(w.positional) != 2:
+        got = " ".join(w.positional) or "nothing"
+        raise BadInput(f"{DRILL_USAGE}; got {got!r} after `drill`", usage=USAGE)
+    return DrillCommand(limits.check_name(w.positional[0], what="service", usage=USAGE),
+                        limits.check_name(w.positional[1], what="environment", usage=USAGE))

@@ -85,3 +85,9 @@ def _validate(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_validate), PlainSerializer(format_duration, return_type=str)]
+
+
+def format_days(delta: timedelta) -> str:
+    """A window of whole days as days (`30 days`, not `4w2d`); anything else as `format_duration` writes it."""
+    days, rest = divmod(delta, timedelta(days=1))
+    return f"{days} day{'s' if days != 1 else ''}" if days and not rest else format_duration(delta)

@@ -95,6 +95,14 @@ class HttpCheck(GateOptions):
     equals: Any = None
 
 
+class RollbackTested(GateOptions):
+    """A drill or real rollback of the service succeeded in `in` within `within` (§4)."""
+
+    kind: Literal["rollback_tested"] = "rollback_tested"
+    within: Duration = timedelta(days=30)
+    environment: str = Field(alias="in", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
 class NotQuarantined(GateOptions):
     """Always checked before a deploy (never configured): a rolled-back commit stays out until a newer one ships."""
 
@@ -110,14 +118,14 @@ class PairJoined(GateOptions):
 
 Gate = Annotated[
     CiGreen | NotLocked | NoConcurrentDeploy | PromotedFrom | Approval | FreezeWindowGate | OncallPresent
-    | PrometheusCheck | HttpCheck,
+    | PrometheusCheck | HttpCheck | RollbackTested,
     Field(discriminator="kind"),
 ]
 Check = Annotated[PrometheusCheck | HttpCheck, Field(discriminator="kind")]
 
 GATE_KINDS = {
     "ci_green", "not_locked", "no_concurrent_deploy", "promoted_from", "approval",
-    "freeze_window", "oncall_present", "prometheus", "http",
+    "freeze_window", "oncall_present", "prometheus", "http", "rollback_tested",
 }
 CHECK_KINDS = {"prometheus", "http"}
 # The parameter a gate's short form fills: `{promoted_from: staging}`, `{freeze_window: [...]}`.

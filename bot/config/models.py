@@ -16,6 +16,7 @@ from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, model
 from bot.config.contacts import Person, Smtp, Twilio, contact_problems
 from bot.config.durations import Duration
 from bot.config.gates import CHECK_KINDS, GATE_KINDS, Check, Gate, Strict, normalise_entry
+from bot.config.risk import RiskControls, RiskRules
 from bot.config.web_log import WebLog
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
@@ -122,6 +123,8 @@ class Environment(Strict):
     trust: Trust | None = None
     # A release waiting for people longer than this is escalated to the on-call primary (§4).
     approval_timeout: Duration | None = None
+    # What each risk level requires here (approvals, canary, a longer bake): bot/config/risk.py.
+    risk: RiskControls = Field(default_factory=RiskControls)
 
     @model_validator(mode="after")
     def _stages(self) -> Environment:
@@ -173,6 +176,8 @@ class Service(Strict):
     rotation: str | None = None
     environments: dict[Annotated[str, Field(pattern=NAME)], Environment] = Field(min_length=1)
     weekly_review: WeeklyReview | None = None
+    # Replaces the top-level risk_rules for this service.
+    risk_rules: RiskRules | None = None
 
     @property
     def code_host(self) -> str:
@@ -267,6 +272,8 @@ class SwitchmanConfig(Strict):
     weekly_review: WeeklyReview | None = None
     # The read-only web release log under /log/ (§10): its signing secret, link lifetimes, trusted proxies.
     web_log: WebLog = Field(default_factory=WebLog)
+    # How a change's risk level is computed (bot/config/risk.py); a service may give its own.
+    risk_rules: RiskRules = Field(default_factory=RiskRules)
 
     @model_validator(mode="after")
     def _references(self) -> SwitchmanConfig:
@@ -282,6 +289,7 @@ class SwitchmanConfig(Strict):
             if service.rotation is not None and service.rotation not in self.rotations:
                 problems.append(f"services.{name}.rotation: {service.rotation!r} is not a rotation")
             for env_name, env in service.environments.items():
+                problems += _risk_problems(f"services.{name}.environments.{env_name}", env)
                 for gate in env.gates:
                     where = f"services.{name}.environments.{env_name}.gates"
                     if gate.kind == "promoted_from" and gate.environment not in service.environments:
@@ -289,6 +297,9 @@ class SwitchmanConfig(Strict):
                                         f"not an environment of {name}")
                     if gate.kind == "oncall_present" and gate.rotation and gate.rotation not in self.rotations:
                         problems.append(f"{where}: oncall_present names {gate.rotation!r}, not a rotation")
+                    if gate.kind == "rollback_tested" and gate.environment not in service.environments:
+                        problems.append(f"{where}: rollback_tested names {gate.environment!r} (in:), "
+                                        f"not an environment of {name}")
         keys: dict[str, str] = {}
         beats: dict[str, str] = {}
         for name, rotation in self.rotations.items():
@@ -365,6 +376,28 @@ def trust_summary(config: SwitchmanConfig) -> list[str]:
             if parts:
                 lines.append(f"{name} {env_name}: " + "; ".join(parts))
     return lines
+
+
+def risk_rules_of(config: SwitchmanConfig, service: str) -> RiskRules:
+    """The risk rules a service's changes are judged by: its own, else the top-level ones."""
+    return config.services[service].risk_rules or config.risk_rules
+
+
+def _risk_problems(where: str, env: Environment) -> list[str]:
+    """A level's controls must be carried out here: approvals need a group, a canary needs stages."""
+    problems: list[str] = []
+    has_approval = any(g.kind == "approval" for g in env.gates)
+    for level in ("medium", "high"):
+        controls = env.risk.for_level(level)
+        if controls is None:
+            continue
+        if controls.approvals is not None and not has_approval and controls.group is None:
+            problems.append(f"{where}.risk.{level}.approvals: this environment has no approval gate, so name who "
+                            f"approves, e.g. {{approvals: {controls.approvals}, group: '@sre'}}")
+        if controls.strategy == "canary" and controls.stages is None and len(env.stages) < 2:
+            problems.append(f"{where}.risk.{level}.strategy: a canary needs stages; give them with the level, "
+                            "e.g. {strategy: canary, stages: [10, 50, 100]}")
+    return problems
 
 
 def review_of(config: SwitchmanConfig, service: str) -> WeeklyReview | None:

@@ -1,6 +1,7 @@
 """The DORA-style delivery figures, accumulated one finished release at a time (docs/metrics.md).
 
-Deploys and rollbacks to production are told apart by the release's kind. A deploy is a change
+Deploys and rollbacks to production are told apart by the release's kind; rollback drills are
+left out altogether (a rehearsal is not a change, and its rollback step is not a failure). A deploy is a change
 that *succeeded* when it passed verification (`verified_at`), *reached rollout* when the ledger has
 its GO decision, and *failed* when, having reached rollout, it failed verification (`detected_at`),
 was rolled back (state `rolled_back`) or had a rollback triggered against it (a `rollback_trigger`).
@@ -8,12 +9,24 @@ was rolled back (state `rolled_back`) or had a rollback triggered against it (a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.evidence.history import ReleaseFacts
 from bot.evidence.spread import Durations, Spread, ratio
 from bot.evidence.windows import Window
 from bot.release.models import ReleaseKind, ReleaseState
+
+RISK_ORDER = ("low", "medium", "high", "unassessed")
+
+
+@dataclass(frozen=True)
+class RiskFailures:
+    failed: int
+    reached_rollout: int
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.failed, self.reached_rollout)
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,9 @@ class DeliveryFigures:
     time_to_rollback: Spread  # rollback triggered → rollback verified
     special_handling: int  # deploys with an override recorded (a gate let through, a verification promoted)
     special_handling_share: float | None  # special_handling ÷ deploys
+    # Per risk level assessed at preview (low / medium / high, "unassessed" when none was stored):
+    # (failed changes, changes that reached rollout, failed ÷ reached).
+    failure_by_risk: dict[str, RiskFailures] = field(default_factory=dict)
 
 
 class Delivery:
@@ -42,8 +58,11 @@ class Delivery:
         self.rollbacks = self.rollbacks_succeeded = self.special_handling = 0
         self.lead, self.detect, self.restore, self.rollback = Durations(), Durations(), Durations(), Durations()
         self.commit_lead = Durations()
+        self.by_risk: dict[str, list[int]] = {}  # level → [failed, reached rollout]
 
     def add(self, release: ReleaseFacts) -> None:
+        if release.kind == ReleaseKind.DRILL:
+            return  # a rehearsal, not a change: neither a deploy, a failure, nor a rollback
         if release.kind == ReleaseKind.ROLLBACK:
             self.rollbacks += 1
             if release.verified_at is not None:
@@ -60,10 +79,13 @@ class Delivery:
         if went_out is None:
             return
         self.reached_rollout += 1
+        level = self.by_risk.setdefault(release.risk or "unassessed", [0, 0])
+        level[1] += 1
         self.detect.add(went_out, release.detected_at)
         if not _failed(release):
             return
         self.failed_changes += 1
+        level[0] += 1
         if release.restored_at is None or release.detected is None:
             self.unrestored += 1
         else:
@@ -78,7 +100,9 @@ class Delivery:
             time_to_detect=self.detect.spread(), time_to_restore=self.restore.spread(), unrestored=self.unrestored,
             rollbacks=self.rollbacks, rollbacks_succeeded=self.rollbacks_succeeded,
             time_to_rollback=self.rollback.spread(), special_handling=self.special_handling,
-            special_handling_share=ratio(self.special_handling, self.deploys))
+            special_handling_share=ratio(self.special_handling, self.deploys),
+            failure_by_risk={level: RiskFailures(*counts) for level, counts in sorted(
+                self.by_risk.items(), key=lambda item: RISK_ORDER.index(item[0]) if item[0] in RISK_ORDER else 9)})
 
 
 def _failed(release: ReleaseFacts) -> bool:

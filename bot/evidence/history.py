@@ -57,6 +57,7 @@ class ReleaseFacts:
     restored_at: datetime | None  # the first success in its environment after its failure was detected
     steps: tuple[LedgerStep, ...]  # decision and override rows, in ledger order
     first_commit_at: datetime | None = None  # the change's earliest commit, kept at preview (report_scope)
+    risk: str | None = None  # the change's risk level, assessed at preview (risk_controls); None: not assessed
 
     @property
     def went_out(self) -> datetime | None:
@@ -95,25 +96,27 @@ def _restored(release: Any, trigger: Any) -> Any:
     detected = func.coalesce(release.c.detected_at, trigger)
     first_success = (select(func.min(later.c.verified_at))
                      .where(later.c.service == release.c.service, later.c.environment == release.c.environment,
-                            later.c.id != release.c.id, later.c.verified_at >= detected)
+                            later.c.id != release.c.id, later.c.verified_at >= detected,
+                            later.c.kind != ReleaseKind.DRILL.value)  # a drill restores nothing
                      .correlate(release).scalar_subquery())
     return case((detected.is_(None), null()), else_=first_success)
 
 
 async def finished_releases(session: AsyncSession, targets: Sequence[Target], window: Window, *,
                             batch: int = BATCH) -> AsyncIterator[ReleaseFacts]:
-    """Every release (deploys and rollbacks) to `targets` finished in `window`, by id, `batch` at a time."""
+    """Every release (deploys, rollbacks and drills) to `targets` finished in `window`, by id, `batch` at a time."""
     release = RELEASES.alias("r")
     trigger = _first_trigger(release)
     # Only the one JSON value is read (json_extract / #>>), not the whole detail with its file list.
     first_commit = release.c.detail[("change", "first_commit_at")].as_string()
+    risk = release.c.detail[("risk", "level")].as_string()
     columns = [release.c[name] for name in ("id", "kind", "state", "requested_by", "created_at", "started_at",
                                             "finished_at", "verified_at", "detected_at", "rolled_back_at")]
     connection = await session.connection()
     after = 0
     while True:
         query = (select(*columns, trigger.label("trigger_at"), _restored(release, trigger).label("restored_at"),
-                        first_commit.label("first_commit_at"))
+                        first_commit.label("first_commit_at"), risk.label("risk"))
                  .where(in_scope(release, targets, window), release.c.id > after)
                  .order_by(release.c.id).limit(batch))
         rows = [dict(row) for row in (await connection.execute(query)).mappings()]

@@ -31,6 +31,8 @@ class DecisionKind(StrEnum):
     PAIR = "pair"  # a member of `trust.with` joined a developer's release as their pair
     TRUST = "trust"  # earned deploy rights: proposed, granted, not yet, revoked
     ESCALATION = "escalation"  # a release waited past `approval_timeout`: the on-call primary is asked
+    RISK = "risk"  # a change's risk level, the rules that fired and the controls it brought
+    DRILL = "drill"  # a rollback drill was started (`/rollback drill`), or one of its steps was verified
 
 
 class Decision(SQLModel, table=True):

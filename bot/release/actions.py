@@ -40,8 +40,8 @@ async def _release(ctx: AppContext, release_id: int) -> Release:
 
 
 def _approval_gate(ctx: AppContext, release: Release) -> ApprovalGate | None:
-    env = ctx.config.services[release.service].environments[release.environment]
-    return next((g for g in env.gates if isinstance(g, ApprovalGate)), None)
+    """The approval the release needs: its environment's, raised or added by its risk level."""
+    return next((g for g in gating.gates_for(ctx, release) if isinstance(g, ApprovalGate)), None)
 
 
 def _state(ctx: AppContext, release: Release) -> str:

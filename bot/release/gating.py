@@ -18,7 +18,7 @@ from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.ledger.models import DecisionKind as LedgerKind
 from bot.providers.base import ChangePreview
-from bot.release import approval_timeout, gate_owner, outcomes, store
+from bot.release import approval_timeout, gate_owner, outcomes, risk_controls, store
 from bot.release.decision import Decision, DecisionKind, GateStanding, decide
 from bot.release.gates.runner import run_gates
 from bot.release.gates.types import GateDeps, GateInput
@@ -40,7 +40,8 @@ SYSTEM = "switchman"
 # Rollback skips the slow gates — CI, approval, freeze — and promotion and locks, which guard
 # releasing new code, not undoing it; authorization is checked when the rollback is requested.
 GATHERING = (ReleaseState.REQUESTED, ReleaseState.GATING)  # states in which gate verdicts are taken
-ROLLBACK_SKIPS = {"ci_green", "approval", "freeze_window", "promoted_from", "not_locked"}
+ROLLBACK_SKIPS = {"ci_green", "approval", "freeze_window", "promoted_from", "not_locked", "rollback_tested"}
+UNDOING = (ReleaseKind.ROLLBACK, ReleaseKind.DRILL)  # releases that bring back what ran before: gated alike
 
 
 def thread_of(ctx: AppContext) -> ReleaseThread:
@@ -55,13 +56,14 @@ def gate_deps(ctx: AppContext, service: str) -> GateDeps:
 
 
 def gates_for(ctx: AppContext, release: Release) -> list[GateOptions]:
-    """A deploy meets its environment's gates and the quarantine; a rollback skips the slow ones (§2)."""
+    """A deploy meets its environment's gates (stricter where its risk level says so) and the quarantine;
+    a rollback and a rollback drill skip the slow ones (§2)."""
     env = ctx.config.services[release.service].environments[release.environment]
-    if release.kind == ReleaseKind.ROLLBACK:
+    if release.kind in UNDOING:
         return [g for g in env.gates if g.kind not in ROLLBACK_SKIPS]
     pairing = (release.detail or {}).get("pairing")
     paired = [PairJoined(group=str(pairing["with"]))] if isinstance(pairing, dict) and pairing.get("with") else []
-    return [NotQuarantined(), *env.gates, *paired]
+    return [NotQuarantined(), *risk_controls.gates(list(env.gates), release), *paired]
 
 
 async def standings(session: AsyncSession, release_id: int) -> list[GateStanding]:
@@ -122,8 +124,17 @@ async def step(ctx: AppContext, release: Release) -> Step:
 
 
 async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> None:
-    """Commits between what runs now and the new commit; a failure here never blocks the release."""
+    """Commits between what runs now and the new commit; a failure here never blocks the release.
+
+    A drill brings no new commit (its thread opens with the two releases it moves between): nothing to compare.
+    """
     service = ctx.config.services[release.service]
+    if release.kind == ReleaseKind.DRILL:
+        async with ctx.db.session() as session:
+            row = await store.hold(session, release.id or 0, fence=ctx.leader.fence())
+            if row.state in GATHERING:
+                await store.save(session, row, now=ctx.clock.now(), detail={**(row.detail or {}), "previewed": True})
+        return
     undone: Release | None = None
     async with ctx.db.session() as session:
         state = await session.get(EnvironmentState, (release.service, release.environment))
@@ -149,11 +160,21 @@ async def _preview(ctx: AppContext, thread: ReleaseThread, release: Release) -> 
             return
         now = ctx.clock.now()
         kept = {"change": change} if change is not None else {}
-        await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True, **kept})
+        assessed = (await risk_controls.assessment_detail(session, ctx.config, row, preview)
+                    if row.kind == ReleaseKind.DEPLOY else {})
+        forced = assessed.get("controls", {}).get("strategy")
+        await store.save(session, row, now=now, detail={**(row.detail or {}), "previewed": True, **kept, **assessed},
+                         **({"strategy": forced} if forced else {}))
         if preview is not None and undone is None:  # a rollback brings no commits of its own
             await release_commits.keep(session, row.id or 0, preview)
         thread.refresh(session, row, now=now)
         thread.say(session, row, message, now=now)
+        assessment = risk_controls.assessment_of(row)
+        if assessment is not None:
+            controls = risk_controls.controls_of(row)
+            await thread.record(session, row, kind=LedgerKind.RISK, actor=SYSTEM, outcome=assessment.level, now=now,
+                                evidence={**assessment.as_json(), "controls": controls},
+                                message=ctx.release_view.note(risk_controls.summary(assessment, controls)))
 
 
 def _event_for(decision: Decision) -> Event:

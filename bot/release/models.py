@@ -15,6 +15,7 @@ from bot.storage.types import UTCDateTime
 class ReleaseKind(StrEnum):
     DEPLOY = "deploy"
     ROLLBACK = "rollback"
+    DRILL = "drill"  # `/rollback drill`: back to the previous verified release and forward again, verified
 
 
 class ReleaseState(StrEnum):

@@ -6,7 +6,9 @@ results, overrides and approvals, its ledger rows, and its environment's other r
 report composed again from the database says the same thing. `bot/slack/report_blocks.py` renders
 it; `report_post.py` stores and posts it.
 
-Risk level, one rule (documented in docs/metrics.md, "Post-release report"):
+Risk level: the level assessed by the configured risk rules when the change was previewed
+(`risk_controls.py`), raised to high when a gate was overridden. A release without an assessment
+(a rollback, a drill, one from before risk rules) gets the fixed rule (docs/metrics.md, "Post-release report"):
 - *high* when the change flags a migration, brings more than 20 commits, had a gate overridden, or
   comes more than 30 days after the environment's last successful release;
 - *medium* when it brings more than 5 commits or more than 30 files, comes more than 7 days after
@@ -25,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.models import SwitchmanConfig
 from bot.ledger.models import Decision, DecisionKind
-from bot.release import store
+from bot.release import drill_steps, risk_controls, store
 from bot.release.models import Approval, GateOverride, GateResult, Release, ReleaseKind, ReleaseState
 from bot.release.report_data import Check, GateLine, Report, RollbackStatus, Scope, Stage, Vote
 from bot.release.report_followups import follow_ups
@@ -115,6 +117,11 @@ async def _scope(session: AsyncSession, release: Release, *, overridden: bool) -
     elif commits is None and previous is not None:
         medium.append("scope unknown: nothing to compare the commit with")
     risk = "high" if high else "medium" if medium else "low"
+    assessed = risk_controls.assessment_of(release)
+    if assessed is not None:  # assessed by the configured rules when it was previewed (§4 "Risk")
+        reasons = assessed.reasons + ([assessed.unknown_text] if assessed.unknown_text else [])
+        risk = "high" if overridden else assessed.level
+        high, medium = (["a gate was overridden"] if overridden else []), reasons
     return Scope(commits, files, migrations, first_commit_at(release.detail), previous.id if previous else None,
                  since.total_seconds() if since is not None else None, risk, high + medium)
 
@@ -144,6 +151,8 @@ def _stages(config: SwitchmanConfig, release: Release, rows: list[Decision]) -> 
 
 
 def _label(release: Release, index: int, percents: list[int]) -> str:
+    if drill_steps.is_drill(release):
+        return drill_steps.label(release, index)
     if len(percents) == 1:
         return "Rollback" if release.kind == ReleaseKind.ROLLBACK else "Rollout"
     return f"Stage {index + 1}/{len(percents)} ({percents[index]}%)"
@@ -177,9 +186,10 @@ ROLLBACK_PRACTICE = timedelta(days=90)
 
 
 async def _rollback_exercised(session: AsyncSession, release: Release, *, now: datetime) -> bool:
-    """Whether a rollback succeeded in this environment in the last 90 days (this one included)."""
+    """Whether a rollback or a rollback drill succeeded in this environment in the last 90 days (this one included)."""
     found = (await session.exec(select(Release.id).where(
         Release.service == release.service, Release.environment == release.environment,
-        Release.kind == ReleaseKind.ROLLBACK, col(Release.verified_at).is_not(None),
+        col(Release.kind).in_([ReleaseKind.ROLLBACK.value, ReleaseKind.DRILL.value]),
+        col(Release.verified_at).is_not(None),
         col(Release.verified_at) >= now - ROLLBACK_PRACTICE).limit(1))).first()
     return found is not None

@@ -38,5 +38,5 @@ def follow_ups(report: Report, *, verification_configured: bool, rollback_exerci
                      "this rollout")
     if went_out and not rollback_exercised:
         items.append(f"No rollback has succeeded in {report.service} {report.environment} in the last 90 days: "
-                     "the way back is untested")
+                     f"the way back is untested (`/rollback drill {report.service} {report.environment}` tests it)")
     return items

@@ -12,13 +12,13 @@ from bot.commands.deploy import DeployRequest
 from bot.commands.rollback import RollbackRequest
 from bot.context import AppContext
 from bot.errors import BadInput, Blocked, ProviderError, RefNotFound
-from bot.release import engine, rollback
+from bot.release import drill, engine, rollback
 from bot.release import service as releases
 from bot.release.access import authorize_deploy, check_deployer, check_target
 from bot.release.gating import thread_of
 from bot.release.models import ReleaseKind
 
-__all__ = ["Accepted", "check_deployer", "check_target", "request_release", "request_rollback"]
+__all__ = ["Accepted", "check_deployer", "check_target", "request_drill", "request_release", "request_rollback"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,11 @@ async def request_rollback(ctx: AppContext, request: RollbackRequest, *, user: s
     rollback_id = await rollback.request_rollback(ctx, request, user=user, request_key=request_key, usage=usage)
     engine.kick(ctx, rollback_id)
     return rollback_id
+
+
+async def request_drill(ctx: AppContext, request: drill.DrillRequest, *, user: str, request_key: str | None,
+                        usage: str) -> int:
+    """A person's `/rollback drill`; returns the drill's release id, already under way."""
+    drill_id = await drill.request_drill(ctx, request, user=user, request_key=request_key, usage=usage)
+    engine.kick(ctx, drill_id)
+    return drill_id

@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.config.durations import format_duration
 from bot.context import AppContext
 from bot.errors import ProviderError
 from bot.ledger.models import DecisionKind as LedgerKind
 from bot.providers.base import DeployTarget, PipelineRun, RunState
-from bot.release import outcomes, store, trust
+from bot.release import drill_steps, outcomes, risk_controls, store, trust
 from bot.release.gating import thread_of
 from bot.release.machine import Event
 from bot.release.models import EnvironmentState, Release, ReleaseKind, ReleaseState, Verdict
@@ -38,6 +40,8 @@ ADVANCE_JOB = "release_advance"  # a timer that calls engine.advance (bake end, 
 def label(ctx: AppContext, release: Release) -> str:
     stages = store.stages_of(ctx.config, release)
     index = min(release.stage_index, len(stages) - 1)
+    if drill_steps.is_drill(release):
+        return drill_steps.label(release, index)
     if len(stages) == 1:
         return "Rollback" if release.kind == ReleaseKind.ROLLBACK else "Rollout"
     return f"Stage {index + 1}/{len(stages)} ({stages[index]}%)"
@@ -173,7 +177,9 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
         return Step.CONTINUE
     ok = run.state == RunState.SUCCEEDED
     env = ctx.config.services[release.service].environments[release.environment]
-    bakes = release.kind != ReleaseKind.ROLLBACK and bool(env.verify or env.bake)
+    # A drill verifies each step, whatever the environment's checks (none configured: the run's success).
+    bakes = drill_steps.is_drill(release) or (release.kind != ReleaseKind.ROLLBACK and bool(env.verify or env.bake))
+    bake = risk_controls.bake(env, release)
     now = ctx.clock.now()
     thread = thread_of(ctx)
     async with ctx.db.session() as session:
@@ -193,12 +199,12 @@ async def _watch(ctx: AppContext, release_id: int, run: PipelineRun) -> Step | R
         if not bakes:
             await store.save(session, row, now=now, stage_index=row.stage_index + 1)
             return Step.CONTINUE
-        until = now + env.bake
+        until = now + bake
         await store.apply(session, row, Event.BAKE, now=now,
                           detail={**(row.detail or {}), "bake_until": until.isoformat(),
                                   "bake_stage": row.stage_index})
         thread.refresh(session, row, now=now)
-        thread.note(session, row, f":hourglass_flowing_sand: {name}: baking for {_duration(env.bake)}; "
+        thread.note(session, row, f":hourglass_flowing_sand: {name}: baking for {_duration(bake)}; "
                                   f"verification at {ctx.release_view.date(until)}{trust.stage_mention(row)}", now=now)
     schedule(ctx, release_id, until)
     return Step.WAIT
@@ -239,6 +245,11 @@ async def verify(ctx: AppContext, release: Release) -> Step | RollBack:
                             now=now, evidence={"stage": row.stage_index, "checks": {
                                 r.name: {"verdict": r.outcome.verdict.value, "evidence": r.outcome.evidence}
                                 for r in results}})
+        if drill_steps.is_drill(row):
+            if unsure and not failed:
+                pass  # inconclusive: a person decides, as for any release (below)
+            else:
+                return await drill_checked(ctx, session, row, verdict, _evidence(failed) if failed else "", now=now)
         if failed:
             evidence = _evidence(failed)
             await store.save(session, row, now=now, detected_at=now)
@@ -289,11 +300,76 @@ async def abort(ctx: AppContext, release_id: int, why: str, *, user: str | None 
     return Step.CONTINUE
 
 
+async def drill_checked(ctx: AppContext, session: AsyncSession, row: Release, verdict: str, evidence: str, *,
+                        now: datetime) -> Step | RollBack:
+    """A drill step was verified (in the verification's transaction): record it as a drill step, then go on.
+
+    The back step failing still rolls forward (to the release that was verified before the drill);
+    the forward step failing rolls back to the back step's release, just verified — unless that one
+    failed too, and then the thread says exactly what runs and what to do.
+    """
+    index = row.stage_index
+    name, thread = drill_steps.label(row, index), thread_of(ctx)
+    target = drill_steps.step(row, index)
+    step_name = drill_steps.NAMES.get(index, "forward")
+    if not ctx.config.services[row.service].environments[row.environment].verify and verdict == "passed":
+        evidence = (f"{row.environment} has no `verify` checks, so only the pipeline run's success was checked; "
+                    "add checks to make the drill prove more")
+    await thread.record(session, row, kind=LedgerKind.DRILL, actor="verification", outcome=f"{step_name}:{verdict}",
+                        now=now, evidence={"stage": index, "ref": target["ref"], "sha": target["sha"],
+                                           "evidence": evidence},
+                        message=ctx.release_view.note(
+                            f"{':white_check_mark:' if verdict == 'passed' else ':x:'} {name}: `{target['ref']}` "
+                            f"{'runs and passed verification' if verdict == 'passed' else 'failed verification'}"
+                            + (f" — {evidence}" if evidence else "")))
+    failures = dict((row.detail or {}).get("drill_failed") or {})
+    if verdict != "passed":
+        failures[step_name] = evidence
+        await store.save(session, row, now=now, detail={**(row.detail or {}), "drill_failed": failures})
+    if index == drill_steps.BACK:
+        if verdict != "passed":
+            thread.note(session, row, f":leftwards_arrow_with_hook: The drill's rollback did not pass verification; "
+                                      f"rolling forward to `{drill_steps.step(row, drill_steps.FORWARD)['ref']}`, "
+                                      "which ran verified before the drill.", now=now)
+        await store.apply(session, row, Event.VERIFIED, now=now, stage_index=index + 1)
+        return Step.CONTINUE
+    if verdict == "passed":
+        await store.apply(session, row, Event.VERIFIED, now=now, stage_index=index + 1)
+        return Step.CONTINUE
+    back = drill_steps.step(row, drill_steps.BACK)
+    if "back" in failures:
+        await outcomes.end(session, thread, row, Event.FAIL,
+                           f"drill failed: `{target['ref']}` (`{str(target['sha'])[:10]}`) runs in {row.environment} "
+                           f"now and failed verification ({evidence}); the rollback to `{back['ref']}` failed "
+                           "verification too, so Switchman did not roll back again. Find the cause, then deploy a "
+                           f"fix with `/deploy {row.service} REF to {row.environment}`.", now=now,
+                           evidence={"drill": True, "failed": failures}, detected_at=now)
+        await _runs_now(session, row, target, now=now)
+        return Step.CONTINUE
+    thread.note(session, row, f":rotating_light: The drill's roll-forward failed verification; rolling back to "
+                              f"`{back['ref']}`, verified a moment ago in this drill.", now=now)
+    return RollBack(f"rollback drill: rolling forward to `{target['ref']}` failed verification — {evidence}")
+
+
+async def _runs_now(session: AsyncSession, row: Release, target: dict[str, object], *, now: datetime) -> None:
+    """What a drill leaves running: its forward step's commit (the release it was taken from)."""
+    state = await session.get(EnvironmentState, (row.service, row.environment))
+    state = state or EnvironmentState(service=row.service, environment=row.environment, updated_at=now)
+    release_id = target.get("release_id")
+    state.current_sha, state.current_ref = str(target["sha"]), str(target["ref"])
+    state.current_release_id = release_id if isinstance(release_id, int) else row.id
+    state.updated_at = now
+    session.add(state)
+
+
 async def succeed(ctx: AppContext, release: Release) -> None:
     now = ctx.clock.now()
     thread = thread_of(ctx)
     async with ctx.db.session() as session:
         row = await store.get(session, release.id or 0)
+        if drill_steps.is_drill(row):
+            await _drill_done(ctx, session, row, now=now)
+            return
         if not await store.apply(session, row, Event.SUCCEED, now=now, verified_at=now):
             return
         state = await session.get(EnvironmentState, (row.service, row.environment))
@@ -309,6 +385,27 @@ async def succeed(ctx: AppContext, release: Release) -> None:
         await outcomes.recorded_end(session, thread, row, "rolled back and running"
                                     if row.kind == ReleaseKind.ROLLBACK else "released and verified", now=now)
     await mirror(ctx, target(ctx, row), None, "success", "released by Switchman")
+
+
+async def _drill_done(ctx: AppContext, session: AsyncSession, row: Release, *, now: datetime) -> None:
+    """Both steps are out: the drill passed, or its rollback failed verification and the roll-forward restored."""
+    thread = thread_of(ctx)
+    back, forward = drill_steps.step(row, drill_steps.BACK), drill_steps.step(row, drill_steps.FORWARD)
+    failures = (row.detail or {}).get("drill_failed") or {}
+    if failures:
+        await outcomes.end(session, thread, row, Event.FAIL,
+                           f"drill failed: the rollback to `{back['ref']}` failed verification "
+                           f"({failures.get('back')}); "
+                           f"`{forward['ref']}` runs again and passed verification. Rollback of {row.service} in "
+                           f"{row.environment} is not proven: fix what broke the rollback, then drill again.", now=now,
+                           evidence={"drill": True, "failed": failures})
+    else:
+        if not await store.apply(session, row, Event.SUCCEED, now=now, verified_at=now):
+            return
+        await outcomes.recorded_end(session, thread, row, f"drill passed: rolled back to `{back['ref']}` and forward "
+                                                          f"to `{forward['ref']}`, each verified", now=now,
+                                    evidence={"drill": True})
+    await _runs_now(session, row, forward, now=now)
 
 
 async def _note(ctx: AppContext, release_id: int, text: str) -> None:

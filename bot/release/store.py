@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.models import SwitchmanConfig
 from bot.providers.base import DeployTarget
+from bot.release import drill_steps, risk_controls
 from bot.release.machine import Event, next_state
 from bot.release.models import IN_FLIGHT, Release, ReleaseKind, ReleaseState
 from bot.storage.database import Database
@@ -112,22 +113,30 @@ def subject(release: Release) -> str:
 
 
 def stages_of(config: SwitchmanConfig, release: Release) -> list[int]:
+    """A canary's stages (a risk level may have forced the canary and its stages); a drill's two steps,
+    back then forward; one stage otherwise."""
     env = config.services[release.service].environments[release.environment]
+    if release.kind == ReleaseKind.DRILL:
+        return [100, 100]
     if release.kind == ReleaseKind.ROLLBACK or release.strategy != "canary":
         return [100]
-    return list(env.stages)
+    return risk_controls.stages(env, release)
 
 
 def target(config: SwitchmanConfig, release: Release, stage: int) -> DeployTarget:
-    """What the provider is asked to deploy for one stage of `release`."""
+    """What the provider is asked to deploy for one stage of `release` (a drill's stage is one of its steps)."""
     service = config.services[release.service]
-    sha = release.sha or release.ref
-    names_commit = re.fullmatch(r"[0-9a-f]{7,40}", release.ref) is not None and sha.startswith(release.ref)
-    branch = service.environments[release.environment].branch
+    ref, sha = release.ref, release.sha or release.ref
     rollback = release.kind == ReleaseKind.ROLLBACK
+    if drill_steps.is_drill(release):
+        found = drill_steps.step(release, release.stage_index)
+        ref, sha = str(found["ref"]), str(found["sha"])
+        rollback = release.stage_index == drill_steps.BACK
+    names_commit = re.fullmatch(r"[0-9a-f]{7,40}", ref) is not None and sha.startswith(ref)
+    branch = service.environments[release.environment].branch
     workflow = service.rollback_workflow if rollback and service.rollback_workflow else service.workflow
     return DeployTarget(repo=service.repo, workflow=workflow, service=release.service,
-                        environment=release.environment, ref=release.ref, sha=sha,
+                        environment=release.environment, ref=ref, sha=sha,
                         strategy=release.strategy, stage=stage, release_id=release.id or 0,
                         rollback=rollback, dispatch_ref=branch if names_commit else None, job=service.job,
                         application=service.environments[release.environment].application)

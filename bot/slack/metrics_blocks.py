@@ -67,6 +67,9 @@ def metrics_message(metrics: Metrics) -> dict[str, Any]:
         ("Lead time (request → production)", spread_text(d.request_to_production)),
         ("Change failure rate", f"{percent(d.change_failure_rate)} ({d.failed_changes} of {d.reached_rollout} that "
                                 "reached rollout)"),
+        *([("Change failure rate by risk", "; ".join(
+            f"{level} {percent(f.rate)} ({f.failed} of {f.reached_rollout})"
+            for level, f in d.failure_by_risk.items()))] if d.failure_by_risk else []),
         ("Time to restore", spread_text(d.time_to_restore) + (f"; {d.unrestored} not restored" if d.unrestored
                                                               else "")),
     ]

@@ -47,7 +47,8 @@ def short(sha: str | None) -> str:
 
 
 def parent_message(release: Release, *, position: int | None = None) -> tuple[str, list[dict[str, Any]]]:
-    verb = "Rollback" if release.kind == ReleaseKind.ROLLBACK else "Release"
+    verb = {ReleaseKind.ROLLBACK: "Rollback", ReleaseKind.DRILL: "Rollback drill"}.get(ReleaseKind(release.kind),
+                                                                                       "Release")
     title = f"{verb} #{release.id}: {release.service} {release.ref} → {release.environment}"
     fields = [
         f"*State*\n{state_text(release.state)}" + (f" (#{position} in line)" if position else ""),

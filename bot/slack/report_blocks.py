@@ -25,7 +25,7 @@ RISK_ICON = {"low": ":large_green_circle:", "medium": ":large_yellow_circle:", "
 
 
 def report_message(report: Report) -> tuple[str, list[dict[str, Any]]]:
-    verb = "Rollback" if report.kind == "rollback" else "Release"
+    verb = {"rollback": "Rollback", "drill": "Rollback drill"}.get(report.kind, "Release")
     title = f"Post-release report · {verb} #{report.release_id}"
     parts = [_summary(report), _scope(report), _gates(report), _timeline(report), _health(report),
              _rollback(report), _follow_ups(report)]

@@ -54,6 +54,8 @@ def _group_handles(config: SwitchmanConfig) -> set[str]:
             handles |= {g.group for g in env.gates if g.kind == "approval" and g.group.startswith("@")}
             handles |= {g.owner for g in env.gates if g.owner and g.owner.startswith("@")}
             handles |= {env.trust.with_} if env.trust is not None and env.trust.with_.startswith("@") else set()
+            handles |= {c.group for c in (env.risk.medium, env.risk.high)
+                        if c is not None and c.group and c.group.startswith("@")}
     return handles
 
 
@@ -62,6 +64,7 @@ def _approver_groups(config: SwitchmanConfig) -> set[str]:
     for service in config.services.values():
         for env in service.environments.values():
             groups |= {g.group for g in env.gates if g.kind == "approval"}
+            groups |= {c.group for c in (env.risk.medium, env.risk.high) if c is not None and c.group}
             groups |= {h for h in env.overriders if h.startswith("@")}
             groups |= {env.trust.with_} if env.trust is not None and env.trust.with_.startswith("@") else set()
     return groups

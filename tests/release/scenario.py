@@ -128,7 +128,8 @@ class Scenario:
         report = reports[-1]
         assert report.state == release.state
         last = self.thread(release)[-1]
-        verb = "Rollback" if release.kind == ReleaseKind.ROLLBACK else "Release"
+        verb = {ReleaseKind.ROLLBACK: "Rollback", ReleaseKind.DRILL: "Rollback drill"}.get(
+            ReleaseKind(release.kind), "Release")
         assert last.blocks[0]["text"]["text"] == f"Post-release report · {verb} #{release_id}"
         assert last.text == report.text
         [row] = [d for d in await self.ledger(release_id) if d.seq == report.decision_seq]

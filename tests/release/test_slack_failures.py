@@ -26,8 +26,8 @@ from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
 
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 ALICE = "U0ALICE"
-# a staging release: parent, preview, 4 gate replies, decision, dispatch, stage result, outcome, report
-POSTS = 11
+# a staging release: parent, preview, risk, 4 gate replies, decision, dispatch, stage result, outcome, report
+POSTS = 12
 UPDATES = 4  # the parent, edited as the release moves (some edits may be merged into a later one)
 FAILURES: dict[str, dict[str, Any]] = {
     "429": {"status": 429, "retry_after": 2},
@@ -39,7 +39,7 @@ FAILURES: dict[str, dict[str, Any]] = {
     "not_in_channel": {"error": "not_in_channel"},
 }
 ENVIRON = {"SWITCHMAN_SLACK_TIMEOUT": "1s"}
-LEDGER = ["gate_verdict"] * 4 + ["decision", "stage_result", "outcome", "report"]
+LEDGER = ["risk"] + ["gate_verdict"] * 4 + ["decision", "stage_result", "outcome", "report"]
 
 
 def nth_call(n: int) -> Callable[[dict[str, Any]], bool]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config.durations import format_days
 from bot.config.gates import Approval as ApprovalGate
-from bot.config.gates import FreezeWindowGate, OncallPresent, PromotedFrom
+from bot.config.gates import FreezeWindowGate, OncallPresent, PromotedFrom, RollbackTested
 from bot.oncall.roster import current_shift
 from bot.providers.base import CiVerdict
 from bot.release import locks, verify
@@ -18,7 +19,7 @@ from bot.release import service as releases
 from bot.release.freeze_window import parse_freeze_window
 from bot.release.gates.pair import pair_joined
 from bot.release.gates.types import GateDeps, GateFunction, GateInput, GateOutcome
-from bot.release.models import Approval, Release, Verdict
+from bot.release.models import Approval, Release, ReleaseKind, ReleaseState, Verdict
 
 CI_POLL_SECONDS = (2, 4, 8, 15, 30)
 
@@ -133,6 +134,31 @@ async def oncall_present(gate: OncallPresent, inp: GateInput, deps: GateDeps) ->
     return GateOutcome(Verdict.FAIL, f"nobody is on call as primary for {', '.join(names)} right now")
 
 
+async def rollback_tested(gate: RollbackTested, inp: GateInput, deps: GateDeps) -> GateOutcome:
+    """A drill or a real rollback of the service succeeded in `gate.environment` within `gate.within`."""
+    now, where = deps.clock.now(), gate.environment
+    async with deps.db.session() as session:
+        last = (await session.exec(select(Release).where(
+            Release.service == inp.service, Release.environment == where,
+            col(Release.kind).in_([ReleaseKind.DRILL.value, ReleaseKind.ROLLBACK.value]),
+            Release.state == ReleaseState.SUCCEEDED, col(Release.verified_at).is_not(None))
+            .order_by(col(Release.verified_at).desc()).limit(1))).first()
+    how = f"run `/rollback drill {inp.service} {where}`"
+    window = format_days(gate.within)
+    if last is None or last.verified_at is None:
+        return GateOutcome(Verdict.FAIL, f"{inp.service} has never had a successful rollback drill or rollback in "
+                                         f"{where}; {how} to prove rollback works (needed within {window})")
+    what = "rollback drill" if last.kind == ReleaseKind.DRILL else "rollback"
+    link = (last.detail or {}).get("permalink")
+    if last.verified_at < now - gate.within:
+        return GateOutcome(Verdict.FAIL, f"the last successful {what} of {inp.service} in {where} was #{last.id} on "
+                                         f"{deps.date(last.verified_at)}, more than {window} ago; {how}",
+                           link if isinstance(link, str) else None)
+    return GateOutcome(Verdict.PASS, f"{what} #{last.id} of {inp.service} succeeded in {where} on "
+                                     f"{deps.date(last.verified_at)} (within {window})",
+                       link if isinstance(link, str) else None)
+
+
 GATES: dict[str, GateFunction] = {
     "ci_green": ci_green,
     "not_locked": not_locked,
@@ -145,4 +171,5 @@ GATES: dict[str, GateFunction] = {
     "prometheus": verify.prometheus_gate,
     "http": verify.http_gate,
     "pair": pair_joined,
+    "rollback_tested": rollback_tested,
 }

@@ -20,7 +20,7 @@ from bot.slack.ids import Command
 from bot.slack.metrics_blocks import metrics_message, with_chart
 from bot.slack.release_modals import deploy_modal
 from bot.slack.request_keys import answer_once, request_key
-from bot.slack.responder import ResponseUrlResponder, answer_later, tell
+from bot.slack.responder import ResponseUrlResponder, answer_in_lane, answer_later, tell
 from bot.slack.trend_chart import trend_chart
 
 
@@ -51,7 +51,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
                 await ack(**replies.ephemeral(f":hourglass_flowing_sand: Requesting {parsed.service} "
                                               f"`{parsed.ref or 'the branch head'}` → {parsed.environment}…"))
-                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder), "deploy-request")
+                # In the bounded interaction lane (decision 0009), merged with a re-delivery of the same request:
+                # a burst of requests never becomes an unbounded backlog on the loop that acks.
+                answer_in_lane(ctx.lane, lambda: submit_request(ctx, parsed, user=user, request_key=key,
+                                                                responder=responder),
+                               responder, name="deploy-request", merge_key=key)
             case grammar.DeployStatus():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.web.form_decoding import form_fields
+
 MAX_AGE_SECONDS = 60 * 5  # Slack's replay window
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -103,7 +105,7 @@ def _parse(body: bytes, content_type: str) -> Refusal | tuple[str, dict[str, Any
         return text, {}
     if not FORM_SHAPE.fullmatch(text):
         return Refusal(400, "the body is not form-encoded")
-    fields = dict(parse_qsl(text, keep_blank_values=True))
+    fields = form_fields(text)  # what parse_qsl gives, decoded in C where it can be (form_decoding.py)
     payload = fields.get("payload")
     if payload is None:
         # Bolt reads any form that merely mentions "payload" (in a command's text, say) as empty; these are its fields.

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import AppContext
+from bot.slack.body_matchers import match_on_body_only
 from bot.slack.errors import make_error_handler
 from bot.web.verified_request import VerifyUnlessVerified
 from handlers import register_listeners
@@ -35,6 +36,7 @@ def create_app(ctx: AppContext, *, client: AsyncWebClient | None = None, signing
     )
     app.error(make_error_handler(ctx.background, ctx.webhooks))
     register_listeners(app, ctx)
+    match_on_body_only(app)  # Bolt's matchers, without building every listener argument per listener
     return app
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from prometheus_client import Counter
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -111,15 +112,24 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics, *,
 
 
 def _count_requests(metrics: Metrics) -> Middleware:
+    # The counter for each (route, status) seen, looked up once: `labels()` takes a lock and builds a key per call.
+    counters: dict[tuple[str, int], Counter] = {}
+
+    def count(route: str, status: int) -> None:
+        counter = counters.get((route, status))
+        if counter is None:
+            counter = counters[(route, status)] = metrics.http_requests.labels(route, str(status))
+        counter.inc()
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            metrics.http_requests.labels(route, str(exc.status)).inc()
+            count(route, exc.status)
             raise
-        metrics.http_requests.labels(route, str(response.status)).inc()
+        count(route, response.status)
         return response
 
     return middleware

@@ -81,8 +81,9 @@ DRAIN_TIMEOUT_S = 3.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Slack ack latency benchmark (§11).")
-    # 3 s: 44 wrk runs then take about three minutes, which keeps all of `make bench` under 10 minutes on 2 cores.
-    parser.add_argument("--duration", type=int, default=3, metavar="S", help="seconds per wrk run (default 3)")
+    # 2 s: 44 wrk runs (6 kinds of request, 4 servers, 2 loads) then take about 2 min 15 s plus the servers' drains and
+    # restarts, about 4 to 5 minutes in all: room for the rest of `make bench` within 10 minutes on 2 cores.
+    parser.add_argument("--duration", type=int, default=2, metavar="S", help="seconds per wrk run (default 2)")
     parser.add_argument("--warmup", type=int, default=1, metavar="S", help="seconds of warm-up before each run "
                                                                          "(default 1)")
     parser.add_argument("--quick", action="store_true", help="1 s runs and 1 s warm-ups (a smoke run)")

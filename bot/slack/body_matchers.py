@@ -3,7 +3,7 @@
 For every request Bolt asks each listener in turn whether it matches, and its built-in matcher
 (`app.command(...)`, `app.action(...)`, …) builds every argument a listener could take (ack, say,
 respond, client, the payload in eight shapes, …) before calling a function that takes only `body`.
-With Switchman's fifteen-odd listeners, a command registered late paid that a dozen times per
+With Switchman's nineteen listeners, a command registered late paid that a dozen times per
 request, a fifth of its ack's CPU (docs/benchmarks.md). `match_on_body_only` makes each such
 matcher pass the body directly: the same function, the same answer, without the rest.
 """

@@ -64,13 +64,6 @@ def check_slack_request(headers: Mapping[str, str], body: bytes, content_type: s
     return parsed if isinstance(parsed, Refusal) else Checked(parsed[0], parsed[1])
 
 
-def refuse_slack_request(headers: Mapping[str, str], body: bytes, content_type: str, *, signing_secret: str | None,
-                         now: Callable[[], float] = time.time) -> Refusal | None:
-    """None when the request is signed by Slack and shaped as Slack sends it; else why not."""
-    checked = check_slack_request(headers, body, content_type, signing_secret=signing_secret, now=now)
-    return checked if isinstance(checked, Refusal) else None
-
-
 def _signature_problem(headers: Mapping[str, str], body: bytes, secret: str | None, now: float) -> str | None:
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")

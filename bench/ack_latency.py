@@ -5,14 +5,16 @@
 
 Starts, each as its own process on a free 127.0.0.1 port: the fake Slack Web API, a raw
 aiohttp handler, a bare async Bolt app with its default runner, the same app with
-`process_before_response=True` (see bench.reference_apps) and `switchman serve`. Before any
-load it checks that every server acks the signed `/deploy help` with 200 and Switchman's reply
-and refuses a bad signature, and that Switchman logs no error. Then for each server it runs wrk
-at 1 connection (`-t1 -c1`) and at 50 (`-t2 -c50`), each after a warm-up, and stops on any
-non-2xx answer or socket error. Button clicks are measured the same way once Switchman has a
-listener for the clicked action id; until then they are reported as skipped. After each
-Switchman run it records the background work left (its `switchman_background_tasks` gauge) and
-restarts Switchman if that work does not finish soon, so runs do not inherit each other's work.
+`process_before_response=True` (see bench.reference_apps) and `switchman serve` on the example
+config (production's gates cut down, see `bench_config`). Before any load it checks that every
+server acks the signed `/deploy help` with 200 and Switchman's reply and refuses a bad signature,
+that every server acks every other kind of request, and that Switchman logs no error; it also
+requests a production release and waits until it waits for approval, for the Approve clicks.
+Then for each kind of request (bench.slack_requests) and server it runs wrk at 1 connection
+(`-t1 -c1`) and at 50 (`-t2 -c50`), each after a warm-up, and stops on any non-2xx answer or
+socket error. After each Switchman run it records the background work left (its
+`switchman_background_tasks` gauge) and the interaction lane's counts (its metrics), and restarts
+Switchman if that work does not finish soon, so runs do not inherit each other's work.
 The results and the §11 verdicts go to the "Slack ack latency" section of docs/benchmarks.md.
 """
 
@@ -23,12 +25,15 @@ import contextlib
 import json
 import os
 import shlex
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+
+import yaml
 
 from bench import machine, report
 from bench.report import Background, Measurement, RunReport, ServerSpec
@@ -38,10 +43,13 @@ from bench.slack_requests import (
     CLICK_ACTION_ID,
     EVENTS_PATH,
     SIGNING_SECRET,
+    WEBHOOK_SECRET,
     SignedRequest,
     build,
+    command_body,
     command_reply,
     send,
+    sign,
 )
 from bench.wrk import WrkError, command_line, ensure_wrk, wrk_version
 from bench.wrk import run as run_wrk
@@ -54,10 +62,15 @@ SERVERS = (
     ServerSpec("switchman", "Switchman (`switchman serve`)", None),
 )
 LOADS = ((1, 1), (2, 50))  # (wrk threads, connections)
-# Clicks and `/oncall` are measured on the two servers the §11 verdicts compare. The raw server answers
-# any signed body alike, and Bolt's default runner acks clicks through the same 10 ms poll as
-# commands, so the command runs already show both; leaving them out keeps a run near three minutes.
-CLICK_SERVERS = ("bolt-inline", "switchman")
+# The kinds of request, in the order they are measured (bench.slack_requests). `deploy` comes last: its
+# releases keep the release engine busy after its runs. Every Slack kind is measured on all four servers;
+# the Alertmanager webhook on the raw handler (which checks only its bearer token) and Switchman, since
+# Bolt serves no webhooks.
+KINDS = ("command", "oncall", "click", "approve", "alert", "deploy")
+WEBHOOK_SERVERS = ("raw", "switchman")
+# The production release the Approve clicks approve: requested by a member of its deployer group.
+APPROVAL_REQUESTER = "U0ALICE"
+APPROVAL_WAIT_S = 30.0
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 # Switchman's gauge of background tasks in flight (bot/web/metrics.py). After each run and warm-up the
 # benchmark waits this long for it to reach 0; if it does not, Switchman is restarted before the next
@@ -68,8 +81,9 @@ DRAIN_TIMEOUT_S = 3.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Slack ack latency benchmark (§11).")
-    # 5 s: 16 wrk runs then take about 100 s, which keeps all of `make bench` under 10 minutes on 2 cores.
-    parser.add_argument("--duration", type=int, default=5, metavar="S", help="seconds per wrk run (default 5)")
+    # 2 s: 44 wrk runs (6 kinds of request, 4 servers, 2 loads) then take about 2 min 15 s plus the servers' drains and
+    # restarts, about 4 to 5 minutes in all: room for the rest of `make bench` within 10 minutes on 2 cores.
+    parser.add_argument("--duration", type=int, default=2, metavar="S", help="seconds per wrk run (default 2)")
     parser.add_argument("--warmup", type=int, default=1, metavar="S", help="seconds of warm-up before each run "
                                                                          "(default 1)")
     parser.add_argument("--quick", action="store_true", help="1 s runs and 1 s warm-ups (a smoke run)")
@@ -150,36 +164,56 @@ def _busy(when: str) -> float | None:
     return busy
 
 
+def servers_for(kind: str) -> list[ServerSpec]:
+    return [spec for spec in SERVERS if kind != "alert" or spec.key in WEBHOOK_SERVERS]
+
+
+def bench_config(work: Path) -> Path:
+    """The example config, with production's gates cut to ci_green, not_locked and an approval by 10 of @sre.
+
+    Staging, which `/deploy api to staging` releases to, is the example's as it is. Production keeps its
+    approval gate with the largest count allowed, so the release the Approve clicks approve stays waiting
+    however many of the benchmark's approvers vote; the gates that would stop it before it waits (promoted
+    from staging, the freeze window, someone on call) are left out.
+    """
+    config = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    config["services"]["api"]["environments"]["production"]["gates"] = [
+        "ci_green", "not_locked", {"approval": {"count": 10, "group": "@sre"}}]
+    path = work / "switchman.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], list[str], str | None]:
     with tempfile.TemporaryDirectory(prefix="switchman-bench-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
+        config = bench_config(work)
         print("starting the fake Slack Web API and four servers …", flush=True)
-        fake = start("fake-slack", "fake Slack Web API", python_module("bench.reference_apps", "fake-slack"),
+        fake = start("fake-slack", "fake Slack Web API",
+                     python_module("bench.reference_apps", "fake-slack", "--config", str(config)),
                      env=clean_env({}), log_dir=work, cpus=args.load_cpus)
         stack.callback(fake.stop)
-        fleet = Fleet(work, str(fake.info["base_url"]), stack, args.server_cpus)
+        fleet = Fleet(work, str(fake.info["base_url"]), stack, args.server_cpus, config)
         response_url = str(fake.info["response_url"])
         for spec in SERVERS:
             fleet.start(spec)
         for spec in SERVERS:
             _check_command(spec, fleet.servers[spec.key], response_url)
         click_note = _probe_clicks(fleet.switchman, response_url)
-        kinds = ["command", "oncall"] if click_note else ["command", "oncall", "click"]
-        for spec in SERVERS:
-            if spec.key in CLICK_SERVERS:
-                for kind in kinds[1:]:
-                    _check_acked(spec, fleet.servers[spec.key], kind, response_url)
-        else:
-            print(f"clicks skipped: {click_note}", flush=True)
+        if click_note:
+            raise ServerFailed(click_note)
+        fleet.release_id = _release_waiting_for_approval(fleet.switchman, response_url, work)
+        kinds = list(KINDS)
+        for kind in kinds[1:]:
+            for spec in servers_for(kind):
+                _check_acked(spec, fleet.servers[spec.key], kind, response_url, fleet.release_id)
         _no_errors_logged(fleet.switchman, "answering the first requests")
-        runs = len(LOADS) * sum(len(SERVERS) if kind == "command" else len(CLICK_SERVERS) for kind in kinds)
+        runs = len(LOADS) * sum(len(servers_for(kind)) for kind in kinds)
         print(f"{runs} wrk runs of {args.duration} s (+{args.warmup} s warm-up each), "
               f"about {runs * (args.duration + args.warmup)} s", flush=True)
         measurements: list[Measurement] = []
         for kind in kinds:
-            for spec in SERVERS:
-                if kind != "command" and spec.key not in CLICK_SERVERS:
-                    continue
+            for spec in servers_for(kind):
                 for threads, connections in LOADS:
                     measurements.append(_one_run(wrk, spec, fleet, kind, threads, connections, response_url,
                                                  args, work))
@@ -187,18 +221,45 @@ def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], lis
             server = fleet.servers[spec.key]
             if server.process.poll() is not None:
                 raise ServerFailed(f"{spec.label} exited during the benchmark; its log ends:\n{server.log_tail()}")
-        return measurements, kinds, click_note
+        return measurements, kinds, None
+
+
+def _release_waiting_for_approval(switchman: Server, response_url: str, work: Path) -> int:
+    """Request `api` to production and wait until the release waits for approval; its id."""
+    stamp = int(time.time())
+    body = command_body(response_url, text="api to production", user=APPROVAL_REQUESTER, trigger=f"approval{stamp}")
+    request = SignedRequest("deploy", body, "application/x-www-form-urlencoded", stamp,
+                            sign(SIGNING_SECRET, body, stamp))
+    answer = send(switchman.root_url + EVENTS_PATH, request)
+    if answer.status != 200:
+        raise ServerFailed(f"Switchman answered /deploy api to production with HTTP {answer.status}: "
+                           f"{answer.body[:300]!r}")
+    deadline = time.monotonic() + APPROVAL_WAIT_S
+    state = None
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(work / "switchman.db", timeout=5)) as db:
+            row = db.execute("SELECT id, state FROM releases WHERE environment = 'production' "
+                             "ORDER BY id DESC LIMIT 1").fetchone()
+        if row is not None:
+            state = row[1]
+            if state == "awaiting_approval":
+                return int(row[0])
+        time.sleep(0.2)
+    raise ServerFailed(f"the production release did not come to wait for approval within {APPROVAL_WAIT_S:.0f} s "
+                       f"(last state: {state}); Switchman's log ends:\n{switchman.log_tail()}")
 
 
 class Fleet:
     """The running servers by key; Switchman can be restarted when its background work will not drain."""
 
     def __init__(self, work: Path, api_url: str, stack: contextlib.ExitStack,
-                 cpus: frozenset[int] | None) -> None:
+                 cpus: frozenset[int] | None, config: Path) -> None:
         self.work = work
         self.api_url = api_url
         self.stack = stack
         self.cpus = cpus
+        self.config = config
+        self.release_id: int | None = None  # the release waiting for approval that `approve` clicks approve
         self.servers: dict[str, Server] = {}
         self.unfinished: set[str] = set()  # servers left with background work from an earlier run
 
@@ -207,7 +268,7 @@ class Fleet:
         return self.servers["switchman"]
 
     def start(self, spec: ServerSpec) -> Server:
-        server = _start_server(spec, self.api_url, self.work, self.cpus)
+        server = _start_server(spec, self.api_url, self.work, self.cpus, self.config)
         self.stack.callback(server.stop)
         self.servers[spec.key] = server
         return server
@@ -222,11 +283,12 @@ class Fleet:
         return self.restart(spec) if spec.key in self.unfinished else self.servers[spec.key]
 
 
-def _start_server(spec: ServerSpec, api_url: str, work: Path, cpus: frozenset[int] | None) -> Server:
+def _start_server(spec: ServerSpec, api_url: str, work: Path, cpus: frozenset[int] | None, config: Path) -> Server:
     if spec.key == "switchman":
         env = clean_env({
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SWITCHMAN_SLACK_API_URL": api_url, "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG),
+            "SWITCHMAN_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SWITCHMAN_SLACK_API_URL": api_url, "SWITCHMAN_CONFIG": str(config),
             "SWITCHMAN_DATABASE_URL": f"sqlite:///{work / 'switchman.db'}",
         })
         argv = [str(switchman_executable()), "serve", "--host", "127.0.0.1", "--port", "0"]
@@ -277,8 +339,9 @@ def _no_errors_logged(switchman: Server, during: str) -> None:
                            f"{first.get('traceback', '').splitlines()[-1:]}\n{switchman.log_tail(5)}")
 
 
-def _check_acked(spec: ServerSpec, server: Server, kind: str, response_url: str) -> None:
-    answer = send(server.root_url + EVENTS_PATH, build(kind, response_url=response_url))
+def _check_acked(spec: ServerSpec, server: Server, kind: str, response_url: str, release_id: int | None) -> None:
+    request = build(kind, response_url=response_url, release_id=release_id)
+    answer = send(server.root_url + request.path, request)
     if answer.status != 200:
         raise ServerFailed(f"{spec.label} answered the signed {kind} request with HTTP {answer.status}: "
                            f"{answer.body[:300]!r}")
@@ -286,16 +349,18 @@ def _check_acked(spec: ServerSpec, server: Server, kind: str, response_url: str)
 
 def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, connections: int,
              response_url: str, args: argparse.Namespace, work: Path) -> Measurement:
-    # Signed just before each run: Bolt refuses timestamps more than five minutes old.
-    request = build(kind, response_url=response_url)
+    # Signed just before each run (Bolt refuses timestamps more than five minutes old), and built anew for the
+    # measured run, so its requests are new invocations, not retries of the warm-up's.
+    warmup = build(kind, response_url=response_url, release_id=fleet.release_id)
     server = fleet.ready(spec)
-    run_wrk(wrk, server.root_url + EVENTS_PATH, request, threads=threads, connections=connections,
+    run_wrk(wrk, server.root_url + warmup.path, warmup, threads=threads, connections=connections,
             duration_s=args.warmup, work_dir=work, cpus=args.load_cpus)
     if spec.key == "switchman" and _drain(server) is None:
         server = fleet.restart(spec)  # start the measured run without the warm-up's backlog
-    url = server.root_url + EVENTS_PATH
+    request = build(kind, response_url=response_url, release_id=fleet.release_id)
+    url = server.root_url + request.path
     errors_before = len(server.logged())
-    lane_before = _lane_counts(server)
+    lane_before = _lane_counts(server) if spec.key == "switchman" else None
     began = time.monotonic()
     cpu_before = server.cpu_seconds()
     result = run_wrk(wrk, url, request, threads=threads, connections=connections, duration_s=args.duration,
@@ -308,8 +373,8 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
         pending = server.metric(BACKLOG_METRIC)
         drained_in = _drain(server)
         lane_after = _lane_counts(server)
-        lane = (None if lane_after is None or lane_after == lane_before
-                else {k: v - (lane_before or {}).get(k, 0) for k, v in lane_after.items()})
+        lane = (None if lane_after is None or lane_before is None
+                else {k: v - lane_before.get(k, 0) for k, v in lane_after.items()})
         background = Background(None if pending is None else int(pending), drained_in,
                                 len(server.logged()) - errors_before, lane)
         if drained_in is None:
@@ -321,15 +386,22 @@ def _one_run(wrk: str, spec: ServerSpec, fleet: Fleet, kind: str, threads: int, 
     return Measurement(spec, kind, result, cpu_us, background)
 
 
-LANE_COUNTS = ("started", "merged", "refused", "unanswered")
+# The interaction lane's counters on Switchman's /metrics page (bot/web/metrics.py), by the names the report uses.
+LANE_METRICS = {"started": "switchman_interaction_lane_started_total",
+                "merged": "switchman_interaction_lane_merged_total",
+                "refused": "switchman_interaction_lane_refused_total",
+                "unanswered": "switchman_interaction_lane_refused_unanswered_total"}
 
 
 def _lane_counts(server: Server) -> dict[str, int] | None:
-    """The interaction lane's counts (since Switchman started) from its last "idle after a burst" line."""
-    bursts = [e for e in server.logged(("warning",)) if e.get("event") == "interaction lane idle after a burst"]
-    if not bursts:
-        return None
-    return {name: int(bursts[-1].get(name, 0)) for name in LANE_COUNTS}
+    """The interaction lane's counts since Switchman started, from its metrics (None when unreadable)."""
+    counts = {}
+    for name, metric in LANE_METRICS.items():
+        value = server.metric(metric)
+        if value is None:
+            return None
+        counts[name] = int(value)
+    return counts
 
 
 def _drain(server: Server, timeout: float = DRAIN_TIMEOUT_S) -> float | None:

@@ -3,7 +3,7 @@
     python -m bench.reference_apps raw          --port 0
     python -m bench.reference_apps bolt-default --port 0 --slack-api-url URL
     python -m bench.reference_apps bolt-inline  --port 0 --slack-api-url URL
-    python -m bench.reference_apps fake-slack   --port 0
+    python -m bench.reference_apps fake-slack   --port 0 [--config SWITCHMAN_YML]
 
 `raw` is a plain aiohttp handler that only checks the Slack signature and answers the reply.
 `bolt-default` and `bolt-inline` are a bare async Bolt app with a `/deploy` listener that acks
@@ -15,7 +15,11 @@ does (one `auth.test` on the first request, then cached) and reach no real Slack
 The listeners do no work beyond acking; Switchman's own parsing and reply-building is part of
 what the benchmark measures. All three answer `/deploy help` with the same bytes as Switchman.
 `fake-slack` is the simulated Slack Web API (bot.slack_sim) that the Bolt apps and Switchman call;
-it also serves the `response_url` of the benchmark requests.
+it also serves the `response_url` of the benchmark requests. Given Switchman's config, its workspace
+holds what that config names (channels, people, user groups, as the console's), plus the benchmark's
+people, the first `APPROVERS` of them in the approver groups.
+The raw server also answers Alertmanager's webhook at `/webhooks/alertmanager`, checking only its
+bearer token: the floor for Switchman's webhook route, which Bolt does not serve.
 
 Each prints one JSON line `{"event": "serving", "port": N, ...}` on stderr once it listens, and
 stops on SIGTERM or SIGINT.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import json
 import signal
 import sys
@@ -38,6 +43,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.slack_requests import (
+    ALERT_PATH,
+    APPROVERS,
     BOT_TOKEN,
     CHANNEL_ID,
     CLICK_ACTION_ID,
@@ -47,6 +54,8 @@ from bench.slack_requests import (
     ONCALL_COMMAND,
     SIGNING_SECRET,
     USER_ID,
+    WEBHOOK_SECRET,
+    bench_user,
     command_reply,
     signature_is_valid,
 )
@@ -57,6 +66,13 @@ KINDS = ("raw", "bolt-default", "bolt-inline", "fake-slack")
 def raw_app(secret: str) -> web.Application:
     """Verify the signature, answer the reply: the floor any Slack app on aiohttp can reach."""
     reply = json.dumps(command_reply()).encode()
+    expected_bearer = f"Bearer {WEBHOOK_SECRET}".encode()
+
+    async def alertmanager(request: web.Request) -> web.Response:
+        await request.read()
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected_bearer):
+            return web.json_response({"status": "unauthorized"}, status=401)
+        return web.json_response({"status": "success"})
 
     async def slack_events(request: web.Request) -> web.Response:
         body = await request.read()
@@ -69,6 +85,7 @@ def raw_app(secret: str) -> web.Application:
 
     app = web.Application()
     app.router.add_post(EVENTS_PATH, slack_events)
+    app.router.add_post(ALERT_PATH, alertmanager)
     return app
 
 
@@ -116,15 +133,28 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def _serve_fake_slack(host: str, port: int) -> None:
+async def _serve_fake_slack(host: str, port: int, config_path: str | None) -> None:
+    from bot.config.loader import load_config
+    from bot.slack_sim.seed import seed_workspace
     from bot.slack_sim.web_api import ResponseTarget, SlackWebApi
     from bot.slack_sim.workspace import Workspace
 
     workspace = Workspace()
+    config = load_config(config_path) if config_path else None
+    if config is not None:
+        seed_workspace(workspace, config)
     # The people the benchmark's requests come from, so Switchman's after-ack work (users.info for a time
     # zone, say) finds them as it would on a real workspace.
-    for user in (USER_ID, *(f"{USER_ID}{n:04d}" for n in range(1, CLICKERS))):
+    people = [bench_user(n) for n in range(CLICKERS)]
+    for user in people:
         workspace.add_user(user, user.lower(), tz="Europe/Berlin")
+    if config is not None:
+        approver_groups = {g.group for service in config.services.values() for env in service.environments.values()
+                           for g in env.gates if g.kind == "approval"}
+        for handle in approver_groups:
+            group = workspace.usergroup(handle)
+            if group is not None:
+                group.users.extend(people[:APPROVERS])
     api = SlackWebApi(workspace, token=BOT_TOKEN)
     base_url = await api.start(host, port)
     bound = urlsplit(base_url).port
@@ -136,9 +166,9 @@ async def _serve_fake_slack(host: str, port: int) -> None:
     await api.stop()
 
 
-async def run(kind: str, host: str, port: int, slack_api_url: str | None) -> None:
+async def run(kind: str, host: str, port: int, slack_api_url: str | None, config_path: str | None = None) -> None:
     if kind == "fake-slack":
-        await _serve_fake_slack(host, port)
+        await _serve_fake_slack(host, port, config_path)
         return
     if kind == "raw":
         await _serve(raw_app(SIGNING_SECRET), host, port, {"kind": kind})
@@ -156,8 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--slack-api-url", help="base URL of the (fake) Slack Web API, for the Bolt apps")
+    parser.add_argument("--config", help="Switchman's config, whose channels, people and groups fake-slack holds")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.kind, args.host, args.port, args.slack_api_url))
+    asyncio.run(run(args.kind, args.host, args.port, args.slack_api_url, args.config))
     return 0
 
 

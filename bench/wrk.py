@@ -87,7 +87,9 @@ def run(wrk: str, url: str, request: SignedRequest, *, threads: int, connections
     body_file.write_text(request.body)
     env = dict(os.environ, BENCH_BODY_FILE=str(body_file), BENCH_CONTENT_TYPE=request.content_type,
                BENCH_TIMESTAMP=str(request.timestamp), BENCH_SIGNATURE=request.signature)
-    if request.variants:  # one "signature body" line each (form bodies hold no space or newline)
+    if request.authorization is not None:
+        env["BENCH_AUTHORIZATION"] = request.authorization
+    if request.variants:  # one "signature body" line each (no body holds a newline)
         variants_file = work_dir / f"{request.kind}.variants"
         variants_file.write_text("".join(f"{signature} {body}\n" for body, signature in request.variants))
         env["BENCH_VARIANTS_FILE"] = str(variants_file)

@@ -8,6 +8,8 @@
 --   BENCH_SIGNATURE     X-Slack-Signature
 --   BENCH_VARIANTS_FILE (optional) more requests, one "signature body" line each, same timestamp:
 --                       each connection sends the first request and these in turn
+--   BENCH_AUTHORIZATION (optional) an Authorization header (a webhook's bearer token): sent instead
+--                       of the two Slack headers, and the signatures in the variants file are "-"
 -- `done` prints one line, "BENCH_RESPONSES ok=N non2xx=M first_bad=S", that the benchmark
 -- parses: wrk's own "Non-2xx or 3xx responses" line only counts statuses above 399.
 
@@ -26,8 +28,13 @@ file:close()
 wrk.method = "POST"
 wrk.body = body
 wrk.headers["Content-Type"] = required("BENCH_CONTENT_TYPE")
-wrk.headers["X-Slack-Request-Timestamp"] = required("BENCH_TIMESTAMP")
-wrk.headers["X-Slack-Signature"] = required("BENCH_SIGNATURE")
+local authorization = os.getenv("BENCH_AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+else
+  wrk.headers["X-Slack-Request-Timestamp"] = required("BENCH_TIMESTAMP")
+  wrk.headers["X-Slack-Signature"] = required("BENCH_SIGNATURE")
+end
 
 local variants_path = os.getenv("BENCH_VARIANTS_FILE")
 local requests = nil
@@ -42,7 +49,9 @@ local function load_variants()
     for name, value in pairs(wrk.headers) do
       headers[name] = value
     end
-    headers["X-Slack-Signature"] = signature
+    if signature ~= "-" then
+      headers["X-Slack-Signature"] = signature
+    end
     table.insert(requests, wrk.format(nil, nil, headers, variant))
   end
 end

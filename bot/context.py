@@ -65,3 +65,4 @@ class AppContext:
         self.lane = InteractionLane(self.background)
         self.directory = Directory(self.slack, self.clock)
         self.metrics = Metrics(self.background)
+        self.metrics.watch_lane(self.lane)

@@ -22,7 +22,7 @@ from bot.slack.metrics_blocks import metrics_message, with_chart
 from bot.slack.people_lookup import SlackPeopleLookup
 from bot.slack.release_modals import deploy_modal
 from bot.slack.request_keys import answer_once, request_key
-from bot.slack.responder import ResponseUrlResponder, answer_later, tell
+from bot.slack.responder import ResponseUrlResponder, answer_in_lane, answer_later, tell
 from bot.slack.trend_chart import trend_chart
 from bot.web.log_access import link_message
 
@@ -53,8 +53,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             case grammar.DeployRequest():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
                 await ack()  # "Requesting…" follows once the requester is known to be allowed
-                later(submit_request(ctx, parsed, user=user, request_key=key, responder=responder, announce=True),
-                      "deploy-request")
+                # In the bounded interaction lane (decision 0009), merged with a re-delivery of the same request:
+                # a burst of requests never becomes an unbounded backlog on the loop that acks.
+                answer_in_lane(ctx.lane, lambda: submit_request(ctx, parsed, user=user, request_key=key,
+                                                                responder=responder, announce=True),
+                               responder, name="deploy-request", merge_key=key)
             case grammar.DeployStatus():
                 if parsed.service:
                     _known_service(ctx, parsed.service)

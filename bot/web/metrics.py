@@ -3,7 +3,8 @@
 Counters are exposed with the `_total` suffix. Pages: opened, acknowledged, escalated and resolved
 by rotation, and the time from opening to the ack; notifications (SMS, voice, email) sent and failed
 by method. The outbox's depth is read from the database when scraped (`refresh`), and Slack's 429s
-are the outbox sender's own count.
+are the outbox sender's own count. The interaction lane's counts (decision 0009: running, queued,
+started, merged duplicates, refused) are read from the lane when scraped, so the ack path pays nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from bot.background import BackgroundTasks
+from bot.interaction_lane import InteractionLane
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -36,6 +38,38 @@ class _CountedBy(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield CounterMetricFamily(self.name, self.documentation, value=self.read())
+
+
+class _LaneCollector(Collector):
+    """The interaction lane's own counts, read at scrape time (plain integers the lane keeps anyway)."""
+
+    def __init__(self, lane: InteractionLane) -> None:
+        self.lane = lane
+
+    def collect(self) -> Iterator[Metric]:
+        lane, counts = self.lane, self.lane.counts
+        yield GaugeMetricFamily("switchman_interaction_lane_running",
+                                "Interaction lane units running now (at most its workers).", value=lane.running)
+        yield GaugeMetricFamily("switchman_interaction_lane_queued",
+                                "Interaction lane units waiting for a worker (at most its queue limit).",
+                                value=lane.queued)
+        yield CounterMetricFamily("switchman_interaction_lane_started",
+                                  "Interaction lane units started since the process started.", value=counts.started)
+        yield CounterMetricFamily(
+            "switchman_interaction_lane_merged",
+            "Clicks and commands merged into an identical unit still queued or running (a double click, a "
+            "re-delivery): one unit of work, not started again.", value=counts.merged)
+        yield CounterMetricFamily(
+            "switchman_interaction_lane_merged_unanswered",
+            "Merged copies past the per-unit limit of copies told the unit's answer.", value=counts.merged_unanswered)
+        yield CounterMetricFamily(
+            "switchman_interaction_lane_refused",
+            "Units refused because the lane's queue was full (back-pressure): not started, nothing changed.",
+            value=counts.refused)
+        yield CounterMetricFamily(
+            "switchman_interaction_lane_refused_unanswered",
+            "Refused units not even told Switchman is busy, because the limit of busy answers in flight was reached.",
+            value=counts.unanswered)
 
 
 class Metrics:
@@ -108,6 +142,10 @@ class Metrics:
     def count_from(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """Expose `read()` as the counter `name` (shown as `name_total`)."""
         self.registry.register(_CountedBy(name, documentation, read))
+
+    def watch_lane(self, lane: InteractionLane) -> None:
+        """Expose the interaction lane's counts (read when scraped)."""
+        self.registry.register(_LaneCollector(lane))
 
     def before_scrape(self, refresh: Refresh) -> None:
         self._refreshers.append(refresh)

@@ -7,8 +7,8 @@ and `/webhooks/events/v2/enqueue`, and
 `/webhooks/heartbeat/NAME/SECRET` (inbound pages, `webhooks.py`), `/calendar/ROTATION/SECRET.ics`
 (`calendar_feed.py`). Requests to `/slack/events` are checked strictly first
 (`slack_request_check.py`: 401 for a missing, malformed, stale or wrong signature, 400 for a signed
-body Slack would not send), then Bolt verifies again and dispatches. The read-only web release log
-is under `/log/` (`log_pages.py`).
+body Slack would not send); Bolt then dispatches the body that check parsed, without verifying or
+parsing it again (`verified_request.py`). The read-only web release log is under `/log/` (`log_pages.py`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,17 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from prometheus_client import Counter
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.context import AppContext
 from bot.slack.token_check import SlackProbe, SlackState
 from bot.web import calendar_feed, log_pages, webhooks
 from bot.web.metrics import CONTENT_TYPE, Metrics
-from bot.web.slack_request_check import refuse_slack_request
+from bot.web.slack_request_check import Refusal, check_slack_request
+from bot.web.verified_request import VerifiedBoltRequest
 
 log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
@@ -54,13 +57,17 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics, *,
     async def slack_events(request: web.Request) -> web.StreamResponse:
         assert bolt is not None
         started = time.perf_counter()
-        refusal = refuse_slack_request(request.headers, await request.read(), request.content_type,
-                                       signing_secret=ctx.settings.signing_secret)
-        if refusal is not None:
-            log.warning("refused a request to /slack/events", extra={"status": refusal.status,
-                                                                     "reason": refusal.reason})
-            return web.json_response({"ok": False, "error": refusal.reason}, status=refusal.status)
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        checked = check_slack_request(request.headers, await request.read(), request.content_type,
+                                      signing_secret=ctx.settings.signing_secret)
+        if isinstance(checked, Refusal):
+            log.warning("refused a request to /slack/events", extra={"status": checked.status,
+                                                                     "reason": checked.reason})
+            return web.json_response({"ok": False, "error": checked.reason}, status=checked.status)
+        bolt_request = (AsyncBoltRequest(body=checked.text, query=request.query_string, headers=dict(request.headers))
+                        if checked.body is None  # Slack's unsigned ssl_check probe: Bolt answers it itself
+                        else VerifiedBoltRequest(raw_body=checked.text, body=checked.body, query=request.query_string,
+                                                 headers=request.headers))
+        bolt_response = await bolt.async_dispatch(bolt_request)
         response = await to_aiohttp_response(bolt_response)
         metrics.slack_ack_seconds.observe(time.perf_counter() - started)
         return response
@@ -106,15 +113,24 @@ def build_web_app(ctx: AppContext, bolt: AsyncApp | None, metrics: Metrics, *,
 
 
 def _count_requests(metrics: Metrics) -> Middleware:
+    # The counter for each (route, status) seen, looked up once: `labels()` takes a lock and builds a key per call.
+    counters: dict[tuple[str, int], Counter] = {}
+
+    def count(route: str, status: int) -> None:
+        counter = counters.get((route, status))
+        if counter is None:
+            counter = counters[(route, status)] = metrics.http_requests.labels(route, str(status))
+        counter.inc()
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            metrics.http_requests.labels(route, str(exc.status)).inc()
+            count(route, exc.status)
             raise
-        metrics.http_requests.labels(route, str(response.status)).inc()
+        count(route, response.status)
         return response
 
     return middleware

@@ -6,6 +6,10 @@ Here every such request is answered instead: 401 when the signature cannot be ve
 malformed, stale or wrong), 400 when a correctly signed body is not what Slack sends (not UTF-8,
 neither form-encoded nor JSON, a `payload` that is not a JSON object). Slack's `ssl_check=1`
 probe is left to Bolt, which answers it 200 and runs no listener, as Bolt's own check does.
+
+The check verifies the signature and parses the body once: what it lets through carries the parsed
+body (`Checked`), which `verified_request.py` hands to Bolt so Bolt neither parses nor verifies it
+again (both were done twice per request before, the largest cost of a click's ack; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
+
+from bot.web.form_decoding import form_fields
 
 MAX_AGE_SECONDS = 60 * 5  # Slack's replay window
 FORM = "application/x-www-form-urlencoded"
@@ -32,15 +39,29 @@ class Refusal:
     reason: str  # said in the response body and the log; never holds the secret or the body
 
 
-def refuse_slack_request(headers: Mapping[str, str], body: bytes, content_type: str, *, signing_secret: str | None,
-                         now: Callable[[], float] = time.time) -> Refusal | None:
-    """None when the request is signed by Slack and shaped as Slack sends it; else why not."""
+@dataclass(frozen=True)
+class Checked:
+    """A request that may go on to Bolt: its text, and its body parsed once, as Bolt would parse it.
+
+    `body` is None only for Slack's unsigned `ssl_check` probe, which Bolt answers itself: every other
+    request that gets here has had its signature verified, so Bolt need not verify it again.
+    """
+
+    text: str
+    body: dict[str, Any] | None
+
+
+def check_slack_request(headers: Mapping[str, str], body: bytes, content_type: str, *, signing_secret: str | None,
+                        now: Callable[[], float] = time.time) -> Refusal | Checked:
+    """Why the request is refused, or its text and parsed body when Slack signed it and shaped it as Slack does."""
     if content_type == FORM and _is_ssl_check(body):
-        return _body_problem(body, content_type)
+        parsed = _parse(body, content_type)
+        return parsed if isinstance(parsed, Refusal) else Checked(body.decode("utf-8"), None)
     unsigned = _signature_problem(headers, body, signing_secret, now())
     if unsigned is not None:
         return Refusal(401, unsigned)
-    return _body_problem(body, content_type)
+    parsed = _parse(body, content_type)
+    return parsed if isinstance(parsed, Refusal) else Checked(parsed[0], parsed[1])
 
 
 def _signature_problem(headers: Mapping[str, str], body: bytes, secret: str | None, now: float) -> str | None:
@@ -60,7 +81,8 @@ def _signature_problem(headers: Mapping[str, str], body: bytes, secret: str | No
     return None
 
 
-def _body_problem(body: bytes, content_type: str) -> Refusal | None:
+def _parse(body: bytes, content_type: str) -> Refusal | tuple[str, dict[str, Any]]:
+    """The body's text and its fields, as Bolt's `parse_body` reads them, or why Slack would never send it."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -69,22 +91,25 @@ def _body_problem(body: bytes, content_type: str) -> Refusal | None:
         body_object = _json_object(text)
         if body_object is None:
             return Refusal(400, "the body is not a JSON object")
-        return _envelope_problem(body_object)
+        return _envelope_problem(body_object) or (text, body_object)
     if content_type != FORM:
         return Refusal(400, f"the body must be {FORM} or {JSON}, not {content_type or 'unlabelled'}")
-    if text and not FORM_SHAPE.fullmatch(text):
+    if not text:
+        return text, {}
+    if not FORM_SHAPE.fullmatch(text):
         return Refusal(400, "the body is not form-encoded")
-    if "payload" in text:  # as Bolt decides whether to read a payload field
-        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        if payload is not None:
-            payload_object = _json_object(payload)
-            if payload_object is None:
-                return Refusal(400, "the payload field is not a JSON object")
-            return _envelope_problem(payload_object)
-    return None
+    fields = form_fields(text)  # what parse_qsl gives, decoded in C where it can be (form_decoding.py)
+    payload = fields.get("payload")
+    if payload is None:
+        # Bolt reads any form that merely mentions "payload" (in a command's text, say) as empty; these are its fields.
+        return text, fields
+    payload_object = _json_object(payload)
+    if payload_object is None:
+        return Refusal(400, "the payload field is not a JSON object")
+    return _envelope_problem(payload_object) or (text, payload_object)
 
 
-def _json_object(text: str) -> dict[str, object] | None:
+def _json_object(text: str) -> dict[str, Any] | None:
     try:
         decoded = json.loads(text)
     except ValueError:
@@ -101,7 +126,7 @@ _ENVELOPE_TYPES: dict[str, tuple[type, ...]] = {
 _EVENT_TYPES: dict[str, tuple[type, ...]] = {"user": (str, dict), "type": (str,), "channel": (str, dict)}
 
 
-def _envelope_problem(body: dict[str, object]) -> Refusal | None:
+def _envelope_problem(body: dict[str, Any]) -> Refusal | None:
     """A signed body whose envelope Slack would never send: 400 naming the field, before Bolt reads it."""
     for name, types in _ENVELOPE_TYPES.items():
         if name in body and not isinstance(body[name], types):

@@ -21,5 +21,8 @@ def test_quick_ack_run_measures_every_request_kind_and_writes_its_section(tmp_pa
     text = doc.read_text()
     assert "## Gate fan-out\n\nkept as it was\n" in text
     for title in ("### `/deploy help` (slash command)", "### `/oncall api-oncall` (slash command)",
-                  "### Button click (`block_actions`)", "### §11 verdicts"):
+                  "### Button click (`block_actions`) on a release that does not exist",
+                  "### `/deploy api to staging` (slash command, a real release request)",
+                  "### Approve click (`block_actions`) on a release waiting for approval",
+                  "### Alertmanager webhook (`POST /webhooks/alertmanager`)", "### §11 verdicts"):
         assert title in text

@@ -9,8 +9,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.commands import rollback as grammar
 from bot.context import AppContext
+from bot.release.access import check_rollback_right
 from bot.release.drill import DrillRequest
-from bot.release.requests import check_deployer, check_target, request_drill, request_rollback
+from bot.release.requests import check_target, request_drill, request_rollback
 from bot.release.rollback import rollback_choices
 from bot.slack import replies
 from bot.slack.form_state import refused_form, submitter
@@ -27,7 +28,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                         announce: bool = False) -> None:
         if announce:  # "Rolling back…" only once the requester is known to be allowed, so never before a refusal
             _, env = check_target(ctx.config, request.service, request.environment, grammar.USAGE)
-            await check_deployer(ctx, env, request.environment, user)
+            await check_rollback_right(ctx, request.service, env, request.environment, user)
             await tell(responder, f":hourglass_flowing_sand: Rolling back {request.service} {request.environment}…")
         rollback_id = await request_rollback(ctx, request, user=user, request_key=key, usage=grammar.USAGE)
         await tell(responder, f":leftwards_arrow_with_hook: Rollback #{rollback_id} of {request.service} "

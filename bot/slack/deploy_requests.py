@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.commands import deploy as grammar
 from bot.context import AppContext
-from bot.release.requests import check_deployer, check_target, request_release
+from bot.release.access import authorize_deploy
+from bot.release.requests import check_target, request_release
 from bot.slack.responder import Responder, tell
 
 
@@ -14,7 +15,7 @@ async def submit_request(ctx: AppContext, request: grammar.DeployRequest, *, use
     """With `announce` (a slash command, whose ack said nothing), "Requesting…" first, once allowed."""
     if announce:
         _, env = check_target(ctx.config, request.service, request.environment, grammar.USAGE)
-        await check_deployer(ctx, env, request.environment, user)
+        await authorize_deploy(ctx, request.service, env, request.environment, user)  # paired (trust:) is allowed
         await tell(responder, requesting(request))
     accepted = await request_release(ctx, request, user=user, request_key=request_key, usage=grammar.USAGE)
     if accepted.duplicate:

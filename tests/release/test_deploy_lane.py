@@ -35,7 +35,7 @@ async def test_a_deploy_request_past_a_full_lane_is_told_busy_and_creates_nothin
         held.set()
         await s.stack.settle()
 
-        assert refused.status == 200 and "Requesting api `v1.0.0` → staging" in refused.json()["text"]
+        assert refused.status == 200  # an empty ack: "Requesting…" is said only once the request is taken
         assert BUSY in s.ephemerals(ALICE)
         assert await s.releases() == []
         assert lane.counts.refused == 1

@@ -4,7 +4,8 @@
 - `evidence`: release metrics and export over generated histories (`bench.evidence`);
 - `gates`: gate fan-out, 8 slow `http` gates together against the slowest alone (`bench.gate_fanout`);
 - `thread`: a release's posts under Slack's per-channel limit against the floor (`bench.thread_throughput`);
-- `startup`: time to ready with 1,000 rotations and 100 in-flight releases to resume (`bench.startup`).
+- `startup`: time to ready with 1,000 rotations and 100 in-flight releases to resume (`bench.startup`);
+- `scale`: 1,000 releases polling a fake CI and 1,000 rotations in one `switchman serve` (`bench.inflight_scale`).
 
 Each writes its own section of docs/benchmarks.md. Options after `--only NAME` are that benchmark's
 (`python -m bench --only evidence --help`); without `--only`, only the options both understand
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bench import ack_latency, evidence, gate_fanout, startup, thread_throughput
+from bench import inflight_scale
 
 BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
     "ack": lambda rest, shown: ack_latency.main(rest, shown=shown),
@@ -25,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
     "gates": lambda rest, shown: gate_fanout.main(rest, shown=shown),
     "thread": lambda rest, shown: thread_throughput.main(rest, shown=shown),
     "startup": lambda rest, shown: startup.main(rest, shown=shown),
+    "scale": lambda rest, shown: inflight_scale.main(rest, shown=shown),
 }
 SHARED = ("--quick", "--no-write", "--output")
 

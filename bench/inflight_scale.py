@@ -375,8 +375,8 @@ def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Res
         "",
         "| bar | measured | verdict |",
         "|---|---|---|",
-        f"| peak RSS < {RSS_TARGET_MB:g} MB | {r.peak_rss_mb:.0f} MB (VmHWM; RSS {r.rss_ready_mb:.0f} MB when ready, {r.rss_after_mb:.0f} MB "
-        f"at the end) "
+        f"| peak RSS < {RSS_TARGET_MB:g} MB | {r.peak_rss_mb:.0f} MB (VmHWM; RSS {r.rss_ready_mb:.0f} MB when ready, "
+        f"{r.rss_after_mb:.0f} MB at the end) "
         f"| {'**pass**' if rss_ok else '**FAIL**'} |",
         f"| largest lateness of a timed job < {LATENESS_TARGET_S:g} s | {r.lateness_max_s:.3f} s over "
         f"{r.lateness_count:,} jobs | {'**pass**' if late_ok else '**FAIL**'} |",

@@ -59,14 +59,15 @@ DEPLOYER = "U0ALICE"
 PEOPLE = ("U01OPS1", "U01OPS2", "U01DEV1", "U01DEV2", "U01DEV3", "U01LEAD")
 SEND_AT_ONCE = 16  # slash commands in flight at once, as a busy workspace would send them
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+FINISH_WAIT_S = 45.0  # after the runs complete; each release notices at its next poll
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench --only scale", description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=1000, help="concurrent releases (default 1000)")
     parser.add_argument("--rotations", type=int, default=1000, help="rotations (default 1000)")
-    parser.add_argument("--idle", type=float, default=15.0, help="seconds measured idle (default 15)")
-    parser.add_argument("--busy", type=float, default=30.0, help="seconds measured busy (default 30)")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle (default 10)")
+    parser.add_argument("--busy", type=float, default=20.0, help="seconds measured busy (default 20)")
     parser.add_argument("--quick", action="store_true", help="50 releases, 50 rotations, 3 s windows (a smoke run)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
@@ -125,6 +126,7 @@ class CiRuns:
 
         github._get_workflow_run = run_stays_in_progress
         github.requests = _Forgetful()  # a long run would otherwise keep every request it ever got
+        github.contract = self.contract = SampledContract(github.contract)
 
     def finish(self) -> None:
         self.finishing = True
@@ -134,16 +136,46 @@ class CiRuns:
         return len(self.github.dispatches)
 
     def polls(self) -> int:
-        return self.github.requests.count
+        return int(self.github.requests.seen)
 
 
-class _Forgetful(list):  # type: ignore[type-arg]
+class SampledContract:
+    """The GitHub contract, checking the first `FULLY` requests and answers of each operation and then one
+    in `EVERY`: validating every poll of a thousand runs with jsonschema would cost the benchmark's own
+    process more CPU than Switchman uses, on the same two cores."""
+
+    FULLY, EVERY = 50, 10
+
+    def __init__(self, contract: Any) -> None:
+        self.contract = contract
+        self.seen: Counter[tuple[str, str]] = Counter()
+        self.checked = 0
+
+    def match(self, method: str, path: str) -> Any:
+        return self.contract.match(method, path)
+
+    def _due(self, kind: str, method: str, path: str) -> bool:
+        found = self.contract.match(method, path)
+        key = (kind, found.operation.operation_id if found else f"{method} {path}")
+        self.seen[key] += 1
+        due = found is None or self.seen[key] <= self.FULLY or self.seen[key] % self.EVERY == 0
+        self.checked += due
+        return due
+
+    def check_request(self, method: str, path: str, *rest: Any) -> list[str]:
+        return list(self.contract.check_request(method, path, *rest)) if self._due("request", method, path) else []
+
+    def check_response(self, method: str, path: str, *rest: Any) -> list[str]:
+        return list(self.contract.check_response(method, path, *rest)) if self._due("response", method, path) else []
+
+
+class _Forgetful(list[Any]):
     """Stands in for the fake's request log: counts requests, keeps none."""
 
-    count = 0
+    seen = 0
 
     def append(self, _: Any) -> None:
-        self.count += 1
+        self.seen += 1
 
 
 @dataclass
@@ -175,8 +207,10 @@ class Result:
     lateness_count: int
     jobs_waiting: int
     errors_logged: int
+    late_jobs: Counter[str]  # job name → how many started more than a second late
     acks: Counter[int]
     github_requests: int
+    github_checked: int  # requests and answers checked against the contract
     notes: list[str] = field(default_factory=list)
 
 
@@ -216,12 +250,24 @@ async def keep_reading(process: asyncio.subprocess.Process, log: list[str]) -> N
         log.append(raw.decode(errors="replace").rstrip())
 
 
+def late_jobs_in(log: list[str]) -> Counter[str]:
+    """The kinds of timed job the process said started more than a second late."""
+    late: Counter[str] = Counter()
+    for line in log:
+        entry = json.loads(line) if line.startswith("{") else {}
+        if entry.get("event") == "scheduled job started late":
+            late[str(entry.get("job_name"))] += 1
+    return late
+
+
 def errors_in(log: list[str]) -> list[str]:
+    """Each error the process logged, as its event, task and the last line of its traceback."""
     found = []
     for line in log:
         entry = json.loads(line) if line.startswith("{") else {}
-        if entry.get("level") in ("error", "critical", "ERROR", "CRITICAL"):
-            found.append(line)
+        if entry.get("level") in ("error", "critical"):
+            cause = str(entry.get("traceback") or "").strip().splitlines()[-1:] or [""]
+            found.append(f"{entry.get('event')} ({entry.get('task') or entry.get('logger')}): {cause[0]}")
     return found
 
 
@@ -264,11 +310,11 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         windows: list[Window] = []
 
         async def window(name: str, seconds: float) -> None:
-            before_cpu, before = cpu_seconds(pid), await scrape(url)
-            started = time.perf_counter()
+            before = await scrape(url)
+            before_cpu, started = cpu_seconds(pid), time.perf_counter()
             await asyncio.sleep(seconds)  # the measured window: the process runs on its own meanwhile
-            took = time.perf_counter() - started
-            after_cpu, after = cpu_seconds(pid), await scrape(url)
+            after_cpu, took = cpu_seconds(pid), time.perf_counter() - started
+            after = await scrape(url)
             jobs = after.get("switchman_scheduled_job_lateness_seconds_count", 0) - before.get(
                 "switchman_scheduled_job_lateness_seconds_count", 0)
             unfinished = args.releases - release_states(database).get("succeeded", 0) if name != "idle" else 0
@@ -302,7 +348,7 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         ci.finish()
         started = time.perf_counter()
         finish_s: float | None = None
-        deadline = time.monotonic() + 90.0
+        deadline = time.monotonic() + FINISH_WAIT_S
         while time.monotonic() < deadline and process.returncode is None:
             if release_states(database).get("succeeded", 0) >= args.releases:
                 finish_s = time.perf_counter() - started
@@ -333,7 +379,9 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         lateness_max_s=metrics.get("switchman_scheduled_job_lateness_max_seconds", float("nan")),
         lateness_count=int(metrics.get("switchman_scheduled_job_lateness_seconds_count", 0)),
         jobs_waiting=int(metrics.get("switchman_scheduled_jobs", 0)), errors_logged=len(errors), acks=acks,
-        github_requests=ci.polls(), notes=[e[:300] for e in errors[:3]])
+        late_jobs=late_jobs_in(log),
+        github_requests=ci.polls(), github_checked=ci.contract.checked,
+        notes=[f"{n} × {e[:300]}" for e, n in Counter(errors).most_common(5)])
 
 
 def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Result) -> str:
@@ -342,17 +390,21 @@ def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Res
     late_ok = r.lateness_max_s < LATENESS_TARGET_S
     finished = (f"all {r.releases:,} succeeded {r.finish_s:.1f} s after the runs were completed"
                 if r.finish_s is not None else
-                f"{r.succeeded:,} of {r.releases:,} succeeded within 90 s of the runs being completed")
+                f"{r.succeeded:,} of {r.releases:,} succeeded within {FINISH_WAIT_S:g} s of the runs being completed "
+                "(Switchman polls a run every 30 s once it has run a minute)")
+    late = ("; over 1 s: " + ", ".join(f"{n} × `{name}`" for name, n in r.late_jobs.most_common())
+            if r.late_jobs else "")
     acks = ", ".join(f"{count:,} × HTTP {status}" for status, count in sorted(r.acks.items()))
     lines = [
         f"## {SECTION_TITLE}",
         "",
         "One `switchman serve` process (a real subprocess, HTTP mode, SQLite) with a generated config: one",
-        "service per release, each deploying to staging through GitHub Actions on the fake GitHub (loopback,",
-        "contract-checked; its workflow runs go in progress when first polled and stay there until the benchmark",
-        "completes them), and rotations handing off every hour at minutes spread over the hour (about one in",
-        "sixty hands off at each minute, and as many get their reminder a minute before it), against the simulated",
-        "Slack Web API. Idle: no release. Starting: the signed `/deploy` commands are sent (16 at a time) until",
+        "service per release, each deploying to staging through GitHub Actions on the fake GitHub (loopback; the",
+        "first 50 requests and answers of each operation checked against the contract, then one in ten; its",
+        "workflow runs go in progress when first polled and stay there until the benchmark completes them), and",
+        "rotations handing off every hour at minutes spread over the hour (about one in sixty hands off at each",
+        "minute, and as many get their reminder a minute before it), against the simulated Slack Web API.",
+        "Idle: no release. Starting: the signed `/deploy` commands are sent (16 at a time) until",
         "every release has dispatched its run. Busy: every release polls its run (Switchman polls after 2, 4, 8,",
         "15 s, then every 30 s). CPU is the process's utime + stime from /proc/PID/stat; peak RSS is VmHWM from",
         "/proc/PID/status; lateness is measured by the process itself as each timed job starts (from when it was",
@@ -364,7 +416,8 @@ def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Res
         f"- **Date:** {started.strftime('%Y-%m-%d %H:%M %Z')} (system clock)",
         *[f"- **{name}:** {value}" for name, value in facts],
         f"- **Set-up:** {r.releases:,} releases, {r.rotations:,} rotations; ready {r.ready_s:.1f} s after start; "
-        f"{acks} to the `/deploy` commands; {r.github_requests:,} requests to the fake GitHub in all; "
+        f"{acks} to the `/deploy` commands; {r.github_requests:,} requests to the fake GitHub in all "
+        f"({r.github_checked:,} requests and answers checked against its contract, none rejected); "
         f"{r.jobs_waiting:,} timed jobs waiting at the end; {r.errors_logged} errors logged",
         f"- **Releases:** every one dispatched {r.dispatch_s:.1f} s after the first `/deploy`; {finished}",
         "",
@@ -379,13 +432,13 @@ def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Res
         f"{r.rss_after_mb:.0f} MB at the end) "
         f"| {'**pass**' if rss_ok else '**FAIL**'} |",
         f"| largest lateness of a timed job < {LATENESS_TARGET_S:g} s | {r.lateness_max_s:.3f} s over "
-        f"{r.lateness_count:,} jobs | {'**pass**' if late_ok else '**FAIL**'} |",
+        f"{r.lateness_count:,} jobs{late} | {'**pass**' if late_ok else '**FAIL**'} |",
         f"| CPU with every release in flight | {busy.cpu_per_minute:.1f} CPU s per minute "
         f"({busy.cpu_per_minute / 60:.0%} of one core) | no bar |",
         "",
     ]
     if r.notes:
-        lines += ["Errors the process logged (first three):", "", *[f"    {n}" for n in r.notes], ""]
+        lines += ["Errors the process logged, by kind:", "", *[f"- {n}" for n in r.notes], ""]
     return "\n".join(lines)
 
 

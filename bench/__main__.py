@@ -5,7 +5,9 @@
 - `gates`: gate fan-out, 8 slow `http` gates together against the slowest alone (`bench.gate_fanout`);
 - `thread`: a release's posts under Slack's per-channel limit against the floor (`bench.thread_throughput`);
 - `startup`: time to ready with 1,000 rotations and 100 in-flight releases to resume (`bench.startup`);
-- `weblog`: p95 of the web release log's list and release pages over 100k releases (`bench.weblog`).
+- `weblog`: p95 of the web release log's list and release pages over 100k releases (`bench.weblog`);
+- `scale`: 1,000 releases polling a fake CI and 1,000 rotations in one `switchman serve` (`bench.inflight_scale`);
+- `takeover`: several replicas on PostgreSQL, time until a survivor leads after SIGKILL (`bench.leader_takeover`).
 
 Each writes its own section of docs/benchmarks.md. Options after `--only NAME` are that benchmark's
 (`python -m bench --only evidence --help`); without `--only`, only the options both understand
@@ -18,7 +20,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import ack_latency, evidence, gate_fanout, startup, thread_throughput, weblog
+from bench import (
+    ack_latency,
+    evidence,
+    gate_fanout,
+    inflight_scale,
+    leader_takeover,
+    startup,
+    thread_throughput,
+    weblog,
+)
 
 BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
     "ack": lambda rest, shown: ack_latency.main(rest, shown=shown),
@@ -27,6 +38,8 @@ BENCHMARKS: dict[str, Callable[[list[str], list[str]], int]] = {
     "thread": lambda rest, shown: thread_throughput.main(rest, shown=shown),
     "startup": lambda rest, shown: startup.main(rest, shown=shown),
     "weblog": lambda rest, shown: weblog.main(rest, shown=shown),
+    "scale": lambda rest, shown: inflight_scale.main(rest, shown=shown),
+    "takeover": lambda rest, shown: leader_takeover.main(rest, shown=shown),
 }
 SHARED = ("--quick", "--no-write", "--output")
 

@@ -16,6 +16,9 @@ from bot.release import approval_timeout, engine
 from bot.slack import author_dms, review_post
 
 JOB_MODULES: list[ModuleType] = [engine, handoffs, escalation, heartbeats, review_post, approval_timeout, author_dms]
+# Releases are resumed last: each resumed release steps in the background at once, and would otherwise
+# compete for the event loop and the database with the planning of every rotation's handoff.
+PLAN_ORDER: list[ModuleType] = [*(m for m in JOB_MODULES if m is not engine), engine]
 
 
 async def start_jobs(ctx: AppContext) -> None:
@@ -31,5 +34,5 @@ def register_jobs(ctx: AppContext) -> None:
 
 async def plan_jobs(ctx: AppContext) -> None:
     """Schedule everything the database says is due, and resume unfinished work (start, or a takeover)."""
-    for module in JOB_MODULES:
+    for module in PLAN_ORDER:
         await module.plan_jobs(ctx)

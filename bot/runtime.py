@@ -10,6 +10,7 @@ import logging
 
 import aiohttp
 import httpx
+from prometheus_client import Gauge, Histogram
 
 from bot.background import BackgroundTasks
 from bot.clock import Clock, SystemClock
@@ -29,6 +30,7 @@ from bot.storage.migrate import upgrade
 from bot.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
+LATENESS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 async def build_context(settings: Settings, *, migrate: bool = True, time: SimulatedTime | None = None
@@ -58,6 +60,8 @@ async def build_context(settings: Settings, *, migrate: bool = True, time: Simul
                      sleep=sleep, scheduler=scheduler, outbox=outbox,
                      contacts=build_channels(config, settings, http, clock=clock, sleep=sleep))
     watch_outbox(ctx.metrics, outbox)
+    if isinstance(scheduler, ApsScheduler):
+        watch_scheduler(ctx.metrics, scheduler)
     return ctx
 
 
@@ -69,6 +73,21 @@ def watch_outbox(metrics: Metrics, outbox: OutboxSender) -> None:
     metrics.before_scrape(depth)
     metrics.count_from("switchman_slack_rate_limited", "Slack answers of 429 (rate limited) to the outbox.",
                        lambda: outbox.rate_limited)
+
+
+def watch_scheduler(metrics: Metrics, scheduler: ApsScheduler) -> None:
+    """How late timed jobs start (handoffs, escalations, bake ends), and how many wait, on /metrics."""
+    lateness = Histogram(
+        "switchman_scheduled_job_lateness_seconds", "From when a timed job was due to when it started.",
+        buckets=LATENESS_BUCKETS, registry=metrics.registry)
+    scheduler.lateness.observers.append(lateness.observe)
+    largest = Gauge("switchman_scheduled_job_lateness_max_seconds",
+                    "The latest any timed job started since this process started, in seconds.",
+                    registry=metrics.registry)
+    largest.set_function(lambda: scheduler.lateness.largest)
+    waiting = Gauge("switchman_scheduled_jobs", "Timed jobs scheduled and not started yet.",
+                    registry=metrics.registry)
+    waiting.set_function(lambda: scheduler.waiting)
 
 
 SHUTDOWN_GRACE_SECONDS = 10.0

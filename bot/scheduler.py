@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -64,20 +64,53 @@ class _Registry:
                                                          "correlation_id": new_correlation_id()})
 
 
+LATE_WARNING = timedelta(seconds=1)  # a job starting later than this says so in the log
+
+
+@dataclass
+class Lateness:
+    """How late jobs started: from when each was due (or, if scheduled for a past instant, from when it
+    was scheduled) to when its function began, on this process's clock. A busy event loop shows here."""
+
+    count: int = 0
+    largest: float = 0.0  # seconds, since the process started
+    observers: list[Callable[[float], None]] = field(default_factory=list)
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.largest = max(self.largest, seconds)
+        for observer in self.observers:
+            observer(seconds)
+
+
 class ApsScheduler(_Registry):
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         super().__init__()
         # A job that comes due while the process is busy or paused still runs, late, exactly once.
         self._aps = AsyncIOScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True})
         self._meta: dict[str, ScheduledJob] = {}
         self._running: set[asyncio.Task[Any]] = set()
+        self._now = now  # APScheduler fires on the real clock; this only measures how late
+        self.lateness = Lateness()
 
     def schedule(self, job_id: str, at: datetime, name: str, **kwargs: Any) -> None:
         self._meta[job_id] = ScheduledJob(job_id, at.astimezone(UTC), name, kwargs)
+        due = max(at.astimezone(UTC), self._now())
         self._aps.add_job(self._fire, DateTrigger(run_date=at.astimezone(UTC), timezone=UTC), id=job_id,
-                          args=[job_id, name, kwargs], replace_existing=True)
+                          args=[job_id, name, kwargs, due], replace_existing=True)
 
-    async def _fire(self, job_id: str, name: str, kwargs: dict[str, Any]) -> None:
+    @property
+    def waiting(self) -> int:
+        """Jobs scheduled and not started yet."""
+        return len(self._meta)
+
+    async def _fire(self, job_id: str, name: str, kwargs: dict[str, Any], due: datetime | None = None) -> None:
+        if due is not None:
+            late = max((self._now() - due).total_seconds(), 0.0)
+            self.lateness.observe(late)
+            if late > LATE_WARNING.total_seconds():
+                log.warning("scheduled job started late", extra={"job": job_id, "job_name": name,
+                                                                 "late_seconds": round(late, 3)})
         self._meta.pop(job_id, None)
         task = asyncio.current_task()
         if task is not None:

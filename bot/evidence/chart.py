@@ -11,9 +11,6 @@ import io
 import math
 from collections.abc import Callable
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.evidence.trend import Trend, WeekPoint
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 4.5, 100  # 800 × 450 px: readable in a Home tab and a message
@@ -33,6 +30,11 @@ SERIES: tuple[Series, ...] = (
 
 def render_trend(trend: Trend, *, title: str) -> bytes:
     """The chart as PNG bytes, SIZE_PX pixels."""
+    # Imported on the first chart, not with the module: matplotlib and numpy weigh about 60 MB of memory,
+    # which a process that never draws a chart (most of them) should not carry.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, facecolor=BACKGROUND)
     canvas = FigureCanvasAgg(figure)
     figure.suptitle(title, fontsize=11, fontweight="bold")

@@ -10,11 +10,12 @@ finishes it, and a process that takes over an abandoned claim finds nothing half
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,7 @@ from bot.oncall.schedule_models import HandoffRun
 from bot.storage.database import Database
 
 LEASE = timedelta(minutes=5)
+FIND_BATCH = 400  # shift starts per query of `find_many` (well under any database's limit of bound values)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,30 @@ async def latest_completed(session: AsyncSession, rotation: str, *, excluding: d
         query = query.where(HandoffRun.shift_start != excluding)
     query = query.order_by(col(HandoffRun.completed_at).desc(), col(HandoffRun.id).desc())
     return (await session.exec(query)).first()
+
+
+async def latest_completed_of_each(session: AsyncSession) -> dict[str, HandoffRun]:
+    """`latest_completed` of every rotation, in one query (start-up planning)."""
+    rank = func.row_number().over(partition_by=col(HandoffRun.rotation),
+                                  order_by=(col(HandoffRun.completed_at).desc(), col(HandoffRun.id).desc()))
+    ranked = (select(col(HandoffRun.id).label("id"), rank.label("rank"))
+              .where(col(HandoffRun.completed_at).is_not(None)).subquery())
+    query = select(HandoffRun).join(ranked, col(HandoffRun.id) == ranked.c.id).where(ranked.c.rank == 1)
+    return {run.rotation: run for run in (await session.exec(query)).all()}
+
+
+async def find_many(session: AsyncSession, keys: Iterable[tuple[str, datetime]]
+                    ) -> dict[tuple[str, datetime], HandoffRun]:
+    """`find` for many (rotation, shift start) keys, in a few queries (start-up planning)."""
+    wanted = set(keys)
+    instants = sorted({instant for _, instant in wanted})
+    found: dict[tuple[str, datetime], HandoffRun] = {}
+    for at in range(0, len(instants), FIND_BATCH):
+        query = select(HandoffRun).where(col(HandoffRun.shift_start).in_(instants[at:at + FIND_BATCH]))
+        for run in (await session.exec(query)).all():
+            if (run.rotation, run.shift_start) in wanted:
+                found[(run.rotation, run.shift_start)] = run
+    return found
 
 
 async def completed_runs(session: AsyncSession, rotation: str | None = None) -> list[HandoffRun]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -28,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.context import AppContext
 from bot.oncall import graduation, handoff_runs, rotation_records, swap_requests
 from bot.oncall.models import Page, PageStatus
-from bot.oncall.roster import TICK, schedule, schedule_in, shift_at
+from bot.oncall.roster import TICK, schedule, schedule_in, schedules_in, shift_at
 from bot.oncall.schedule_models import GraduationProposal, HandoffRun, SwapRequest
 from bot.oncall.shifts import Shift
 from bot.outbox import queue as outbox
@@ -59,13 +60,40 @@ def register_jobs(ctx: AppContext) -> None:
 
 
 async def plan_jobs(ctx: AppContext) -> None:
-    """On start: a row per rotation, then each rotation's next handoff and reminder (or a catch-up now)."""
+    """On start: a row per rotation, then each rotation's next handoff and reminder (or a catch-up now).
+
+    Everything the plans depend on is read for all rotations at once (a handful of queries, not a few
+    per rotation), then each rotation is planned exactly as `plan_rotation` would plan it.
+    """
     await rotation_records.sync_rotations(ctx)
-    for name in ctx.config.rotations:
+    now = ctx.clock.now()
+    names = list(ctx.config.rotations)
+    async with ctx.db.session() as session:
+        schedules = await schedules_in(session, ctx.config, names, now, now + TICK)
+        last = await handoff_runs.latest_completed_of_each(session)
+        currents = {name: pieces[0] for name, pieces in schedules.items() if isinstance(pieces, list) and pieces}
+        runs = await handoff_runs.find_many(session, [(name, instant) for name, shift in currents.items()
+                                                      for instant in (shift.start, shift.end)])
+    for name in names:
         try:
-            await plan_rotation(ctx, name)
+            pieces = schedules[name]
+            if isinstance(pieces, Exception):
+                raise pieces
+            current = pieces[0]
+            _plan(ctx, name, now, RotationState(current, last.get(name), runs.get((name, current.start)),
+                                                runs.get((name, current.end))))
         except Exception:
             log.exception("could not plan the handoffs of a rotation", extra={"rotation": name})
+
+
+@dataclass(frozen=True)
+class RotationState:
+    """What a rotation's plan depends on: its current shift and the handoff runs around it."""
+
+    current: Shift  # who holds it now, absences, swaps and covers applied
+    last: HandoffRun | None  # the handoff Switchman announced last
+    at_start: HandoffRun | None  # the run of the current shift's start, if any
+    upcoming: HandoffRun | None  # the run of the next shift's start, if any
 
 
 async def plan_rotation(ctx: AppContext, name: str) -> None:
@@ -73,19 +101,24 @@ async def plan_rotation(ctx: AppContext, name: str) -> None:
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         current = (await schedule_in(session, ctx.config, name, now, now + TICK))[0]
-        last = await handoff_runs.latest_completed(session, name)
-        at_start = await handoff_runs.find(session, name, current.start)
-        upcoming = await handoff_runs.find(session, name, current.end)
+        state = RotationState(current, await handoff_runs.latest_completed(session, name),
+                              await handoff_runs.find(session, name, current.start),
+                              await handoff_runs.find(session, name, current.end))
+    _plan(ctx, name, now, state)
+
+
+def _plan(ctx: AppContext, name: str, now: datetime, state: RotationState) -> None:
+    current, last = state.current, state.last
     # Who we last announced; before any handoff, who the rule alone puts on call now.
     announced = (last.primary, last.shadow) if last is not None else _pair(shift_at(ctx.config.rotations[name], now))
     if announced != _pair(current):
         # Who holds the pager is not what was announced: hand off now, keyed by the shift's start unless
         # that handoff already happened (then the change came within the shift: key it by this instant).
-        key = current.start if at_start is None or at_start.completed_at is None else now
+        key = current.start if state.at_start is None or state.at_start.completed_at is None else now
         _schedule_handoff(ctx, name, now, key, announced)
     else:
         _schedule_handoff(ctx, name, current.end, current.end, _pair(current))
-    if upcoming is None or upcoming.reminded_at is None:
+    if state.upcoming is None or state.upcoming.reminded_at is None:
         remind_at = max(now, current.end - ctx.config.rotations[name].reminder_before)
         ctx.scheduler.schedule(reminder_job_id(name), remind_at, REMINDER_JOB, rotation=name,
                                shift_start=current.end.isoformat())

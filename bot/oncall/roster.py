@@ -122,6 +122,46 @@ async def schedule_in(session: AsyncSession, config: SwitchmanConfig, rotation: 
     return effective_shifts(rotation_cfg, start, end, absences=absences, overrides=overrides)
 
 
+async def schedules_in(session: AsyncSession, config: SwitchmanConfig, rotations: Sequence[str], start: datetime,
+                       end: datetime) -> dict[str, list[Shift] | Exception]:
+    """`schedule_in` for many rotations over one window with two queries in all (start-up planning).
+
+    Each rotation gets exactly what `schedule_in` would give it, or the exception its rule raised.
+    """
+    bases: dict[str, list[Shift] | Exception] = {}
+    for name in rotations:
+        try:
+            bases[name] = upcoming_shifts(config.rotations[name], start, end)
+        except Exception as exc:  # one broken rule must not stop the others being planned
+            bases[name] = exc
+    windows = [(b[0].start, b[-1].end) for b in bases.values() if isinstance(b, list) and b]
+    if not windows:
+        return bases
+    first, last = min(w[0] for w in windows), max(w[1] for w in windows)
+    absence_rows = (await session.exec(select(AbsenceRecord).where(
+        col(AbsenceRecord.start) < last, col(AbsenceRecord.end) > first).order_by(col(AbsenceRecord.id)))).all()
+    override_rows = (await session.exec(select(ScheduleOverride).where(
+        col(ScheduleOverride.start) < last, col(ScheduleOverride.end) > first)
+        .order_by(col(ScheduleOverride.id)))).all()
+    out: dict[str, list[Shift] | Exception] = {}
+    for name, base in bases.items():
+        if not isinstance(base, list) or not base:
+            out[name] = base
+            continue
+        rotation_cfg = config.rotations[name]
+        low, high = base[0].start, base[-1].end
+        people = set(rotation_cfg.primaries) | set(rotation_cfg.shadows)
+        absences = [Absence(a.person, a.start, a.end) for a in absence_rows
+                    if a.person in people and a.start < high and a.end > low]
+        overrides = [Override(o.start, o.end, cast(Role, o.role), o.person) for o in override_rows
+                     if o.rotation == name and o.start < high and o.end > low]
+        try:
+            out[name] = effective_shifts(rotation_cfg, start, end, absences=absences, overrides=overrides)
+        except Exception as exc:
+            out[name] = exc
+    return out
+
+
 async def schedule(ctx: RosterSource, rotation: str, start: datetime, end: datetime) -> list[Shift]:
     """Who holds which role over [start, end), with absences, swaps and covers applied."""
     async with ctx.db.session() as session:

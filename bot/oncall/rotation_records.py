@@ -63,10 +63,40 @@ async def ensure_record(session: AsyncSession, ctx: AppContext, name: str) -> Ro
 
 
 async def sync_rotations(ctx: AppContext) -> None:
-    """A row for every configured rotation (rows of rotations no longer configured are kept, unused)."""
+    """A row for every configured rotation (rows of rotations no longer configured are kept, unused).
+
+    One query reads the existing rows (so `ensure_record` finds them in the session, without a query
+    each), and the missing ones are inserted together; only if another replica inserted some of them
+    meanwhile are they inserted one by one.
+    """
     async with ctx.db.session() as session:
+        # Held here: the session's identity map keeps rows only while something refers to them.
+        rows = list((await session.exec(select(RotationRecord))).all())
+        missing = [name for name in ctx.config.rotations if name not in {r.name for r in rows}]
+        if missing:
+            inserted = await _insert_all(session, ctx, missing)
+            rows += inserted if inserted is not None else (await session.exec(select(RotationRecord))).all()
         for name in ctx.config.rotations:
             await ensure_record(session, ctx, name)
+
+
+async def _insert_all(session: AsyncSession, ctx: AppContext, names: list[str]) -> list[RotationRecord] | None:
+    """Insert a fresh row for each of `names` in one go; None (nothing inserted) if any exists already."""
+    now = ctx.clock.now()
+    rows = [RotationRecord(name=name, timezone=ctx.config.rotations[name].timezone,
+                           config_digest=config_digest(ctx.config.rotations[name]),
+                           calendar_secret=secrets.token_urlsafe(32),
+                           channel_id=_configured_channel_id(ctx.config.rotations[name]), updated_at=now)
+            for name in names]
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+    except IntegrityError:
+        for row in rows:
+            if row in session:
+                session.expunge(row)
+        return None
+    return rows
 
 
 async def calendar_secret(ctx: AppContext, name: str) -> str:

@@ -114,7 +114,7 @@ class OutboxSender:
 
     # --- the loop -------------------------------------------------------------------------------
     async def _start_workers(self) -> None:
-        for channel in sorted({h.channel for h in await self._heads()}):
+        for channel in await self._head_channels():
             if channel not in self._workers:
                 self._workers.add(channel)
                 self._spawn(self._work(channel), f"outbox-{channel}")
@@ -123,7 +123,7 @@ class OutboxSender:
         try:
             while True:
                 wakes = self._wakes
-                heads = [h for h in await self._heads() if h.channel == channel]
+                heads = await self._heads(channel)
                 if not heads:
                     if wakes == self._wakes and await self._fill_permalinks(channel):
                         await self.sleep(PERMALINK_RETRY_SECONDS)
@@ -153,14 +153,31 @@ class OutboxSender:
             return int((await session.exec(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.state == OutboxState.PENDING))).one())
 
-    async def _heads(self) -> list[OutboxMessage]:
-        """The oldest pending row of each thread: the only one of its thread that may be sent now."""
+    @staticmethod
+    def _firsts(channel: str | None = None) -> Any:
+        """The id of the oldest pending row of each thread (of each thread with a row pending for `channel`)."""
+        pending = col(OutboxMessage.state) == OutboxState.PENDING
+        firsts = select(func.min(OutboxMessage.id)).where(pending)
+        if channel is not None:
+            firsts = firsts.where(col(OutboxMessage.thread).in_(
+                select(OutboxMessage.thread).where(pending, col(OutboxMessage.channel) == channel)))
+        return firsts.group_by(col(OutboxMessage.thread))
+
+    async def _heads(self, channel: str) -> list[OutboxMessage]:
+        """The rows of `channel` that are the oldest pending row of their thread: the only ones that may be
+        sent now. Only this channel's rows are read (a thread's head in another channel holds it back)."""
         async with self.db.session() as session:
-            firsts = (select(func.min(OutboxMessage.id)).where(OutboxMessage.state == OutboxState.PENDING)
-                      .group_by(col(OutboxMessage.thread)))
-            rows = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(firsts))
-                                       .order_by(col(OutboxMessage.id)))).all()
+            rows = (await session.exec(select(OutboxMessage).where(
+                col(OutboxMessage.id).in_(self._firsts(channel)), col(OutboxMessage.channel) == channel)
+                .order_by(col(OutboxMessage.id)))).all()
         return list(rows)
+
+    async def _head_channels(self) -> list[str]:
+        """The channels with a row that may be sent now (each gets one worker)."""
+        async with self.db.session() as session:
+            found = (await session.exec(select(OutboxMessage.channel).distinct().where(
+                col(OutboxMessage.id).in_(self._firsts())))).all()
+        return sorted(found)
 
     # --- one row --------------------------------------------------------------------------------
     async def _send(self, row: OutboxMessage) -> None:

@@ -87,6 +87,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, metavar="S", help="seconds of warm-up before each run "
                                                                          "(default 1)")
     parser.add_argument("--quick", action="store_true", help="1 s runs and 1 s warm-ups (a smoke run)")
+    parser.add_argument("--one-connection", action="store_true",
+                        help="measure at 1 connection only (half the runs; the test suite's smoke run): no p99 "
+                             "verdicts")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="markdown file whose 'Slack ack latency' section is rewritten "
                              "(default docs/benchmarks.md)")
@@ -100,6 +103,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.duration, args.warmup = 1, 1
     if args.duration < 1 or args.warmup < 1:
         parser.error("--duration and --warmup are whole seconds, at least 1")
+    args.loads = LOADS[:1] if args.one_connection else LOADS
     args.server_cpus = args.load_cpus = None
     if args.pin:
         cpus = sorted(os.sched_getaffinity(0))
@@ -130,7 +134,7 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
         duration_s=args.duration,
         warmup_s=args.warmup,
         wrk_commands=[shlex.join(command_line("http://127.0.0.1:PORT/slack/events", threads=t, connections=c,
-                                              duration_s=args.duration)) for t, c in LOADS],
+                                              duration_s=args.duration)) for t, c in args.loads],
         placement=(f"pinned (`--pin`): servers on CPU {_cpu_list(args.server_cpus)}, wrk and the fake Slack on "
                    f"CPU {_cpu_list(args.load_cpus)}" if args.pin
                    else "not pinned: servers, wrk and the fake Slack share all cores, as in §11's figures"),
@@ -208,13 +212,13 @@ def _measure(wrk: str, args: argparse.Namespace) -> tuple[list[Measurement], lis
             for spec in servers_for(kind):
                 _check_acked(spec, fleet.servers[spec.key], kind, response_url, fleet.release_id)
         _no_errors_logged(fleet.switchman, "answering the first requests")
-        runs = len(LOADS) * sum(len(servers_for(kind)) for kind in kinds)
+        runs = len(args.loads) * sum(len(servers_for(kind)) for kind in kinds)
         print(f"{runs} wrk runs of {args.duration} s (+{args.warmup} s warm-up each), "
               f"about {runs * (args.duration + args.warmup)} s", flush=True)
         measurements: list[Measurement] = []
         for kind in kinds:
             for spec in servers_for(kind):
-                for threads, connections in LOADS:
+                for threads, connections in args.loads:
                     measurements.append(_one_run(wrk, spec, fleet, kind, threads, connections, response_url,
                                                  args, work))
         for spec in SERVERS:

@@ -1,5 +1,6 @@
-"""The ack benchmark in `--quick` mode (1 s wrk runs): every server starts, every request kind is checked and
-measured, and the section is written. No figure is asserted. Needs wrk (installed by the benchmark as root)."""
+"""The ack benchmark in `--quick --one-connection` mode (1 s wrk runs, one connection): every server starts,
+every request kind is checked and measured, and the section is written. No figure is asserted. Needs wrk
+(installed by the benchmark as root). `make bench` measures the 50-connection load too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_quick_ack_run_measures_every_request_kind_and_writes_its_section(tmp_pa
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\n## Gate fan-out\n\nkept as it was\n")
 
-    assert bench_main(["--only", "ack", "--quick", "--output", str(doc)]) == 0
+    assert bench_main(["--only", "ack", "--quick", "--one-connection", "--output", str(doc)]) == 0
 
     text = doc.read_text()
     assert "## Gate fan-out\n\nkept as it was\n" in text

@@ -80,7 +80,11 @@ async def test_an_unanswered_approval_is_escalated_once_to_the_primary_across_a_
         assert (row.outcome, row.actor, row.release_id) == ("escalated", "switchman", release.id)
         assert row.evidence["to"] == OPS and row.evidence["waited_seconds"] == 30 * 60
         assert row.evidence["timeout"] == "30m" and "needs 1 more approval from @sre" in row.evidence["waiting_for"][0]
-        assert row.decided_at == WEDNESDAY + timedelta(minutes=30)
+        # Due 30m after the wait began: that is when the GO/NO-GO decision said WAITING (ci_green may poll a
+        # few simulated seconds first), not when the command came.
+        waiting_since = datetime.fromisoformat(str((await s.release(release.id or 0)).detail["waiting_since"]))
+        assert WEDNESDAY <= waiting_since < WEDNESDAY + timedelta(minutes=1)
+        assert row.decided_at == waiting_since + timedelta(minutes=30)
         release = await s.release(release.id or 0)
         assert f"Nobody answered within 30m: <@{OPS}>, as on-call primary of api-oncall" in s.thread_text(release)
         [dm] = dms(workspace, OPS)

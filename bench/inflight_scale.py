@@ -58,6 +58,7 @@ REF = "v1.0.0"
 DEPLOYER = "U0ALICE"
 PEOPLE = ("U01OPS1", "U01OPS2", "U01DEV1", "U01DEV2", "U01DEV3", "U01LEAD")
 SEND_AT_ONCE = 16  # slash commands in flight at once, as a busy workspace would send them
+RESEND_ROUNDS = 10  # rounds of asking again for the commands the interaction lane refused as busy
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 FINISH_WAIT_S = 45.0  # after the runs complete; each release notices at its next poll
 
@@ -238,6 +239,22 @@ async def scrape(url: str) -> dict[str, float]:
     return values
 
 
+def released_services(database: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as conn:
+        return {service for (service,) in conn.execute("SELECT DISTINCT service FROM releases").fetchall()}
+
+
+async def settled(database: Path) -> None:
+    """Until the number of releases stops growing for a second: the lane has taken what it will take."""
+    seen = -1
+    while True:
+        count = sum(release_states(database).values())
+        if count == seen:
+            return
+        seen = count
+        await asyncio.sleep(1.0)
+
+
 def release_states(database: Path) -> Counter[str]:
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as conn:
         return Counter({state: count for state, count in
@@ -325,6 +342,7 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         side = SlackSide(api, f"{url}/slack/events", SIGNING_SECRET)
         acks: Counter[int] = Counter()
         gate = asyncio.Semaphore(SEND_AT_ONCE)
+        resent = 0
 
         async def deploy(n: int) -> None:
             async with gate:
@@ -334,6 +352,16 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
 
         started, cpu_before = time.perf_counter(), cpu_seconds(pid)
         await asyncio.gather(*(deploy(n) for n in range(args.releases)))
+        # A command that met a full interaction lane was told "busy" and created nothing (decision 0009), as a
+        # person would be; like that person, the benchmark asks again once the lane has drained.
+        for _ in range(RESEND_ROUNDS):
+            await settled(database)
+            missing = [n for n in range(args.releases) if f"svc-{n:04d}" not in released_services(database)]
+            if not missing:
+                break
+            resent += len(missing)
+            await asyncio.gather(*(deploy(n) for n in missing))
+        print(f"  {resent} /deploy command(s) asked again after the interaction lane answered busy", flush=True)
         deadline = time.monotonic() + max(120.0, args.releases * 0.3)
         while ci.dispatched < args.releases:
             if time.monotonic() > deadline or process.returncode is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from aiohttp import web
 from bot.console.session import ConsoleSession
 from bot.oncall.alerts import firing_alerts
 from bot.settings import EXAMPLE_CONFIG, Settings
+from bot.simulated_time import SettlingTime
 from bot.slack_sim.stack import Stack, simulated_stack
 from tests.support.local_http import serve
 from tests.support.monitoring_servers import free_port
@@ -82,18 +84,24 @@ class CheckingProxy:
         return web.Response(body=answer.content, status=answer.status_code, content_type="application/json")
 
 
+WEDNESDAY_MORNING = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+
+
 @asynccontextmanager
 async def console(tmp_path: Path) -> AsyncIterator[tuple[ConsoleSession, Stack, CheckingProxy, list[str]]]:
     settings = Settings.from_env({"SWITCHMAN_DATABASE_URL": f"sqlite:///{tmp_path / 'switchman.db'}",
                                   "SWITCHMAN_CONFIG": str(EXAMPLE_CONFIG), "SWITCHMAN_WEBHOOK_SECRET": SECRET})
-    async with simulated_stack(settings, rate_limit=None) as stack:
+    # A Wednesday 10:00 in Berlin, inside the shadow's business hours, so the pair is paged: never the wall clock.
+    time = SettlingTime(WEDNESDAY_MORNING)
+    async with simulated_stack(settings, rate_limit=None, time=time) as stack:
         proxy = CheckingProxy(stack.app_url.replace("/slack/events", "/webhooks/alertmanager"))
         app = web.Application()
         app.router.add_post("/webhooks/alertmanager", proxy.handle)
         runner, host = await serve(app)
         lines: list[str] = []
         try:
-            yield ConsoleSession(stack, out=lines.append, webhook_url=f"http://{host}/webhooks/alertmanager"), \
+            yield ConsoleSession(stack, out=lines.append, webhook_url=f"http://{host}/webhooks/alertmanager",
+                                 time=time), \
                 stack, proxy, lines
         finally:
             await runner.cleanup()
@@ -118,7 +126,7 @@ async def test_a_refused_notification_changes_nothing_and_a_delivered_one_pages_
         await session.handle('/alert fire api "error ratio high"')
         assert lines[0] == ("(Alertmanager → POST /webhooks/alertmanager: ErrorRatioHigh firing for api; "
                             "routed to rotation:api-oncall; page #1 opened)")
-        # On real time the pair is whoever is on call today: the primary and the shadow each get a DM.
+        # Inside the shadow's business hours: the primary and the shadow each get a DM.
         assert len([line for line in lines if line.startswith("── DM with @")]) == 2, "\n".join(lines)
         assert await firing(stack) == ["ErrorRatioHigh"]
 

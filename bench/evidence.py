@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text
 from bench import machine
 from bench.evidence_history import NOW, Written, batches, finish_postgres, write_postgres, write_sqlite
 from bench.evidence_report import EvidenceReport, render
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT, clean_env
 from bot.evidence.metrics import Metrics, compute
 from bot.evidence.windows import Target, window_ending
@@ -152,11 +152,7 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
         results=results, target=TARGET, window_days=WINDOW_DAYS, metric_runs=METRIC_RUNS, verify_up_to=VERIFY_UP_TO,
     )
     section = render(report)
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"\nwrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     failed = [r for r in results.runs if r.verified is not None and r.verified != r.written.decisions]
     return 1 if failed else 0
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bench import machine
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT
 
 SECTION_TITLE = "Gate fan-out"
@@ -180,11 +180,7 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
     command = shlex.join([".venv/bin/python", "-m", "bench", *shown_argv])
     facts = machine.base_facts()
     section = render(args, command, started, facts, together, alone)
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"wrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     print(f"  gates together {statistics.median(together) * 1000:.0f} ms, slowest alone "
           f"{statistics.median(alone) * 1000:.0f} ms", file=sys.stderr)
     return 0

@@ -44,7 +44,7 @@ from typing import Any
 import aiohttp
 
 from bench import machine
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT
 
 SECTION_TITLE = "In-flight scale: releases and rotations in one process"
@@ -482,11 +482,7 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
     shown_argv = list(shown if shown is not None else ["--only", "scale", *(argv or [])])
     command = shlex.join([".venv/bin/python", "-m", "bench", *shown_argv])
     section = render(command, started, machine.base_facts(), result)
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"wrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     busy = next(w for w in result.windows if w.name == "busy")
     print(f"  peak RSS {result.peak_rss_mb:.0f} MB, busy {busy.cpu_per_minute:.1f} CPU s/min, "
           f"largest lateness {result.lateness_max_s:.3f} s", file=sys.stderr)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from bench import machine
 from bench.inflight_scale import BOT_TOKEN, GITHUB_TOKEN, SIGNING_SECRET, config_text, scrape
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT
 
 if TYPE_CHECKING:
@@ -197,11 +197,7 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
     shown_argv = list(shown if shown is not None else ["--only", "takeover", *(argv or [])])
     command = shlex.join([".venv/bin/python", "-m", "bench", *shown_argv])
     section = render(command, started, machine.base_facts(), outcome)
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"wrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     if outcome.trials:
         median = statistics.median(t.leads_s for t in outcome.trials)
         print(f"  takeover: median {median:.2f} s to lead", file=sys.stderr)

@@ -239,6 +239,15 @@ def render(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def publish(section: str, output: Path, title: str, *, no_write: bool) -> None:
+    """Print the section (`--no-write`) or rewrite its `## title` in `output`, saying which."""
+    if no_write:
+        print("\n" + section)
+    else:
+        write_section(output, section, title)
+        print(f"wrote the '{title}' section of {output}")
+
+
 def write_section(path: Path, section: str, title: str = SECTION_TITLE) -> None:
     """Replace the `## title` section in `path` (creating the file when missing), keeping everything else."""
     if not path.exists():

@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from bench import machine
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT
 
 SECTION_TITLE = "Start-up with rotations and releases to resume"
@@ -158,10 +158,6 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
     shown_argv = list(shown if shown is not None else ["--only", "startup", *(argv or [])])
     command = shlex.join([".venv/bin/python", "-m", "bench", *shown_argv])
     section = render(command, started, machine.base_facts(), rotations, args.releases, took)
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"wrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     print(f"  ready in {took:.2f} s with {rotations} rotations and {args.releases} releases", file=sys.stderr)
     return 0

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from bench import machine
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT
 
 if TYPE_CHECKING:
@@ -184,11 +184,7 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
     shown_argv = list(shown if shown is not None else ["--only", "thread", *(argv or [])])
     command = shlex.join([".venv/bin/python", "-m", "bench", *shown_argv])
     section = render(args, command, started, machine.base_facts(), runs, per_second, burst, limited)
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"wrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     for r in runs:
         print(f"  {r.posts} posts in {r.elapsed_s:.2f} s (floor {r.floor_s:.2f} s), {r.state}", file=sys.stderr)
     return 0

@@ -38,7 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench import machine
 from bench.evidence_history import APPROVERS, NOW, batches, write_sqlite
-from bench.report import write_section
+from bench.report import publish
 from bench.servers import ROOT
 from bot.clock import ManualClock
 from bot.config.models import SwitchmanConfig
@@ -178,10 +178,6 @@ def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = Non
     section = render(timings, releases=args.releases, started=started,
                      command=shlex.join([".venv/bin/python", "-m", "bench", *shown_argv]),
                      facts=[*machine.base_facts(PACKAGES), *machine.busy_fact(busy_before, busy_after)])
-    if args.no_write:
-        print("\n" + section)
-    else:
-        write_section(args.output, section, SECTION_TITLE)
-        print(f"\nwrote the '{SECTION_TITLE}' section of {args.output}")
+    publish(section, args.output, SECTION_TITLE, no_write=args.no_write)
     slow = [t for t in timings if t.p(0.95) >= TARGET_MS]
     return 1 if slow and not args.quick else 0

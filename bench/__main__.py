@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from bench import (
@@ -60,9 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"before it (without --only, only {', '.join(SHARED)} are accepted)", file=sys.stderr)
         return 2
     worst = 0
+    took: list[tuple[str, float]] = []
+    began = time.monotonic()
     for name, run in BENCHMARKS.items():
         print(f"== {name} ==", file=sys.stderr, flush=True)
+        section_began = time.monotonic()
         worst = max(worst, run(rest, given))
+        took.append((name, time.monotonic() - section_began))
+        print(f"== {name}: {took[-1][1]:.0f} s ==", file=sys.stderr, flush=True)
+    total = time.monotonic() - began
+    print("time per benchmark: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in took)
+          + f"; {total / 60:.1f} min in all", file=sys.stderr, flush=True)
     return worst
 
 

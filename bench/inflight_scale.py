@@ -59,6 +59,7 @@ DEPLOYER = "U0ALICE"
 PEOPLE = ("U01OPS1", "U01OPS2", "U01DEV1", "U01DEV2", "U01DEV3", "U01LEAD")
 SEND_AT_ONCE = 16  # slash commands in flight at once, as a busy workspace would send them
 RESEND_ROUNDS = 10  # rounds of asking again for the commands the interaction lane refused as busy
+BUSY_PAUSE_S = 1.0  # how long a sender waits after a busy ack before asking again
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 FINISH_WAIT_S = 45.0  # after the runs complete; each release notices at its next poll
 
@@ -212,6 +213,7 @@ class Result:
     acks: Counter[int]
     github_requests: int
     github_checked: int  # requests and answers checked against the contract
+    resent: int = 0  # commands asked again after a "busy" answer
     notes: list[str] = field(default_factory=list)
 
 
@@ -288,6 +290,15 @@ def errors_in(log: list[str]) -> list[str]:
     return found
 
 
+def told_busy(ack_body: str) -> bool:
+    """Whether a slash command's ack is the interaction lane's busy answer (so nothing was started)."""
+    from bot.slack.responder import BUSY
+
+    if not ack_body.startswith("{"):
+        return False
+    return bool(json.loads(ack_body).get("text") == BUSY)
+
+
 async def measure(args: argparse.Namespace, work: Path) -> Result:
     from bot.config.loader import load_config
     from bot.slack_sim.interactions import SlackSide
@@ -345,15 +356,21 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         resent = 0
 
         async def deploy(n: int) -> None:
+            nonlocal resent
             async with gate:
-                answer = await side.slash_command(DEPLOYER, "/deploy", f"svc-{n:04d} {REF} to staging",
-                                                  channel=f"#svc-{n:04d}")
-                acks[answer.status] += 1
+                while True:
+                    answer = await side.slash_command(DEPLOYER, "/deploy", f"svc-{n:04d} {REF} to staging",
+                                                      channel=f"#svc-{n:04d}")
+                    acks[answer.status] += 1
+                    if not told_busy(answer.body):
+                        return
+                    resent += 1  # told "busy" in the ack (decision 0010): ask again after a pause, as a person would
+                    await asyncio.sleep(BUSY_PAUSE_S)
 
         started, cpu_before = time.perf_counter(), cpu_seconds(pid)
         await asyncio.gather(*(deploy(n) for n in range(args.releases)))
-        # A command that met a full interaction lane was told "busy" and created nothing (decision 0009), as a
-        # person would be; like that person, the benchmark asks again once the lane has drained.
+        # A command whose lane filled up while it was acked is told "busy" by response_url and created nothing
+        # (decision 0009); like a person, the benchmark asks again once the lane has drained.
         for _ in range(RESEND_ROUNDS):
             await settled(database)
             missing = [n for n in range(args.releases) if f"svc-{n:04d}" not in released_services(database)]
@@ -408,7 +425,7 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         lateness_count=int(metrics.get("switchman_scheduled_job_lateness_seconds_count", 0)),
         jobs_waiting=int(metrics.get("switchman_scheduled_jobs", 0)), errors_logged=len(errors), acks=acks,
         late_jobs=late_jobs_in(log),
-        github_requests=ci.polls(), github_checked=ci.contract.checked,
+        github_requests=ci.polls(), github_checked=ci.contract.checked, resent=resent,
         notes=[f"{n} × {e[:300]}" for e, n in Counter(errors).most_common(5)])
 
 
@@ -432,7 +449,8 @@ def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Res
         "workflow runs go in progress when first polled and stay there until the benchmark completes them), and",
         "rotations handing off every hour at minutes spread over the hour (about one in sixty hands off at each",
         "minute, and as many get their reminder a minute before it), against the simulated Slack Web API.",
-        "Idle: no release. Starting: the signed `/deploy` commands are sent (16 at a time) until",
+        "Idle: no release. Starting: the signed `/deploy` commands are sent (16 at a time; a command answered",
+        "\"busy\" by the interaction lane is sent again a second later, as a person would) until",
         "every release has dispatched its run. Busy: every release polls its run (Switchman polls after 2, 4, 8,",
         "15 s, then every 30 s). CPU is the process's utime + stime from /proc/PID/stat; peak RSS is VmHWM from",
         "/proc/PID/status; lateness is measured by the process itself as each timed job starts (from when it was",
@@ -444,7 +462,8 @@ def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Res
         f"- **Date:** {started.strftime('%Y-%m-%d %H:%M %Z')} (system clock)",
         *[f"- **{name}:** {value}" for name, value in facts],
         f"- **Set-up:** {r.releases:,} releases, {r.rotations:,} rotations; ready {r.ready_s:.1f} s after start; "
-        f"{acks} to the `/deploy` commands; {r.github_requests:,} requests to the fake GitHub in all "
+        f"{acks} to the `/deploy` commands ({r.resent:,} of them asked again after \"busy\"); "
+        f"{r.github_requests:,} requests to the fake GitHub in all "
         f"({r.github_checked:,} requests and answers checked against its contract, none rejected); "
         f"{r.jobs_waiting:,} timed jobs waiting at the end; {r.errors_logged} errors logged",
         f"- **Releases:** every one dispatched {r.dispatch_s:.1f} s after the first `/deploy`; {finished}",

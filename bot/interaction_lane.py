@@ -15,8 +15,12 @@ so a slow pipeline never holds a lane slot.
   most `FOLLOW_LIMIT` merged copies. This only saves work; the exactly-once guarantee stays with
   the database (`handled_requests`).
 - When the queue is full, the unit is refused, never started: its `on_refused` answer (say, "busy,
-  try again") runs instead, at most `busy_limit` of those at once; beyond that the refusal is only
-  counted and logged. Nothing ever waits inside the listener, so the ack never waits for the lane.
+  try again") runs instead, at most `busy_limit` of those at once and at most `busy_per_second` on
+  average (a bucket of `busy_limit`); beyond that the refusal is only counted and logged. A busy
+  answer is a Slack call of its own: uncapped, a flood's refusals cost the acks more CPU than the
+  work the lane does (docs/benchmarks.md). A slash command asks `would_refuse` before its ack and
+  puts the busy answer in the ack itself, which costs no call (`bot.slack.responder.ack_in_lane`).
+  Nothing ever waits inside the listener, so the ack never waits for the lane.
   When the lane goes idle after refusing work, it logs what the burst cost ("lane idle after a burst").
 
 See docs/decisions/0009-interaction-lane.md.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -42,6 +47,7 @@ Follow = Callable[[Any], Coroutine[Any, Any, Any]]  # given the unit's result, a
 WORKERS = 4  # below the SQLite pool's 5 connections, so lane units never wait for the pool
 QUEUE_LIMIT = 256  # about a second of clicks at the lane's measured rate: longer waits feel broken
 BUSY_LIMIT = 32
+BUSY_PER_SECOND = 10.0  # busy answers through response_url after the first BUSY_LIMIT of a burst
 FOLLOW_LIMIT = 8  # merged copies answered per unit: a human double or triple click, not a flood
 
 
@@ -76,13 +82,14 @@ class LaneCounts:
     merged: int = 0
     merged_unanswered: int = 0  # merged past FOLLOW_LIMIT copies of one unit: done, not answered again
     refused: int = 0
-    unanswered: int = 0  # refused while `busy_limit` busy answers were already on their way
+    unanswered: int = 0  # refused with `busy_limit` busy answers on their way, or past `busy_per_second`
 
 
 class InteractionLane:
     def __init__(self, background: BackgroundTasks, *, workers: int = WORKERS, queue_limit: int = QUEUE_LIMIT,
-                 busy_limit: int = BUSY_LIMIT) -> None:
-        if workers < 1 or queue_limit < 0 or busy_limit < 0:
+                 busy_limit: int = BUSY_LIMIT, busy_per_second: float = BUSY_PER_SECOND,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if workers < 1 or queue_limit < 0 or busy_limit < 0 or busy_per_second < 0:
             raise ValueError("an interaction lane needs at least one worker and non-negative limits")
         self.background = background
         self.workers = workers
@@ -92,6 +99,10 @@ class InteractionLane:
         self._queue: deque[_Unit] = deque()
         self._running = 0
         self._busy_answers = 0
+        self.busy_per_second = busy_per_second
+        self._monotonic = monotonic
+        self._busy_tokens = float(busy_limit)  # busy answers allowed now; refilled at busy_per_second
+        self._tokens_at = monotonic()
         self._live: dict[str, _Unit] = {}  # the units queued or running, by merge key
         self._refused_reported = 0
         background.watch(self)
@@ -103,6 +114,18 @@ class InteractionLane:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    def would_refuse(self, merge_key: str | None = None) -> bool:
+        """Whether a unit submitted now would be refused (neither merged, started nor queued)."""
+        if merge_key is not None and merge_key in self._live:
+            return False
+        if self._running < self.workers and not self.background.closing:
+            return False
+        return len(self._queue) >= self.queue_limit or self.background.closing
+
+    def refuse(self, name: str) -> None:
+        """Count a unit refused by its caller after `would_refuse` (who answers busy in its ack)."""
+        self._refuse(name, None)
 
     def submit(self, work: Work, *, name: str, merge_key: str | None = None,
                on_failure: FailureHook | None = None, on_refused: Work | None = None,
@@ -163,12 +186,22 @@ class InteractionLane:
                                                                    "queue_limit": self.queue_limit})
         if on_refused is None:
             return
-        if self._busy_answers >= self.busy_limit or self.background.closing:
+        if self._busy_answers >= self.busy_limit or self.background.closing or not self._take_busy_token():
             self.counts.unanswered += 1
             return
         self._busy_answers += 1
         task = self.background.spawn(on_refused(), name=f"{name}-busy")
         task.add_done_callback(self._busy_answered)
+
+    def _take_busy_token(self) -> bool:
+        now = self._monotonic()
+        self._busy_tokens = min(float(self.busy_limit),
+                                self._busy_tokens + (now - self._tokens_at) * self.busy_per_second)
+        self._tokens_at = now
+        if self._busy_tokens < 1:
+            return False
+        self._busy_tokens -= 1
+        return True
 
     def _busy_answered(self, _: asyncio.Task[Any]) -> None:
         self._busy_answers -= 1

@@ -21,8 +21,8 @@ from bot.slack.ids import Command
 from bot.slack.metrics_blocks import metrics_message, with_chart
 from bot.slack.people_lookup import SlackPeopleLookup
 from bot.slack.release_modals import deploy_modal
-from bot.slack.request_keys import answer_once, request_key
-from bot.slack.responder import ResponseUrlResponder, answer_in_lane, answer_later, tell
+from bot.slack.request_keys import ack_once, request_key
+from bot.slack.responder import ResponseUrlResponder, ack_in_lane, answer_later, tell
 from bot.slack.trend_chart import trend_chart
 from bot.web.log_access import link_message
 
@@ -40,8 +40,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         def later(work: Any, name: str) -> None:
             answer_later(ctx.background, work, responder, name=name)
 
-        def once(act: Callable[[], Awaitable[str]], name: str) -> None:
-            answer_once(ctx, key, act, responder, name=name)
+        async def once(act: Callable[[], Awaitable[str]], name: str) -> None:
+            await ack_once(ack, ctx, key, act, responder, name=name)  # acks empty, or "busy" when the lane is full
 
         match parsed:
             case grammar.DeployHelp():
@@ -52,12 +52,12 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                                                           view=deploy_modal(ctx.config)), name="deploy-modal")
             case grammar.DeployRequest():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
-                await ack()  # "Requesting…" follows once the requester is known to be allowed
-                # In the bounded interaction lane (decision 0009), merged with a re-delivery of the same request:
-                # a burst of requests never becomes an unbounded backlog on the loop that acks.
-                answer_in_lane(ctx.lane, lambda: submit_request(ctx, parsed, user=user, request_key=key,
-                                                                responder=responder, announce=True),
-                               responder, name="deploy-request", merge_key=key)
+                # Acked empty ("Requesting…" follows once the requester is known to be allowed), or with the busy
+                # answer when the bounded interaction lane (decision 0009) is full; merged with a re-delivery of
+                # the same request: a burst of requests never becomes an unbounded backlog on the loop that acks.
+                await ack_in_lane(ack, ctx.lane, lambda: submit_request(ctx, parsed, user=user, request_key=key,
+                                                                        responder=responder, announce=True),
+                                  responder, name="deploy-request", merge_key=key)
             case grammar.DeployStatus():
                 if parsed.service:
                     _known_service(ctx, parsed.service)
@@ -75,26 +75,22 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 later(_say(responder, reports.history(ctx, parsed.service, parsed.environment)), "deploy-history")
             case grammar.DeployLock():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
-                await ack()
-                once(lambda: actions.lock(ctx, service=parsed.service, environment=parsed.environment, user=user,
-                                          reason=parsed.reason, duration=parsed.duration, request_key=key),
-                     "deploy-lock")
+                await once(lambda: actions.lock(ctx, service=parsed.service, environment=parsed.environment, user=user,
+                                                reason=parsed.reason, duration=parsed.duration, request_key=key),
+                           "deploy-lock")
             case grammar.DeployUnlock():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
-                await ack()
-                once(lambda: actions.unlock(ctx, service=parsed.service, environment=parsed.environment, user=user,
-                                            request_key=key), "deploy-unlock")
+                await once(lambda: actions.unlock(ctx, service=parsed.service, environment=parsed.environment,
+                                                  user=user, request_key=key), "deploy-unlock")
             case grammar.DeployCancel():
-                await ack()
-                once(lambda: actions.cancel(ctx, parsed.release_id, user=user, request_key=key), "deploy-cancel")
+                await once(lambda: actions.cancel(ctx, parsed.release_id, user=user, request_key=key), "deploy-cancel")
             case grammar.DeployTrust():
                 await ack()
                 later(_say(responder, trust_progress.progress(ctx, user=parsed.user)), "deploy-trust")
             case grammar.DeployTrustRevoke():
                 check_target(ctx.config, parsed.service, parsed.environment, grammar.USAGE)
-                await ack()
-                once(lambda: trust.revoke(ctx, service=parsed.service, environment=parsed.environment,
-                                          target=parsed.user, user=user, request_key=key), "deploy-trust-revoke")
+                await once(lambda: trust.revoke(ctx, service=parsed.service, environment=parsed.environment,
+                                                target=parsed.user, user=user, request_key=key), "deploy-trust-revoke")
             case grammar.DeployWhere():
                 await ack()
                 asked = parsed.commit

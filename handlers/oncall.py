@@ -12,7 +12,7 @@ from bot.context import AppContext
 from bot.oncall import commands, paging_commands
 from bot.slack import replies
 from bot.slack.ids import Command
-from bot.slack.request_keys import answer_once, request_key
+from bot.slack.request_keys import ack_once, request_key
 from bot.slack.responder import ResponseUrlResponder
 
 
@@ -23,7 +23,6 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         if isinstance(parsed, grammar.OncallHelp):
             await ack(**replies.usage(grammar.USAGE))
             return
-        await ack()
         responder = ResponseUrlResponder(command["response_url"], ctx.webhooks)
         user, channel, key = command["user_id"], command.get("channel_id", ""), request_key(command)
 
@@ -33,4 +32,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 return await paging_commands.run(ctx, parsed, user=user, channel=channel, request_key=key)
             return await commands.run(ctx, parsed, user=user, channel=channel, request_key=key)
 
-        answer_once(ctx, key, act, responder, name="oncall")
+        await ack_once(ack, ctx, key, act, responder, name="oncall")  # acks empty, or "busy" when the lane is full

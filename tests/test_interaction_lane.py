@@ -185,3 +185,61 @@ async def test_a_merged_copy_is_told_the_units_result_within_a_bound() -> None:
     assert set(copies) == {Admission.MERGED}
     assert told == ["you approved release #7"] * FOLLOW_LIMIT
     assert (lane.counts.merged, lane.counts.merged_unanswered) == (FOLLOW_LIMIT + 2, 2)
+
+
+async def test_busy_answers_past_a_burst_are_capped_per_second_on_an_injected_clock() -> None:
+    background = BackgroundTasks()
+    now = [100.0]
+    lane = InteractionLane(background, workers=1, queue_limit=0, busy_limit=2, busy_per_second=1.0,
+                           monotonic=lambda: now[0])
+    gate = Gate()
+    told: list[int] = []
+
+    async def busy(n: int) -> None:
+        told.append(n)
+
+    lane.submit(gate.unit("running"), name="held")
+
+    def refuse(n: int) -> Admission:
+        return lane.submit(gate.unit(f"r{n}"), name=f"r{n}", on_refused=lambda: busy(n))
+
+    for n in range(4):  # a burst: the bucket holds two answers
+        assert refuse(n) == Admission.REFUSED
+        await settle()
+    assert told == [0, 1]
+    now[0] += 0.5  # half a token: still nobody told
+    refuse(4)
+    await settle()
+    now[0] += 0.5  # a whole token: one more is told
+    refuse(5)
+    refuse(6)
+    await settle()
+    now[0] += 60  # a quiet minute refills the bucket only up to its size
+    for n in range(7, 10):
+        refuse(n)
+        await settle()
+
+    assert told == [0, 1, 5, 7, 8]
+    assert (lane.counts.refused, lane.counts.unanswered) == (10, 5)
+    gate.release["running"].set()
+    await background.drain(within=5)
+
+
+async def test_would_refuse_tells_ahead_what_submit_would_do() -> None:
+    background = BackgroundTasks()
+    lane = InteractionLane(background, workers=1, queue_limit=1)
+    gate = Gate()
+
+    assert not lane.would_refuse()  # a free worker
+    lane.submit(gate.unit("a"), name="a", merge_key="k")
+    assert not lane.would_refuse()  # room in the queue
+    lane.submit(gate.unit("b"), name="b")
+    assert lane.would_refuse()
+    assert lane.would_refuse("other key")
+    assert not lane.would_refuse("k")  # merged into the running unit, not refused
+    lane.refuse("c")
+    assert (lane.counts.refused, lane.counts.unanswered) == (1, 0)  # the caller answers it (in its ack)
+    for event in gate.release.values():
+        event.set()
+    await background.drain(within=5)
+    assert not lane.would_refuse()

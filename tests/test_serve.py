@@ -80,6 +80,8 @@ async def test_health_readiness_and_metrics(served: Served) -> None:
     assert status == 200
     assert 'switchman_http_requests_total{route="/slack/events",status="200"} 1.0' in metrics
     assert "switchman_slack_ack_seconds_count 1.0" in metrics
+    frozen = next(line for line in metrics.splitlines() if line.startswith("switchman_gc_frozen_objects "))
+    assert float(frozen.split()[1]) > 10_000  # start-up's heap is left out of later collections (decision 0010)
 
 
 async def test_shutdown_is_clean_and_logs_hold_no_secret(served: Served) -> None:

@@ -49,6 +49,15 @@ def backoff(attempts: int) -> float:
     return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
 
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What choosing a channel's next row needs of a thread's oldest pending row; `_claim` loads the row."""
+
+    id: int
+    kind: OutboxKind
+    next_attempt_at: datetime | None
+
+
 @dataclass
 class _Attempt:
     """One try at sending a row. `unsettled`: an earlier try may have posted it and nobody has looked
@@ -137,13 +146,13 @@ class OutboxSender:
                     due = min(h.next_attempt_at for h in heads if h.next_attempt_at is not None)
                     await self.sleep(max((due - now).total_seconds(), 0.01))
                     continue
-                row = ready[0]
-                if row.kind in (OutboxKind.POST, OutboxKind.DM):
+                head = ready[0]
+                if head.kind in (OutboxKind.POST, OutboxKind.DM):
                     wait = self.pacer.wait(channel)
                     if wait > 0:
                         await self.sleep(wait)
                         continue
-                await self._send(row)
+                await self._send(head.id)
         finally:
             self._workers.discard(channel)
 
@@ -163,14 +172,17 @@ class OutboxSender:
                 select(OutboxMessage.thread).where(pending, col(OutboxMessage.channel) == channel)))
         return firsts.group_by(col(OutboxMessage.thread))
 
-    async def _heads(self, channel: str) -> list[OutboxMessage]:
+    async def _heads(self, channel: str) -> list[_Head]:
         """The rows of `channel` that are the oldest pending row of their thread: the only ones that may be
-        sent now. Only this channel's rows are read (a thread's head in another channel holds it back)."""
+        sent now. Only this channel's rows are read (a thread's head in another channel holds it back), and
+        only the columns that choose the next one: with hundreds of threads waiting on the channel's pace,
+        loading whole rows (blocks and all) at every turn held the event loop for 10-20 ms."""
         async with self.db.session() as session:
-            rows = (await session.exec(select(OutboxMessage).where(
-                col(OutboxMessage.id).in_(self._firsts(channel)), col(OutboxMessage.channel) == channel)
-                .order_by(col(OutboxMessage.id)))).all()
-        return list(rows)
+            rows = (await session.exec(select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.next_attempt_at)
+                                       .where(col(OutboxMessage.id).in_(self._firsts(channel)),
+                                              col(OutboxMessage.channel) == channel)
+                                       .order_by(col(OutboxMessage.id)))).all()
+        return [_Head(row_id, OutboxKind(kind), due) for row_id, kind, due in rows if row_id is not None]
 
     async def _head_channels(self) -> list[str]:
         """The channels with a row that may be sent now (each gets one worker)."""
@@ -180,9 +192,8 @@ class OutboxSender:
         return sorted(found)
 
     # --- one row --------------------------------------------------------------------------------
-    async def _send(self, row: OutboxMessage) -> None:
-        assert row.id is not None
-        claimed = await self._claim(row.id)
+    async def _send(self, row_id: int) -> None:
+        claimed = await self._claim(row_id)
         if claimed is None:
             return
         row, look_first = claimed

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.context import AppContext
 from bot.errors import UserFacingError
-from bot.slack.responder import Responder, answer_in_lane, tell
+from bot.slack.responder import Responder, ack_in_lane, answer_in_lane, tell
 from bot.storage import handled_requests
 
 MAX_KEY = handled_requests.MAX_KEY
@@ -66,6 +68,18 @@ def answer_once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]], re
     commits with that change, so it is visible by then, and the copy gets the first answer instead.
     The work runs in the interaction lane (`ctx.lane`); `merge_key` (`click_key`) merges a double click.
     """
+    answer_in_lane(ctx.lane, _once(ctx, key, act, responder), responder, name=name, merge_key=merge_key)
+
+
+async def ack_once(ack: AsyncAck, ctx: AppContext, key: str, act: Callable[[], Awaitable[str]],
+                   responder: Responder, *, name: str) -> None:
+    """`answer_once` for a slash command that has not acked yet: acks empty, or with the busy answer
+    when the interaction lane would refuse the work (`ack_in_lane`)."""
+    await ack_in_lane(ack, ctx.lane, _once(ctx, key, act, responder), responder, name=name, merge_key=key)
+
+
+def _once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]],
+          responder: Responder) -> Callable[[], Coroutine[Any, Any, str]]:
     async def work() -> str:
         answer = await handled_requests.answered(ctx.db, key)
         if answer is None:
@@ -78,7 +92,7 @@ def answer_once(ctx: AppContext, key: str, act: Callable[[], Awaitable[str]], re
         await tell(responder, answer)
         return answer
 
-    answer_in_lane(ctx.lane, work, responder, name=name, merge_key=merge_key)
+    return work
 
 
 def _field(container: object, name: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -94,3 +95,16 @@ def answer_in_lane(lane: InteractionLane, work: Callable[[], Coroutine[Any, Any,
     return lane.submit(lambda: answer_errors(work(), responder), name=name, merge_key=merge_key,
                        on_failure=apologise_via(responder), on_refused=lambda: tell(responder, BUSY),
                        follow=follow)
+
+
+async def ack_in_lane(ack: AsyncAck, lane: InteractionLane, work: Callable[[], Coroutine[Any, Any, Any]],
+                      responder: Responder, *, name: str, merge_key: str | None = None) -> Admission:
+    """`answer_in_lane` for a slash command that has not acked yet: when the lane would refuse the work,
+    the busy answer goes in the ack (Slack shows it to the person, ephemeral), which costs no Slack call;
+    otherwise the ack is empty and the work goes to the lane."""
+    if lane.would_refuse(merge_key):
+        lane.refuse(name)
+        await ack(**replies.ephemeral(BUSY))
+        return Admission.REFUSED
+    await ack()
+    return answer_in_lane(lane, work, responder, name=name, merge_key=merge_key)

@@ -9,6 +9,7 @@ started, merged duplicates, refused) are read from the lane when scraped, so the
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,11 @@ class Metrics:
             registry=self.registry,
         )
         background_failures.set_function(lambda: background.failures)
+        frozen = Gauge(
+            "switchman_gc_frozen_objects", "Objects made at start-up that the garbage collector no longer scans "
+            "(bot/serve.py freeze_startup_heap).", registry=self.registry,
+        )
+        frozen.set_function(gc.get_freeze_count)
         self.pages = Counter(
             "switchman_pages", "Page events by rotation: opened, acknowledged, escalated (each level), resolved.",
             ["rotation", "event"], registry=self.registry,

@@ -35,15 +35,36 @@ async def test_a_deploy_request_past_a_full_lane_is_told_busy_and_creates_nothin
         held.set()
         await s.stack.settle()
 
-        assert refused.status == 200  # an empty ack: "Requesting…" is said only once the request is taken
-        assert BUSY in s.ephemerals(ALICE)
+        assert refused.status == 200
+        assert refused.json()["text"] == BUSY  # told in the ack itself: no response_url post for a refusal
+        assert s.ephemerals(ALICE) == [BUSY]
         assert await s.releases() == []
-        assert lane.counts.refused == 1
+        assert (lane.counts.refused, lane.counts.unanswered, lane.counts.started) == (1, 0, 1)
 
         await s.command(ALICE, "api v1.0.0 to staging")  # the lane has room again: the same request now goes through
 
         assert [r.ref for r in await s.releases()] == ["v1.0.0"]
         assert any("Release #1 started" in t for t in s.ephemerals(ALICE))
+
+
+async def test_an_oncall_command_past_a_full_lane_is_told_busy_in_its_ack_and_changes_nothing(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY) as s:
+        lane = InteractionLane(s.stack.ctx.background, workers=1, queue_limit=0)
+        s.stack.ctx.lane = lane
+        held = asyncio.Event()
+
+        async def other_work() -> None:
+            await held.wait()
+
+        lane.submit(other_work, name="someone else's click")
+        refused = await s.stack.slack.slash_command(ALICE, "/oncall", "", channel="#api-releases")
+        held.set()
+        await s.stack.settle()
+
+        assert refused.status == 200 and refused.json()["text"] == BUSY
+        assert s.ephemerals(ALICE) == [BUSY]
+        assert (lane.counts.refused, lane.counts.started) == (1, 1)  # the refused command never started
 
 
 async def test_a_redelivered_deploy_request_is_merged_and_acts_once(tmp_path: Path, slack_contract: SlackContract

@@ -33,7 +33,8 @@ class OutboxState(StrEnum):
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_state_thread", "state", "thread", "id"),)
+    __table_args__ = (Index("ix_outbox_state_thread", "state", "thread", "id"),
+                      Index("ix_outbox_state_channel_thread", "state", "channel", "thread"))  # migration 0023
 
     id: int | None = Field(default=None, primary_key=True)
     thread: str = Field(max_length=128)  # the ordering group, e.g. "release:12"

@@ -56,6 +56,7 @@ class _Head:
     id: int
     kind: OutboxKind
     next_attempt_at: datetime | None
+    thread: str
 
 
 @dataclass
@@ -73,7 +74,7 @@ class OutboxSender:
         self.pacer = pacer or Pacer(clock)
         self.settle_after = settle_after  # the Slack client's timeout: how long an unanswered call may still land
         self._workers: set[str] = set()
-        self._wakes = 0
+        self._nudges: dict[str, int] = {}  # per channel with a worker: wakes that found it with rows to send
         self._anchored: list[tuple[str, AnchoredHook]] = []
         self._refused: list[tuple[str, RefusedHook]] = []
         self._permalink_tries: dict[int, int] = {}
@@ -102,7 +103,6 @@ class OutboxSender:
         if not self.leading():
             self.elsewhere()
             return
-        self._wakes += 1
         self._spawn(self._start_workers(), "outbox-scan")
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
@@ -124,20 +124,30 @@ class OutboxSender:
     # --- the loop -------------------------------------------------------------------------------
     async def _start_workers(self) -> None:
         for channel in await self._head_channels():
-            if channel not in self._workers:
-                self._workers.add(channel)
-                self._spawn(self._work(channel), f"outbox-{channel}")
+            self._nudge(channel)
+
+    def _nudge(self, channel: str) -> None:
+        """`channel` has a row to send: start its worker, or tell the running one to look again."""
+        if channel in self._workers:
+            self._nudges[channel] = self._nudges.get(channel, 0) + 1
+            return
+        self._workers.add(channel)
+        self._nudges[channel] = 0
+        self._spawn(self._work(channel), f"outbox-{channel}")
 
     async def _work(self, channel: str) -> None:
+        # A worker that finds nothing to send ends, unless a wake found rows for its channel meanwhile. The
+        # count is per channel: a global one kept every idle worker of a thousand channels looking again at
+        # every wake anywhere, about 150 database sessions per release (docs/benchmarks.md).
         try:
             while True:
-                wakes = self._wakes
+                wakes = self._nudges.get(channel, 0)
                 heads = await self._heads(channel)
                 if not heads:
-                    if wakes == self._wakes and await self._fill_permalinks(channel):
+                    if wakes == self._nudges.get(channel, 0) and await self._fill_permalinks(channel):
                         await self.sleep(PERMALINK_RETRY_SECONDS)
                         continue
-                    if wakes == self._wakes:  # nothing queued while we looked: a wake now starts a new worker
+                    if wakes == self._nudges.get(channel, 0):  # nothing queued while we looked
                         return
                     continue
                 now = self.clock.now()
@@ -153,8 +163,20 @@ class OutboxSender:
                         await self.sleep(wait)
                         continue
                 await self._send(head.id)
+                await self._hand_on(head.thread, channel)
         finally:
             self._workers.discard(channel)
+            self._nudges.pop(channel, None)
+
+    async def _hand_on(self, thread: str, channel: str) -> None:
+        """When the thread's next row is for another channel (a DM after a channel post, say), that channel's
+        worker is started or nudged: the row just became sendable and no commit will wake anyone for it."""
+        async with self.db.session() as session:
+            following = (await session.exec(select(OutboxMessage.channel).where(
+                col(OutboxMessage.state) == OutboxState.PENDING, col(OutboxMessage.thread) == thread)
+                .order_by(col(OutboxMessage.id)).limit(1))).first()
+        if following is not None and following != channel:
+            self._nudge(following)
 
     async def depth(self) -> int:
         """Rows waiting to be sent (for /metrics)."""
@@ -178,11 +200,13 @@ class OutboxSender:
         only the columns that choose the next one: with hundreds of threads waiting on the channel's pace,
         loading whole rows (blocks and all) at every turn held the event loop for 10-20 ms."""
         async with self.db.session() as session:
-            rows = (await session.exec(select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.next_attempt_at)
+            rows = (await session.exec(select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.next_attempt_at,
+                                              OutboxMessage.thread)
                                        .where(col(OutboxMessage.id).in_(self._firsts(channel)),
                                               col(OutboxMessage.channel) == channel)
                                        .order_by(col(OutboxMessage.id)))).all()
-        return [_Head(row_id, OutboxKind(kind), due) for row_id, kind, due in rows if row_id is not None]
+        return [_Head(row_id, OutboxKind(kind), due, thread) for row_id, kind, due, thread in rows
+                if row_id is not None]
 
     async def _head_channels(self) -> list[str]:
         """The channels with a row that may be sent now (each gets one worker)."""

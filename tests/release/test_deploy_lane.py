@@ -14,23 +14,29 @@ from pathlib import Path
 from bot.interaction_lane import InteractionLane
 from bot.slack.responder import BUSY
 from tests.contracts.slack_contract import SlackContract
-from tests.release.scenario import SANDBOX, release_config, scenario
+from tests.release.scenario import SANDBOX, Scenario, release_config, scenario
 
 WEDNESDAY = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 ALICE = "U0ALICE"
 
 
+def full_lane(s: Scenario) -> tuple[InteractionLane, asyncio.Event]:
+    """A lane of one worker and no queue, its worker held by someone else's click until the event is set."""
+    lane = InteractionLane(s.stack.ctx.background, workers=1, queue_limit=0)
+    s.stack.ctx.lane = lane
+    held = asyncio.Event()
+
+    async def other_work() -> None:
+        await held.wait()
+
+    lane.submit(other_work, name="someone else's click")
+    return lane, held
+
+
 async def test_a_deploy_request_past_a_full_lane_is_told_busy_and_creates_nothing(
         tmp_path: Path, slack_contract: SlackContract) -> None:
     async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY) as s:
-        lane = InteractionLane(s.stack.ctx.background, workers=1, queue_limit=0)
-        s.stack.ctx.lane = lane
-        held = asyncio.Event()
-
-        async def other_work() -> None:
-            await held.wait()
-
-        lane.submit(other_work, name="someone else's click")
+        lane, held = full_lane(s)
         refused = await s.stack.slack.slash_command(ALICE, "/deploy", "api v1.0.0 to staging", channel="#api-releases")
         held.set()
         await s.stack.settle()
@@ -50,14 +56,7 @@ async def test_a_deploy_request_past_a_full_lane_is_told_busy_and_creates_nothin
 async def test_an_oncall_command_past_a_full_lane_is_told_busy_in_its_ack_and_changes_nothing(
         tmp_path: Path, slack_contract: SlackContract) -> None:
     async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY) as s:
-        lane = InteractionLane(s.stack.ctx.background, workers=1, queue_limit=0)
-        s.stack.ctx.lane = lane
-        held = asyncio.Event()
-
-        async def other_work() -> None:
-            await held.wait()
-
-        lane.submit(other_work, name="someone else's click")
+        lane, held = full_lane(s)
         refused = await s.stack.slack.slash_command(ALICE, "/oncall", "", channel="#api-releases")
         held.set()
         await s.stack.settle()

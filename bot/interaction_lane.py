@@ -119,9 +119,15 @@ class InteractionLane:
         """Whether a unit submitted now would be refused (neither merged, started nor queued)."""
         if merge_key is not None and merge_key in self._live:
             return False
+        return self._room() == Admission.REFUSED
+
+    def _room(self) -> Admission:
+        """Where a new unit (not merged) goes now: started, queued or refused."""
         if self._running < self.workers and not self.background.closing:
-            return False
-        return len(self._queue) >= self.queue_limit or self.background.closing
+            return Admission.STARTED
+        if len(self._queue) >= self.queue_limit or self.background.closing:
+            return Admission.REFUSED
+        return Admission.QUEUED
 
     def refuse(self, name: str) -> None:
         """Count a unit refused by its caller after `would_refuse` (who answers busy in its ack)."""
@@ -141,10 +147,11 @@ class InteractionLane:
                     self.counts.merged_unanswered += 1
             return Admission.MERGED
         unit = _Unit(work, name, merge_key, on_failure)
-        if self._running < self.workers and not self.background.closing:
+        room = self._room()
+        if room == Admission.STARTED:
             self._start(unit)
             return Admission.STARTED
-        if len(self._queue) >= self.queue_limit or self.background.closing:
+        if room == Admission.REFUSED:
             self._refuse(name, on_refused)
             return Admission.REFUSED
         self._queue.append(unit)

@@ -163,20 +163,18 @@ class OutboxSender:
                         await self.sleep(wait)
                         continue
                 await self._send(head.id)
-                await self._hand_on(head.thread, channel)
         finally:
             self._workers.discard(channel)
             self._nudges.pop(channel, None)
 
-    async def _hand_on(self, thread: str, channel: str) -> None:
-        """When the thread's next row is for another channel (a DM after a channel post, say), that channel's
-        worker is started or nudged: the row just became sendable and no commit will wake anyone for it."""
-        async with self.db.session() as session:
-            following = (await session.exec(select(OutboxMessage.channel).where(
-                col(OutboxMessage.state) == OutboxState.PENDING, col(OutboxMessage.thread) == thread)
-                .order_by(col(OutboxMessage.id)).limit(1))).first()
-        if following is not None and following != channel:
-            self._nudge(following)
+    async def _next_elsewhere(self, session: AsyncSession, row: OutboxMessage) -> str | None:
+        """The channel of the thread's next pending row, when `row` (no longer pending in `session`) held it
+        back and it is for another channel (a DM after a channel post, say): no commit wakes anyone for it, so
+        the caller nudges that channel once its transaction is committed."""
+        following = (await session.exec(select(OutboxMessage.channel).where(
+            col(OutboxMessage.state) == OutboxState.PENDING, col(OutboxMessage.thread) == row.thread)
+            .order_by(col(OutboxMessage.id)).limit(1))).first()
+        return following if following is not None and following != row.channel else None
 
     async def depth(self) -> int:
         """Rows waiting to be sent (for /metrics)."""
@@ -363,7 +361,10 @@ class OutboxSender:
                 for prefix, hook in self._anchored:
                     if found.anchor.startswith(prefix):
                         await hook(session, found.anchor, delivered, link)
+            elsewhere = await self._next_elsewhere(session, found)
         self.sent += 1
+        if elsewhere is not None:
+            self._nudge(elsewhere)
 
     async def _retry_at(self, row: OutboxMessage, at: datetime, error: str, *, delivered_unknown: bool) -> None:
         async with self.db.session() as session:
@@ -400,6 +401,9 @@ class OutboxSender:
             assert found is not None
             found.state, found.sending_since, found.last_error = OutboxState.FAILED, None, error[:255]
             session.add(found)
+            elsewhere = await self._next_elsewhere(session, found)
+        if elsewhere is not None:
+            self._nudge(elsewhere)
 
 
 async def _shows_already(session: AsyncSession, row: OutboxMessage) -> bool:

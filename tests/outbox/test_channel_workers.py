@@ -46,3 +46,30 @@ async def test_threads_of_several_channels_are_each_sent_in_order(tmp_path: Path
         async with s.stack.ctx.db.session() as session:
             row = await session.get(OutboxMessage, 1)
         assert row is not None and row.state == OutboxState.SENT
+
+
+async def test_a_thread_that_moves_between_channels_is_handed_on_without_another_wake(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY) as s:
+        for name in ("#first", "#second"):
+            s.stack.workspace.add_channel(name)
+        # One commit, so one wake: at that moment only "x 1" heads its thread, so only #first gets a worker.
+        await queue_posts(s, [("x", "#first", "x 1"), ("x", "#second", "x 2"), ("x", "#first", "x 3")])
+        await s.stack.settle()
+
+        assert posted(s) == ["x 1", "x 2", "x 3"]
+        assert await s.stack.ctx.outbox.depth() == 0  # type: ignore[union-attr]
+
+
+async def test_a_row_refused_for_good_hands_its_thread_on_to_the_next_channel(
+        tmp_path: Path, slack_contract: SlackContract) -> None:
+    async with scenario(tmp_path, slack_contract, config=release_config(SANDBOX), start=WEDNESDAY) as s:
+        s.stack.workspace.add_channel("#second")
+        await queue_posts(s, [("y", "C0NOWHERE", "y 1"), ("y", "#second", "y 2")])
+        await s.stack.settle()
+
+        assert posted(s) == ["y 2"]
+        async with s.stack.ctx.db.session() as session:
+            first = await session.get(OutboxMessage, 1)
+        assert first is not None and first.state == OutboxState.FAILED
+        assert await s.stack.ctx.outbox.depth() == 0  # type: ignore[union-attr]

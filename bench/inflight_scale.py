@@ -36,7 +36,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,13 +43,11 @@ from typing import Any
 import aiohttp
 
 from bench import machine
+from bench.inflight_report import FINISH_WAIT_S, SECTION_TITLE, Result, Window, render
 from bench.report import publish
 from bench.servers import ROOT
 
-SECTION_TITLE = "In-flight scale: releases and rotations in one process"
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
-RSS_TARGET_MB = 200.0
-LATENESS_TARGET_S = 1.0
 BOT_TOKEN = "xoxb-0000-0000-benchmarkonly"
 SIGNING_SECRET = "bench0123456789abcdef0123456789ab"
 GITHUB_TOKEN = "ghp_" + "b" * 36
@@ -61,7 +58,6 @@ SEND_AT_ONCE = 16  # slash commands in flight at once, as a busy workspace would
 RESEND_ROUNDS = 10  # rounds of asking again for the commands the interaction lane refused as busy
 BUSY_PAUSE_S = 1.0  # how long a sender waits after a busy ack before asking again
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-FINISH_WAIT_S = 45.0  # after the runs complete; each release notices at its next poll
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -178,43 +174,6 @@ class _Forgetful(list[Any]):
 
     def append(self, _: Any) -> None:
         self.seen += 1
-
-
-@dataclass
-class Window:
-    name: str
-    seconds: float
-    cpu_seconds: float
-    releases_unfinished: int
-    jobs_started: int  # timed jobs that started in the window
-
-    @property
-    def cpu_per_minute(self) -> float:
-        return self.cpu_seconds / self.seconds * 60
-
-
-@dataclass
-class Result:
-    releases: int
-    rotations: int
-    ready_s: float
-    windows: list[Window]
-    dispatch_s: float
-    finish_s: float | None  # None: not every release finished within the wait
-    succeeded: int
-    peak_rss_mb: float
-    rss_ready_mb: float
-    rss_after_mb: float
-    lateness_max_s: float
-    lateness_count: int
-    jobs_waiting: int
-    errors_logged: int
-    late_jobs: Counter[str]  # job name → how many started more than a second late
-    acks: Counter[int]
-    github_requests: int
-    github_checked: int  # requests and answers checked against the contract
-    resent: int = 0  # commands asked again after a "busy" answer
-    notes: list[str] = field(default_factory=list)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -427,70 +386,6 @@ async def measure(args: argparse.Namespace, work: Path) -> Result:
         late_jobs=late_jobs_in(log),
         github_requests=ci.polls(), github_checked=ci.contract.checked, resent=resent,
         notes=[f"{n} × {e[:300]}" for e, n in Counter(errors).most_common(5)])
-
-
-def render(command: str, started: datetime, facts: list[tuple[str, str]], r: Result) -> str:
-    busy = next(w for w in r.windows if w.name == "busy")
-    rss_ok = r.peak_rss_mb < RSS_TARGET_MB
-    late_ok = r.lateness_max_s < LATENESS_TARGET_S if r.lateness_count else None
-    finished = (f"all {r.releases:,} succeeded {r.finish_s:.1f} s after the runs were completed"
-                if r.finish_s is not None else
-                f"{r.succeeded:,} of {r.releases:,} succeeded within {FINISH_WAIT_S:g} s of the runs being completed "
-                "(Switchman polls a run every 30 s once it has run a minute)")
-    late = ("; over 1 s: " + ", ".join(f"{n} × `{name}`" for name, n in r.late_jobs.most_common())
-            if r.late_jobs else "")
-    acks = ", ".join(f"{count:,} × HTTP {status}" for status, count in sorted(r.acks.items()))
-    lines = [
-        f"## {SECTION_TITLE}",
-        "",
-        "One `switchman serve` process (a real subprocess, HTTP mode, SQLite) with a generated config: one",
-        "service per release, each deploying to staging through GitHub Actions on the fake GitHub (loopback; the",
-        "first 50 requests and answers of each operation checked against the contract, then one in ten; its",
-        "workflow runs go in progress when first polled and stay there until the benchmark completes them), and",
-        "rotations handing off every hour at minutes spread over the hour (about one in sixty hands off at each",
-        "minute, and as many get their reminder a minute before it), against the simulated Slack Web API.",
-        "Idle: no release. Starting: the signed `/deploy` commands are sent (16 at a time; a command answered",
-        "\"busy\" by the interaction lane is sent again a second later, as a person would) until",
-        "every release has dispatched its run. Busy: every release polls its run (Switchman polls after 2, 4, 8,",
-        "15 s, then every 30 s). CPU is the process's utime + stime from /proc/PID/stat; peak RSS is VmHWM from",
-        "/proc/PID/status; lateness is measured by the process itself as each timed job starts (from when it was",
-        "due, or scheduled if later, to the start of its function: `switchman_scheduled_job_lateness_seconds`",
-        "on /metrics). Generated by `bench/inflight_scale.py`. The machine is shared with other work, so CPU",
-        "and lateness figures are noisy; rerun rather than compare single digits.",
-        "",
-        f"- **Command:** `{command}`",
-        f"- **Date:** {started.strftime('%Y-%m-%d %H:%M %Z')} (system clock)",
-        *[f"- **{name}:** {value}" for name, value in facts],
-        f"- **Set-up:** {r.releases:,} releases, {r.rotations:,} rotations; ready {r.ready_s:.1f} s after start; "
-        f"{acks} to the `/deploy` commands ({r.resent:,} of them asked again after \"busy\"); "
-        f"{r.github_requests:,} requests to the fake GitHub in all "
-        f"({r.github_checked:,} requests and answers checked against its contract, none rejected); "
-        f"{r.jobs_waiting:,} timed jobs waiting at the end; {r.errors_logged} errors logged",
-        f"- **Releases:** every one dispatched {r.dispatch_s:.1f} s after the first `/deploy`; {finished}",
-        "",
-        "| phase | seconds | CPU seconds | CPU seconds per minute | releases unfinished | timed jobs started |",
-        "|---|---:|---:|---:|---:|---:|",
-        *[f"| {w.name} | {w.seconds:.1f} | {w.cpu_seconds:.2f} | {w.cpu_per_minute:.2f} | "
-          f"{w.releases_unfinished:,} | {w.jobs_started:,} |" for w in r.windows],
-        "",
-        "| bar | measured | verdict |",
-        "|---|---|---|",
-        f"| peak RSS < {RSS_TARGET_MB:g} MB | {r.peak_rss_mb:.0f} MB (VmHWM; RSS {r.rss_ready_mb:.0f} MB when ready, "
-        f"{r.rss_after_mb:.0f} MB at the end) "
-        f"| {_verdict(rss_ok)} |",
-        f"| largest lateness of a timed job < {LATENESS_TARGET_S:g} s | {r.lateness_max_s:.3f} s over "
-        f"{r.lateness_count:,} jobs{late} | {_verdict(late_ok)} |",
-        f"| CPU with every release in flight | {busy.cpu_per_minute:.1f} CPU s per minute "
-        f"({busy.cpu_per_minute / 60:.0%} of one core) | no bar |",
-        "",
-    ]
-    if r.notes:
-        lines += ["Errors the process logged, by kind:", "", *[f"- {n}" for n in r.notes], ""]
-    return "\n".join(lines)
-
-
-def _verdict(passed: bool | None) -> str:
-    return "n/a (no timed job came due)" if passed is None else ("**pass**" if passed else "**FAIL**")
 
 
 def main(argv: Sequence[str] | None = None, *, shown: Sequence[str] | None = None) -> int:
